@@ -1,0 +1,1 @@
+"""Built-in neuron models of spikelearn, registered through the ``spikelearn.models`` entry points."""

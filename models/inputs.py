@@ -1,0 +1,74 @@
+"""Input populations: Poisson spike trains with a rate expression, and explicit spike times.
+
+``poisson`` draws its next spike time from an exponential distribution when it fires and spikes when
+``t`` reaches it, so it costs per spike rather than one random number per neuron per step; for a
+constant rate this is exactly a Poisson process (up to the time grid). A time-varying ``rate``
+expression falls back to the per-step Bernoulli draw ``rand() < rate*dt`` (``method = "bernoulli"``).
+``spike_generator`` replays spike times given in the scenario or by the task.
+"""
+
+import numpy as np
+
+from spikelearn.errors import BuildError
+from spikelearn.plugin import Model, Param
+
+__all__ = ["Poisson", "SpikeTimes"]
+
+
+class Poisson(Model):
+    name = "poisson"
+    description = "Poisson spike trains with a rate (a constant or a Brian2 expression of t and i)"
+    kind = "poisson"
+    parameters = {
+        "rate": Param("10*Hz", "firing rate: a rate, or a Brian2 expression in Hz (e.g. '10*Hz*(1 + sin(2*pi*t/second))')", kind="code"),
+        "method": Param("exponential", "'exponential': next spike time drawn at each spike (constant rates, cost per spike); "
+                        "'bernoulli': rand() < rate*dt every step (any rate expression)", kind="str",
+                        choices=("exponential", "bernoulli")),
+    }
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        from brian2 import NeuronGroup
+
+        rate = params["rate"]
+        rate_code = rate if isinstance(rate, str) else f"{float(rate)!r}*Hz"
+        namespace = {k: v for k, v in params.items() if k not in ("rate", "method")}
+        if params["method"] == "exponential":
+            eqs = f"rate = {rate_code} : Hz (constant over dt)\nnext_spike : second\n" + extra_equations
+            reset = "next_spike = t + (-log(rand()))/rate\n" + extra_reset
+            group = NeuronGroup(size, eqs, threshold="t >= next_spike", reset=reset, method="euler",
+                                namespace=namespace, name=name)
+            # `rate` (constant over dt) is only computed once the run starts: use its expression here
+            group.next_spike = f"-log(rand())/({rate_code})"
+        else:
+            eqs = f"rate = {rate_code} : Hz (constant over dt)\n" + extra_equations
+            group = NeuronGroup(size, eqs, threshold="rand() < rate*dt", reset=extra_reset or None,
+                                method="euler", namespace=namespace, name=name)
+        return group
+
+
+class SpikeTimes(Model):
+    name = "spike_generator"
+    description = "Explicit spike times (from the scenario's parameters or supplied by the task)"
+    kind = "spike_generator"
+    parameters = {
+        "indices": Param([], "neuron index of each spike", kind="list"),
+        "times": Param([], "time of each spike (quantity strings such as '10*ms')", kind="list"),
+    }
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        from brian2 import SpikeGeneratorGroup, second
+
+        from spikelearn.units import parse_quantity
+
+        if name in ctx.spike_inputs:
+            indices, times = ctx.spike_inputs[name]
+            times = np.asarray(times, dtype=float)
+        else:
+            indices = params["indices"]
+            times = np.array([float(parse_quantity(t)) for t in params["times"]], dtype=float)
+        indices = np.asarray(indices, dtype=int)
+        if len(indices) != len(times):
+            raise BuildError(f"population '{name}': {len(indices)} spike indices but {len(times)} spike times")
+        if len(indices) and (indices.min() < 0 or indices.max() >= size):
+            raise BuildError(f"population '{name}': spike indices must lie in [0, {size})")
+        return SpikeGeneratorGroup(size, indices, times * second, name=name)

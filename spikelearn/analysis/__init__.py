@@ -1,0 +1,1 @@
+"""Analysis of run directories (figures, correlations, reports)."""

@@ -1,0 +1,171 @@
+"""The ``spikelearn`` command.
+
+User errors (a bad scenario, an unknown plugin, a failed build, an interrupt) print one line and exit
+with status 1; ``--debug`` shows the traceback. Heavy imports (Brian2, matplotlib) happen inside the
+commands, so ``spikelearn --help`` is instant.
+"""
+
+import argparse
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_scenario_options(p):
+    p.add_argument("scenario", help="a scenario file or a built-in scenario name (see `spikelearn list`)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key, validated like the file (repeatable), "
+                        "e.g. --set duration=\"10*second\" --set connections.c.plasticity.tau_pre=\"10*ms\"")
+    p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE",
+                   help="load plugins (models, plasticity rules, tasks) from a single Python file (repeatable)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="spikelearn",
+        description="Spiking networks with plasticity plugins on Brian2: run scenarios, inspect runs.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario and write a run directory")
+    _add_scenario_options(p)
+    p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
+    p.add_argument("--strict", action="store_true", help="exit with status 2 when a claim fails")
+    p.add_argument("--build-only", action="store_true",
+                   help="standalone devices: generate and compile, do not run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("validate", help="check a scenario without building anything")
+    _add_scenario_options(p)
+
+    p = sub.add_parser("list", help="list built-in scenarios, models, plasticity rules and tasks")
+    p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
+                   help="only this kind")
+    p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .errors import SpikelearnError
+
+    try:
+        return COMMANDS[args.command](args)
+    except SpikelearnError as ex:
+        if args.debug:
+            raise
+        print(f"spikelearn: error: {ex}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("spikelearn: interrupted", file=sys.stderr)
+        return 1
+
+
+def _registry(args):
+    from .registry import default_registry
+
+    return default_registry(tuple(args.plugins))
+
+
+def _load(args, registry):
+    from .scenario import load_scenario
+
+    overrides = list(args.overrides)
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"seed={args.seed}")
+    return load_scenario(args.scenario, registry, overrides)
+
+
+def cmd_run(args):
+    registry = _registry(args)
+    scenario = _load(args, registry)
+    from .run import run_scenario
+
+    def echo(message):
+        print(message, file=sys.stderr)
+
+    device = args.device or scenario.device
+    echo(f"scenario '{scenario.name}' on {device}: {float(scenario.duration):g} s simulated, seed {scenario.seed}")
+    outcome = run_scenario(
+        scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
+        build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
+        plugin_files=args.plugins, echo=echo,
+    )
+    if outcome.build_only:
+        print(f"built only (not run): generated and compiled for '{device}'; marker in {outcome.path}")
+        return 0
+    _print_outcome(outcome)
+    if args.strict and not outcome.all_passed:
+        return 2
+    return 0
+
+
+def _print_outcome(outcome):
+    if outcome.metrics:
+        print("metrics:")
+        for name, value in outcome.metrics.items():
+            print(f"  {name}: {_short(value)}")
+    if outcome.claims:
+        print("claims:")
+        for c in outcome.claims:
+            verdict = "PASS" if c["passed"] else "FAIL"
+            print(f"  [{verdict}] {c['name']}: {c['statement']}")
+            print(f"         value {_short(c['value'])}, threshold {_short(c['threshold'])}")
+    print(f"run directory: {outcome.path}")
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        inner = ", ".join(_short(v) for v in value[:12])
+        return f"[{inner}{', ...' if len(value) > 12 else ''}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return _short(list(value))
+    return str(value)
+
+
+def cmd_validate(args):
+    registry = _registry(args)
+    scenario = _load(args, registry)
+    print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(scenario.populations)} populations, "
+          f"{len(scenario.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
+    return 0
+
+
+def cmd_list(args):
+    kinds = [args.what] if args.what else ["scenarios", "models", "plasticity", "tasks"]
+    registry = _registry(args) if kinds != ["scenarios"] else None
+    for kind in kinds:
+        print(f"{kind}:")
+        if kind == "scenarios":
+            from .scenario import builtin_scenarios
+            import tomllib
+
+            for name, path in builtin_scenarios().items():
+                try:
+                    desc = tomllib.loads(path.read_text()).get("description", "")
+                except (OSError, tomllib.TOMLDecodeError) as ex:
+                    desc = f"(unreadable: {ex})"
+                print(f"  {name:32s} {desc}")
+        else:
+            for name, plugin in registry.available(kind).items():
+                print(f"  {name:32s} {plugin.description}")
+            for name, message in registry.broken[kind].items():
+                print(f"  {name:32s} BROKEN: {message}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Devices: ``runtime`` (Brian2 runtime, numpy or cython), ``cpp`` (cpp_standalone), ``cuda``
+(brian2cuda's cuda_standalone).
+
+Standalone build directories live in a cache keyed by the content of the resolved scenario (minus the
+seed, which only changes ``main.cpp``): an unchanged network is not recompiled (Brian2 rewrites only
+changed files and ``make`` rebuilds only those), and different scenarios or parameter sets never share a
+directory, so concurrent runs cannot clobber each other's builds. A lock file serialises runs of the
+same build directory.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from .errors import BuildError
+
+__all__ = ["DeviceSession", "cache_root", "build_directory"]
+
+logger = logging.getLogger(__name__)
+
+STANDALONE = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}
+
+
+def cache_root():
+    """Root of the build cache: ``$SPIKELEARN_CACHE`` or ``~/.cache/spikelearn``."""
+    root = os.environ.get("SPIKELEARN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "spikelearn")
+    return Path(root)
+
+
+def build_directory(scenario, device):
+    """The cached build directory of a scenario on a standalone device."""
+    content = {k: v for k, v in scenario.data.items() if k != "seed"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return cache_root() / "build" / device / f"{scenario.name}-{digest}"
+
+
+class DeviceSession:
+    """Selects a device for one run and gives it back afterwards (so runs can follow each other in one
+    process, e.g. in tests)."""
+
+    def __init__(self, scenario, device=None, build_dir=None):
+        self.scenario = scenario
+        self.name = device or scenario.device
+        self.options = scenario.device_options
+        self.build_dir = Path(build_dir) if build_dir else (
+            build_directory(scenario, self.name) if self.name in STANDALONE else None
+        )
+        self._lock = None
+
+    @property
+    def standalone(self):
+        return self.name in STANDALONE
+
+    def __enter__(self):
+        from brian2 import prefs, set_device
+
+        if self.name == "runtime":
+            set_device("runtime")
+            prefs.codegen.target = self.options["target"]
+        elif self.name == "cpp":
+            self._acquire()
+            set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
+            if self.options["threads"]:
+                prefs.devices.cpp_standalone.openmp_threads = self.options["threads"]
+        elif self.name == "cuda":
+            from .cuda import configure_cuda
+
+            self._acquire()
+            configure_cuda(self.options)
+            set_device("cuda_standalone", directory=str(self.build_dir), build_on_run=False)
+        else:
+            raise BuildError(f"unknown device '{self.name}'; allowed: runtime, cpp, cuda")
+        return self
+
+    def _acquire(self):
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.build_dir.parent / f".{self.build_dir.name}.lock", "w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        from brian2.devices.device import reinit_devices, set_device
+
+        reinit_devices()
+        set_device("runtime")
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+        return False
+
+    # -- running -----------------------------------------------------------------------------------
+    def run(self, net, duration, progress=None, build_only=False):
+        """Run ``net`` for ``duration``; on standalone devices generate, compile and execute.
+
+        ``progress`` is a callable receiving the completed fraction; on standalone devices the
+        generated code writes the fraction to a file that a thread here reads (no Python in the loop).
+        """
+        from brian2 import second
+
+        if not self.standalone:
+            report = None
+            if progress is not None:
+                def report(elapsed, completed, start, duration):  # runs between time steps, not in them
+                    progress(float(completed))
+            net.run(duration, report=report, report_period=0.5 * second)
+            # Brian2 turns Ctrl-C (and our SIGTERM handler) into a stop at the end of the current
+            # time step: a network that did not reach the end was interrupted
+            from brian2 import defaultclock
+
+            if float(net.t) < float(duration) - 0.5 * float(defaultclock.dt):
+                raise KeyboardInterrupt(f"stopped at t = {float(net.t):.4f} s")
+            return
+        progress_file = self.build_dir / "progress.txt"
+        report_code = None
+        if progress is not None:
+            report_code = ('std::ofstream _progress("progress.txt", std::ios::trunc); '
+                           '_progress << completed << std::endl; _progress.close();')
+        net.run(duration, report=report_code, report_period=0.5 * second)
+        from brian2 import device
+
+        with contextlib.suppress(FileNotFoundError):
+            progress_file.unlink()
+        if build_only:
+            device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
+            return
+        stop = threading.Event()
+        watcher = None
+        if progress is not None:
+            watcher = threading.Thread(target=_watch_progress, args=(progress_file, progress, stop), daemon=True)
+            watcher.start()
+        t0 = time.perf_counter()
+        try:
+            device.build(directory=str(self.build_dir), compile=True, run=True, with_output=False)
+        except RuntimeError as ex:
+            raise BuildError(_compile_error_message(self.build_dir, ex)) from ex
+        finally:
+            stop.set()
+            if watcher is not None:
+                watcher.join()
+        logger.info("standalone build + run took %.2f s", time.perf_counter() - t0)
+        if progress is not None:
+            progress(1.0)
+
+
+def _watch_progress(path, progress, stop):
+    while not stop.wait(0.2):
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            continue
+        if text:
+            with contextlib.suppress(ValueError):
+                progress(float(text))
+
+
+def _compile_error_message(build_dir, ex):
+    """The compiler's first error line and the generated file, not pages of output."""
+    log = build_dir / "results" / "stdout.txt"
+    text = str(ex)
+    lines = text.splitlines()
+    first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else text)
+    return (f"standalone build failed in {build_dir}: {first.strip()} "
+            f"(full output: {log if log.exists() else 'see above'}; try --device runtime)")

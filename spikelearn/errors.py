@@ -1,0 +1,57 @@
+"""Domain exceptions.
+
+Every error a user can cause derives from `SpikelearnError`; the CLI prints its message on one line and
+exits with status 1 (a traceback only with ``--debug``).
+"""
+
+__all__ = [
+    "SpikelearnError",
+    "ScenarioError",
+    "PluginError",
+    "BuildError",
+    "SimulationError",
+    "RunInterrupted",
+]
+
+
+class SpikelearnError(Exception):
+    """Base class of all errors caused by user input or by a failed run."""
+
+
+class ScenarioError(SpikelearnError):
+    """A scenario file (or an override) is invalid.
+
+    The message always names the file and the dotted key path, e.g.
+    ``scenarios/x.toml: connections.c.plasticity.tau_pre: expected a time, got '20*mV'``.
+    """
+
+    def __init__(self, source, key, message):
+        self.source = str(source)
+        self.key = key
+        self.message = message
+        where = f"{self.source}: {key}: " if key else f"{self.source}: "
+        super().__init__(where + message)
+
+
+class PluginError(SpikelearnError):
+    """A model, plasticity plugin or task is broken, duplicated or unknown.
+
+    Keeps a reference to the offending plugin (``plugin``) when there is one.
+    """
+
+    def __init__(self, message, plugin=None):
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class BuildError(SpikelearnError):
+    """The scenario is valid but cannot be turned into a network (e.g. an unstable system, a
+    compile failure, a device that cannot do what the scenario asks)."""
+
+
+class SimulationError(SpikelearnError):
+    """The simulation stopped early because a state variable became NaN/Inf or ran away."""
+
+
+class RunInterrupted(SpikelearnError):
+    """The run was interrupted (Ctrl-C or SIGTERM); its run directory was kept, marked incomplete."""

@@ -1,0 +1,216 @@
+"""The contracts of the three kinds of plugins: neuron models, plasticity rules and tasks.
+
+Each plugin is a small declarative class. The registry (:mod:`spikelearn.registry`) validates it when it
+is loaded; the builder (:mod:`spikelearn.build`) turns it into Brian2 objects. Nothing here runs inside
+the simulation loop: all dynamics are Brian2 code strings, so a scenario runs the same on every device.
+
+A plasticity rule, in full::
+
+    class AdditiveSTDP(PlasticityRule):
+        name = "stdp_additive"
+        description = "Pair-based additive STDP with hard bounds"
+        reference = "Song, Miller & Abbott (2000) Nat. Neurosci. 3:919"
+        parameters = {
+            "tau_pre": Param("20*ms", "decay of the presynaptic trace"),
+            "tau_post": Param("20*ms", "decay of the postsynaptic trace"),
+            "A_pre": Param("0.01", "potentiation step, in units of wmax"),
+            "depression_ratio": Param("1.05", "A_post = -depression_ratio * A_pre * tau_pre / tau_post"),
+            "wmax": Param("0.01", "upper weight bound"),
+        }
+        model = '''dApre/dt = -Apre/tau_pre : 1 (event-driven)
+                   dApost/dt = -Apost/tau_post : 1 (event-driven)'''
+        on_pre = '''Apre += A_pre*wmax
+                    w = clip(w + Apost, 0, wmax)'''
+        on_post = '''Apost += -depression_ratio*A_pre*wmax*tau_pre/tau_post
+                     w = clip(w + Apre, 0, wmax)'''
+
+The framework declares the weight ``w : 1`` and adds the synaptic effect on the target (e.g.
+``ge_post += w``); the rule only says how ``w`` changes.
+"""
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Param",
+    "NeuronVar",
+    "PlasticityRule",
+    "Model",
+    "Task",
+    "Claim",
+    "TaskOutcome",
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter: its default and what it means.
+
+    ``default`` is a number or a string Brian2 parses (``"20*ms"``); its units are the units the
+    parameter must have. ``kind`` is ``"quantity"`` (default), ``"int"``, ``"bool"``, ``"str"``,
+    ``"list"`` or ``"code"`` (a Brian2 expression passed through unevaluated, e.g. ``"rand()*wmax"``).
+    ``choices`` restricts a ``str`` parameter.
+    """
+
+    default: object
+    doc: str
+    kind: str = "quantity"
+    choices: tuple = ()
+
+
+@dataclass(frozen=True)
+class NeuronVar:
+    """A variable a plasticity rule needs on the pre- or postsynaptic neurons.
+
+    ``equation`` is one Brian2 equation line defining it (``"dr/dt = -r/tau_r : 1"``);
+    ``on_spike`` is code appended to the neuron's reset (``"r += 1"``). The builder renames the variable
+    per connection (``r`` becomes ``r_<connection>``), so two connections with different parameters onto
+    the same population never share it; the rule refers to it as ``r_post`` / ``r_pre`` as usual.
+    """
+
+    equation: str
+    on_spike: str = ""
+
+
+class PlasticityRule:
+    """Base class of plasticity plugins (see the module docstring for a complete example).
+
+    Class attributes
+    ----------------
+    name, description, reference : str
+    parameters : dict[str, Param]
+        Every name used in the code below that is not a variable. Unknown parameters in a scenario are
+        errors; every declared parameter must appear in the code.
+    model, on_pre, on_post : str
+        Brian2 synapse code. ``w`` (the weight) is declared by the framework.
+    pre_variables, post_variables : dict[str, NeuronVar]
+        Neuron-side variables the rule reads as ``<name>_pre`` / ``<name>_post``.
+    signals : tuple[str]
+        Global signals read by name (``reward``, ``wake``, ``osc``, ...), supplied by the schedule or the
+        task. The builder replaces each name by the Brian2 expression that provides it.
+    method : str or None
+        Integration method for clock-driven synapse equations.
+    """
+
+    name = ""
+    description = ""
+    reference = ""
+    parameters: dict = {}
+    model = ""
+    on_pre = ""
+    on_post = ""
+    pre_variables: dict = {}
+    post_variables: dict = {}
+    signals: tuple = ()
+    method = None
+
+    def reference_update(self, params, **inputs):
+        """Optional pure-NumPy reference of the update, used by the contract checks.
+
+        ``params`` maps parameter names to floats (SI units); ``inputs`` depend on the check
+        (e.g. ``pre_times``, ``post_times``, ``w0``, ``dt``, ``duration``). Returns the final weights.
+        """
+        raise NotImplementedError(f"plasticity rule '{self.name}' has no NumPy reference")
+
+
+class Model:
+    """Base class of neuron models.
+
+    ``kind`` selects the Brian2 group: ``"neuron"`` (a NeuronGroup from ``equations``), ``"poisson"``,
+    ``"spike_generator"`` (explicit spike times). ``synaptic_effect`` is the default ``on_pre`` effect of
+    a connection targeting this model (``"ge_post += w"``), ``initial`` the initial values (Brian2 code,
+    parameters may be used). Subclasses may override :meth:`create` for groups that are not plain
+    NeuronGroups.
+    """
+
+    name = ""
+    description = ""
+    reference = ""
+    kind = "neuron"
+    parameters: dict = {}
+    equations = ""
+    threshold = None
+    reset = None
+    refractory = False
+    method = "euler"
+    initial: dict = {}
+    synaptic_effect = ""
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        """Create the Brian2 group. ``params`` maps parameter names to parsed values (the group's
+        namespace); ``extra_equations``/``extra_reset`` come from plasticity rules."""
+        from brian2 import NeuronGroup
+
+        reset = "\n".join(s for s in (self.reset or "", extra_reset) if s.strip()) or None
+        group = NeuronGroup(
+            size,
+            self.equations + "\n" + extra_equations,
+            threshold=self.threshold,
+            reset=reset,
+            refractory=self.refractory,
+            method=self.method,
+            namespace=dict(params),
+            name=name,
+        )
+        for var, expr in self.initial.items():
+            setattr(group, var, expr)
+        return group
+
+
+@dataclass
+class Claim:
+    """A pass/fail statement of a task with the number behind it."""
+
+    name: str
+    statement: str
+    value: object
+    threshold: object
+    passed: bool
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "statement": self.statement,
+            "value": self.value,
+            "threshold": self.threshold,
+            "passed": bool(self.passed),
+        }
+
+
+@dataclass
+class TaskOutcome:
+    """What a task's evaluation returns: metrics (name -> number or small list) and claims."""
+
+    metrics: dict = field(default_factory=dict)
+    claims: list = field(default_factory=list)
+
+
+class Task:
+    """Base class of tasks: inputs, readouts, metrics, claims and task figures.
+
+    Hooks, all optional:
+
+    - :meth:`prepare` (before any group exists): put TimedArrays and constants into ``ctx.namespace``,
+      spike times for spike-generator populations into ``ctx.spike_inputs``, global signals into
+      ``ctx.signals``, extra equations into ``ctx.extra_equations[population]``.
+    - :meth:`build` (after groups and synapses exist): add Brian2 objects and monitors with
+      ``ctx.add``/``ctx.record``.
+    - :meth:`evaluate` (after the run, from the run directory only): metrics and claims.
+    - :meth:`figures` (after evaluate): task figures written to ``outdir``; returns their paths.
+    """
+
+    name = ""
+    description = ""
+    reference = ""
+    parameters: dict = {}
+
+    def prepare(self, ctx):
+        pass
+
+    def build(self, ctx):
+        pass
+
+    def evaluate(self, result):
+        return TaskOutcome()
+
+    def figures(self, result, outdir):
+        return []

@@ -1,0 +1,239 @@
+"""Run directories: writing them safely, and reading them back.
+
+``runs/<scenario>/<id>/`` is written under the temporary name ``.<id>.tmp`` and renamed when complete;
+an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why. Ids are
+unique (time stamp + random suffix, created with ``mkdir`` that fails on an existing name), so nothing is
+ever overwritten. Analysis reads only the run directory (:class:`RunResult`), never a live network.
+"""
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SpikelearnError
+
+__all__ = ["RunDirectory", "RunResult", "save_recorders", "write_json_atomic"]
+
+logger = logging.getLogger(__name__)
+
+
+def write_json_atomic(path, data):
+    """Write JSON to ``path`` through a temporary file and a rename (never a half-written file)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+class RunDirectory:
+    """A run directory being written."""
+
+    def __init__(self, root, scenario_name):
+        base = Path(root) / scenario_name
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            probe = base / f".write-test-{secrets.token_hex(4)}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as ex:
+            raise SpikelearnError(f"output directory {base} is not writable: {ex.strerror}") from ex
+        free = shutil.disk_usage(base).free
+        if free < 50 * 2**20:
+            raise SpikelearnError(f"output directory {base} has only {free // 2**20} MiB free; need at least 50 MiB")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        while True:
+            run_id = f"{stamp}-{secrets.token_hex(3)}"
+            tmp = base / f".{run_id}.tmp"
+            try:
+                tmp.mkdir()
+                break
+            except FileExistsError:
+                continue
+        self.base = base
+        self.id = run_id
+        self.path = tmp
+        (tmp / "data").mkdir()
+        (tmp / "figures").mkdir()
+        self.started = time.time()
+        self.status("running")
+
+    def status(self, status, reason=""):
+        write_json_atomic(self.path / "status.json", {
+            "status": status, "reason": reason,
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+
+    def finalize(self):
+        """Mark complete and move to the final name."""
+        self.status("complete")
+        final = self.base / self.id
+        os.rename(self.path, final)
+        self.path = final
+        return final
+
+    def abandon(self, status, reason):
+        """Mark incomplete (interrupted/failed) and move to ``<id>.incomplete``; keep everything."""
+        self.status(status, reason)
+        final = self.base / f"{self.id}.incomplete"
+        os.rename(self.path, final)
+        self.path = final
+        return final
+
+
+def save_recorders(ctx, data_dir):
+    """Save every monitor of a finished (or interrupted, on runtime) network as arrays."""
+    data_dir = Path(data_dir)
+    for rec in ctx.recorders:
+        if rec.kind == "spikes":
+            mon = rec.monitor
+            np.savez(data_dir / f"spikes_{rec.name}.npz", i=np.asarray(mon.i[:], dtype=np.int32),
+                     t=np.asarray(mon.t[:], dtype=np.float64), N=rec.meta["size"])
+        elif rec.kind == "state":
+            mon = rec.monitor
+            arrays = {"t": np.asarray(mon.t[:], dtype=np.float64),
+                      "index": np.asarray(mon.record, dtype=np.int64)}
+            for var in rec.meta["variables"]:
+                arrays[var] = np.asarray(getattr(mon, var)[:], dtype=np.float64)
+            np.savez(data_dir / f"state_{rec.name}.npz", **arrays)
+        elif rec.kind == "weights":
+            syn = rec.meta["synapses"]
+            w_final = np.asarray(syn.w[:], dtype=np.float64)
+            w_initial = np.asarray(syn.w_initial[:], dtype=np.float64)
+            arrays = {"i": np.asarray(syn.i[:], dtype=np.int32), "j": np.asarray(syn.j[:], dtype=np.int32),
+                      "w_initial": w_initial, "w_final": w_final}
+            if rec.monitor is not None:
+                arrays.update(t=np.asarray(rec.monitor.t[:], dtype=np.float64),
+                              trace_index=np.asarray(rec.monitor.record, dtype=np.int64),
+                              w_trace=np.asarray(rec.monitor.w[:], dtype=np.float64))
+            np.savez(data_dir / f"weights_{rec.name}.npz", **arrays)
+    for name, array in ctx.arrays.items():
+        np.save(data_dir / f"array_{name}.npy", array)
+    for pop, attrs in ctx.attributes.items():
+        np.savez(data_dir / f"attributes_{pop}.npz", **attrs)
+
+
+class RunResult:
+    """Read access to a run directory (complete or incomplete)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not (self.path / "scenario.toml").is_file():
+            raise SpikelearnError(f"{self.path} is not a spikelearn run directory (no scenario.toml)")
+        self._params = None
+
+    @property
+    def data_dir(self):
+        return self.path / "data"
+
+    @property
+    def scenario(self):
+        import tomllib
+
+        return tomllib.loads((self.path / "scenario.toml").read_text())
+
+    @property
+    def name(self):
+        return self.scenario["name"]
+
+    @property
+    def provenance(self):
+        return self._json("provenance.json")
+
+    @property
+    def status(self):
+        return self._json("status.json")
+
+    @property
+    def metrics(self):
+        return self._json("metrics.json")
+
+    def _json(self, name):
+        path = self.path / name
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    @property
+    def params(self):
+        """The task's parameters, parsed (floats / Brian2 quantities), defaults filled in."""
+        if self._params is None:
+            from .registry import default_registry
+            from .scenario import parse_scenario
+
+            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self._plugin_files()))
+            self._params = scenario.task_params
+        return self._params
+
+    def parsed_scenario(self, registry=None):
+        from .registry import default_registry
+        from .scenario import parse_scenario
+
+        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self._plugin_files()))
+
+    def _plugin_files(self):
+        return tuple(self.provenance.get("plugin_files", ()))
+
+    # -- recorded data -----------------------------------------------------------------------------
+    def _npz(self, prefix, name):
+        path = self.data_dir / f"{prefix}_{name}.npz"
+        if not path.exists():
+            have = sorted(p.stem[len(prefix) + 1:] for p in self.data_dir.glob(f"{prefix}_*.npz"))
+            raise KeyError(f"no recorded {prefix} '{name}' in {self.path}; recorded: {', '.join(have) or 'none'}")
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+
+    def spikes(self, name):
+        """``(i, t)``: neuron indices and spike times in seconds."""
+        d = self._npz("spikes", name)
+        return d["i"], d["t"]
+
+    def spike_count_size(self, name):
+        return int(self._npz("spikes", name)["N"])
+
+    def spike_recorders(self):
+        return sorted(p.stem[len("spikes_"):] for p in self.data_dir.glob("spikes_*.npz"))
+
+    def state(self, name):
+        return self._npz("state", name)
+
+    def state_recorders(self):
+        return sorted(p.stem[len("state_"):] for p in self.data_dir.glob("state_*.npz"))
+
+    def weights(self, name):
+        return self._npz("weights", name)
+
+    def weight_recorders(self):
+        return sorted(p.stem[len("weights_"):] for p in self.data_dir.glob("weights_*.npz"))
+
+    def array(self, name):
+        return np.load(self.data_dir / f"array_{name}.npy")
+
+    def attributes(self, population):
+        path = self.data_dir / f"attributes_{population}.npz"
+        if not path.exists():
+            return {}
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+
+    def phases(self):
+        path = self.data_dir / "phases.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @property
+    def duration(self):
+        from .units import parse_quantity
+
+        return float(parse_quantity(self.scenario["duration"]))

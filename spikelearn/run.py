@@ -1,0 +1,260 @@
+"""Running a scenario: seed, device, build, simulate with a progress bar, save, evaluate, figures.
+
+The run directory is created first and written under a temporary name; Ctrl-C or SIGTERM during the
+simulation keeps it, marked incomplete, with whatever was recorded (on ``runtime`` the monitors hold
+the data up to the interrupt; standalone devices write their results only at the end).
+"""
+
+import logging
+import platform
+import signal
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .build import build_network
+from .errors import RunInterrupted, SimulationError, SpikelearnError
+from .results import RunDirectory, RunResult, save_recorders, write_json_atomic
+from .scenario import to_toml
+from .schedule import phase_intervals
+
+__all__ = ["run_scenario", "RunOutcome", "evaluate_run"]
+
+logger = logging.getLogger(__name__)
+
+VERSIONED = ("spikelearn", "brian2", "brian2cuda", "numpy", "scipy", "elephant", "neo", "matplotlib")
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    metrics: dict = field(default_factory=dict)
+    claims: list = field(default_factory=list)
+    build_only: bool = False
+
+    @property
+    def all_passed(self):
+        return all(c["passed"] for c in self.claims)
+
+
+def _versions():
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Handle SIGTERM like Ctrl-C for the duration of a run (main thread only): a running runtime
+    network stops at the end of its time step (Brian2's own Ctrl-C behaviour); otherwise (building,
+    a standalone binary running) it raises KeyboardInterrupt."""
+    def handler(signum, frame):
+        from brian2.core.network import Network
+
+        if Network._globally_running and not Network._globally_stopped:
+            Network._globally_stopped = True
+        else:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _FileLog:
+    """Route spikelearn's and Brian2's log records of one run into ``log.txt``."""
+
+    def __init__(self, path):
+        self.handler = logging.FileHandler(path)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.handler.setLevel(logging.INFO)
+        self.loggers = [logging.getLogger("spikelearn"), logging.getLogger("brian2")]
+
+    def __enter__(self):
+        for lg in self.loggers:
+            lg.addHandler(self.handler)
+            if lg.level == logging.NOTSET or lg.level > logging.INFO:
+                lg.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        for lg in self.loggers:
+            lg.removeHandler(self.handler)
+        self.handler.close()
+        return False
+
+
+def run_scenario(scenario, registry, out_root="runs", device=None, progress=True, build_only=False,
+                 command=None, plugin_files=(), echo=None):
+    """Run a validated scenario; return a `RunOutcome` with the run directory and the claims.
+
+    ``device`` overrides the scenario's device. ``echo`` (a callable taking a string) receives
+    one-line status messages for the user.
+    """
+    from .devices import DeviceSession
+
+    if device is not None and device != scenario.device:
+        scenario = scenario.with_overrides([f'device="{device}"'], registry)
+    echo = echo or (lambda message: None)
+    task = registry.get("tasks", scenario.task) if scenario.task else None
+    rundir = RunDirectory(out_root, scenario.name)
+    (rundir.path / "scenario.toml").write_text(to_toml(scenario.data))
+    provenance = {
+        "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
+        "device": scenario.device, "versions": _versions(), "command": command or " ".join(sys.argv),
+        "host": platform.node(), "machine": platform.machine(), "plugin_files": [str(p) for p in plugin_files],
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": rundir.id,
+    }
+    write_json_atomic(rundir.path / "provenance.json", provenance)
+    if scenario.phases is not None:
+        intervals = phase_intervals(scenario.phases, scenario.duration)
+        write_json_atomic(rundir.path / "data" / "phases.json",
+                          {"names": scenario.phases["names"], "intervals": [list(iv) for iv in intervals]})
+    echo(f"run directory: {rundir.path.parent / rundir.id}")
+    bar = None
+    try:
+        with _FileLog(rundir.path / "log.txt"), _sigterm_as_interrupt():
+            from brian2 import defaultclock, seed as brian_seed
+
+            with DeviceSession(scenario) as session:
+                defaultclock.dt = scenario.dt
+                brian_seed(scenario.seed)
+                t_build = time.perf_counter()
+                net, ctx = build_network(scenario, registry, task)
+                if progress and not build_only:
+                    bar = _progress_bar(scenario)
+                t_run = time.perf_counter()
+                try:
+                    session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
+                                build_only=build_only)
+                except KeyboardInterrupt:
+                    if bar:
+                        bar.close()
+                    if not session.standalone:
+                        save_recorders(ctx, rundir.path / "data")
+                    path = rundir.abandon("incomplete", f"interrupted at wall time {time.perf_counter() - t_run:.1f} s")
+                    raise RunInterrupted(f"run interrupted; what was recorded is kept in {path} (marked incomplete)") from None
+                finally:
+                    if bar:
+                        bar.close()
+                provenance["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
+                provenance["device_build_dir"] = str(session.build_dir) if session.build_dir else None
+                if build_only:
+                    provenance["build_only"] = True
+                    write_json_atomic(rundir.path / "provenance.json", provenance)
+                    path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run")
+                    return RunOutcome(path, build_only=True)
+                save_recorders(ctx, rundir.path / "data")
+        provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json_atomic(rundir.path / "provenance.json", provenance)
+        outcome = evaluate_run(rundir.path, task, registry)
+        path = rundir.finalize()
+        outcome.path = path
+        return outcome
+    except (RunInterrupted, KeyboardInterrupt):
+        if rundir.path.name.startswith("."):
+            rundir.abandon("incomplete", "interrupted")
+        raise
+    except SimulationError as ex:
+        if rundir.path.name.startswith("."):
+            rundir.abandon("failed", str(ex))
+        raise
+    except BaseException as ex:
+        if rundir.path.name.startswith("."):
+            reason = str(ex) if isinstance(ex, SpikelearnError) else f"{type(ex).__name__}: {ex}"
+            rundir.abandon("failed", reason)
+        raise
+
+
+def evaluate_run(path, task, registry, figures=True):
+    """Evaluate the task on a saved run directory and write ``metrics.json`` and the figures."""
+    result = RunResult(path)
+    metrics, claims = {}, []
+    if task is not None:
+        outcome = task.evaluate(result)
+        metrics = {k: _plain(v) for k, v in outcome.metrics.items()}
+        claims = [c.as_dict() for c in outcome.claims]
+        for c in claims:
+            c["value"], c["threshold"] = _plain(c["value"]), _plain(c["threshold"])
+    write_json_atomic(Path(path) / "metrics.json", {"scenario": result.name, "metrics": metrics, "claims": claims})
+    if figures:
+        try:
+            make_figures(result, task)
+        except Exception as ex:  # a plotting bug must not lose a finished run's results
+            logger.error("figures failed: %s: %s", type(ex).__name__, ex, exc_info=True)
+            warnings.warn(f"figures of {path} failed ({type(ex).__name__}: {ex}); the results are saved", stacklevel=2)
+    return RunOutcome(Path(path), metrics, claims)
+
+
+def make_figures(result, task):
+    """The standard figures (rasters, rates, weights) and the task's own figures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .analysis import standard_figures
+
+    outdir = result.path / "figures"
+    paths = list(standard_figures(result, outdir))
+    if task is not None:
+        paths += list(task.figures(result, outdir) or [])
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return paths
+
+
+def _plain(value):
+    """JSON-friendly numbers (numpy scalars and arrays become Python floats and lists)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _ProgressBar:
+    def __init__(self, total_seconds):
+        from tqdm import tqdm
+
+        self.total = total_seconds
+        self.bar = tqdm(total=round(total_seconds, 3), unit="s sim", desc="simulating", leave=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s sim [{elapsed}<{remaining}]",
+                        file=sys.stderr, dynamic_ncols=True)
+        self.done = 0.0
+        self.bar.set_description("building + simulating")
+
+    def update_fraction(self, fraction):
+        value = round(min(max(fraction, 0.0), 1.0) * self.total, 3)
+        if value > self.done:
+            if self.done == 0.0:
+                self.bar.set_description("simulating")
+            self.bar.update(value - self.done)
+            self.done = value
+
+    def close(self):
+        self.bar.close()
+
+
+def _progress_bar(scenario):
+    return _ProgressBar(float(scenario.duration))

@@ -1,0 +1,675 @@
+"""Scenario files: parse (``tomllib``), apply ``--set`` overrides, validate, resolve defaults.
+
+Validation happens before any Brian2 object exists. Every error is a `ScenarioError` naming the file and
+the dotted key path (``connections.inputs_to_out.plasticity.tau_pre``) and, for a choice, the allowed
+values. Unknown keys are errors, with a did-you-mean suggestion.
+
+The result is a `Scenario`: the resolved data (every default filled in, a plain dict that round-trips
+through :func:`to_toml`) plus the parsed parameter values the builder uses.
+"""
+
+import copy
+import difflib
+import logging
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .errors import ScenarioError
+from .plugin import Param
+from .units import UnitParseError, dimension_name, parse_quantity, same_dimensions
+
+__all__ = [
+    "Scenario",
+    "load_scenario",
+    "parse_scenario",
+    "resolve_scenario_path",
+    "builtin_scenarios",
+    "apply_overrides",
+    "parse_override",
+    "to_toml",
+    "DEVICES",
+    "MAX_SCENARIO_BYTES",
+]
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("runtime", "cpp", "cuda")
+RUNTIME_TARGETS = ("numpy", "cython")
+PHASE_KINDS = ("oscillation", "blocks", "intervals")
+MAX_SCENARIO_BYTES = 1_000_000
+
+TOP_KEYS = {
+    "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
+    "connections", "phases", "record", "task",
+}
+POPULATION_KEYS = {"model", "size", "parameters"}
+CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
+DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads"}
+PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
+RECORD_KEYS = {"spikes", "states", "weights"}
+STATE_RECORD_KEYS = {"variables", "indices", "dt"}
+WEIGHT_RECORD_KEYS = {"dt", "indices"}
+TASK_KEYS = {"name", "parameters"}
+
+
+# --------------------------------------------------------------------------------------------------
+# the typed result
+
+
+@dataclass
+class Population:
+    name: str
+    model: str
+    size: int
+    params: dict  # parameter name -> parsed value (float / Quantity / str / list)
+
+
+@dataclass
+class Connection:
+    name: str
+    source: str
+    target: str
+    connect: str
+    p: float
+    weight: object  # number or Brian2 expression string
+    delay: object  # Quantity
+    effect: str | None
+    summed: str | None
+    rule: str | None
+    rule_params: dict
+
+
+@dataclass
+class Scenario:
+    """A validated scenario. ``data`` is the resolved dict (written to the run directory)."""
+
+    source: str
+    data: dict
+    name: str
+    seed: int
+    dt: object
+    duration: object
+    device: str
+    device_options: dict
+    populations: dict = field(default_factory=dict)
+    connections: dict = field(default_factory=dict)
+    phases: dict | None = None
+    record: dict = field(default_factory=dict)
+    task: str | None = None
+    task_params: dict = field(default_factory=dict)
+
+    def with_overrides(self, overrides, registry):
+        """A new scenario with ``--set`` style overrides (``["a.b=1", ...]``) applied and validated."""
+        data = apply_overrides(self.data, overrides, self.source)
+        return parse_scenario(data, self.source, registry)
+
+
+# --------------------------------------------------------------------------------------------------
+# locating and reading files
+
+
+def builtin_scenarios():
+    """Map of built-in scenario names (``song-stdp``) to their files."""
+    root = resources.files("spikelearn.scenarios")
+    found = {}
+    for entry in root.iterdir():
+        if entry.name.endswith(".toml"):
+            found[entry.name[:-5].replace("_", "-")] = Path(str(entry))
+    return dict(sorted(found.items()))
+
+
+def resolve_scenario_path(name_or_path):
+    """A path to a scenario file given a path or a built-in name (``song-stdp`` or ``song_stdp``)."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or os.sep in str(name_or_path) or path.exists():
+        return path
+    key = str(name_or_path).replace("_", "-")
+    builtin = builtin_scenarios()
+    if key in builtin:
+        return builtin[key]
+    hint = _did_you_mean(key, builtin)
+    raise ScenarioError(
+        name_or_path, None,
+        f"no such scenario file or built-in scenario{hint}; built-in scenarios: {', '.join(builtin)}",
+    )
+
+
+def _read_toml(path):
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(path, None, "file not found")
+    if path.is_dir():
+        raise ScenarioError(path, None, "is a directory, expected a .toml scenario file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                path, None, f"file is {size} bytes; scenario files are limited to {MAX_SCENARIO_BYTES} bytes"
+            )
+        raw = path.read_bytes()
+    except PermissionError as ex:
+        raise ScenarioError(path, None, f"cannot read file: {ex.strerror}") from ex
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as ex:
+        raise ScenarioError(path, None, f"not UTF-8 text ({ex.reason} at byte {ex.start})") from ex
+    except tomllib.TOMLDecodeError as ex:
+        raise ScenarioError(path, None, f"malformed TOML: {ex}") from ex
+
+
+def load_scenario(name_or_path, registry, overrides=()):
+    """Read, override and validate a scenario file (or built-in name)."""
+    path = resolve_scenario_path(name_or_path)
+    data = _read_toml(path)
+    if "name" not in data:
+        data["name"] = path.stem.replace("_", "-")
+    data = apply_overrides(data, overrides, path)
+    return parse_scenario(data, path, registry)
+
+
+# --------------------------------------------------------------------------------------------------
+# overrides
+
+
+def parse_override(text, source="--set"):
+    """Split ``key.path=value``; the value is read as a TOML value (``0.9``, ``"20*ms"``, ``[1, 2]``)
+    and, when it is not valid TOML, kept as a string (so ``--set dt=0.05*ms`` works unquoted)."""
+    if "=" not in text:
+        raise ScenarioError(source, text, "an override must look like key.path=value")
+    key, _, value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError(source, text, "an override must look like key.path=value")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key, parsed
+
+
+def apply_overrides(data, overrides, source):
+    """A copy of ``data`` with each ``key.path=value`` override set (tables are created as needed)."""
+    data = copy.deepcopy(data)
+    for text in overrides:
+        key, value = parse_override(text, f"{source} (--set)")
+        node = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise ScenarioError(
+                    f"{source} (--set)", ".".join(parts[: depth + 1]), f"is a value, not a table; cannot set {key}"
+                )
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+# --------------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _did_you_mean(word, options):
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Checker:
+    """Validation helpers bound to one source file."""
+
+    def __init__(self, source):
+        self.source = str(source)
+
+    def error(self, key, message):
+        return ScenarioError(self.source, key, message)
+
+    def table(self, data, key, allowed, required=()):
+        if not isinstance(data, dict):
+            raise self.error(key, f"expected a table, got {_type_name(data)}")
+        for name in data:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                raise self.error(
+                    where,
+                    f"unknown key{_did_you_mean(name, allowed)}; allowed: {', '.join(sorted(allowed))}",
+                )
+        for name in required:
+            if name not in data:
+                where = f"{key}.{name}" if key else name
+                raise self.error(where, "required key is missing")
+        return data
+
+    def string(self, value, key, choices=None):
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {_type_name(value)}")
+        if choices is not None and value not in choices:
+            raise self.error(
+                key, f"'{value}' is not allowed{_did_you_mean(value, choices)}; allowed: {', '.join(choices)}"
+            )
+        return value
+
+    def integer(self, value, key, minimum=None):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {_type_name(value)}")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be >= {minimum}, found: {value}")
+        return value
+
+    def number(self, value, key, low=None, high=None):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"expected a number, got {_type_name(value)}")
+        if not math.isfinite(value):
+            raise self.error(key, f"must be finite, found: {value}")
+        if low is not None and value < low or high is not None and value > high:
+            raise self.error(key, f"must lie in [{low}, {high}], found: {value}")
+        return float(value)
+
+    def quantity(self, value, key, like, positive=False, nonnegative=False):
+        """Parse a quantity and check it has the dimensions of ``like`` (a parsed default)."""
+        try:
+            q = parse_quantity(value)
+        except UnitParseError as ex:
+            raise self.error(key, str(ex)) from ex
+        if not same_dimensions(q, like):
+            raise self.error(key, f"expected {dimension_name(like)}, got {value!r} ({dimension_name(q)})")
+        magnitude = float(q / _unit_of(like)) if _unit_of(like) is not None else float(q)
+        if not math.isfinite(magnitude):
+            raise self.error(key, f"must be finite, found: {value!r}")
+        if positive and magnitude <= 0:
+            raise self.error(key, f"must be > 0, found: {value!r}")
+        if nonnegative and magnitude < 0:
+            raise self.error(key, f"must be >= 0, found: {value!r}")
+        return q
+
+    def string_list(self, value, key):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of strings, got {value!r}")
+        return value
+
+
+def _type_name(value):
+    return {
+        str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _unit_of(q):
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
+
+    if isinstance(q, Quantity) and q.dim is not DIMENSIONLESS:
+        return Quantity(1.0, dim=q.dim)
+    return None
+
+
+def parse_params(check, given, declared, key, what):
+    """Validate ``given`` against the ``declared`` parameters of a plugin; return (resolved raw values,
+    parsed values). Unknown names are errors (with a suggestion); missing ones take the default."""
+    if not isinstance(given, dict):
+        raise check.error(key, f"expected a table, got {_type_name(given)}")
+    for name in given:
+        if name not in declared:
+            allowed = ", ".join(sorted(declared)) or "none"
+            raise check.error(
+                f"{key}.{name}",
+                f"{what} does not declare this parameter{_did_you_mean(name, declared)}; declared: {allowed}",
+            )
+    raw, parsed = {}, {}
+    for name, param in declared.items():
+        value = given.get(name, param.default)
+        raw[name] = value
+        parsed[name] = parse_param_value(check, value, param, f"{key}.{name}")
+    return raw, parsed
+
+
+def parse_param_value(check, value, param: Param, key):
+    """Parse one parameter value according to its declaration."""
+    kind = param.kind
+    if kind == "quantity":
+        like = parse_quantity(param.default)
+        return check.quantity(value, key, like)
+    if kind == "int":
+        return check.integer(value, key)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise check.error(key, f"expected true or false, got {value!r}")
+        return value
+    if kind == "str":
+        return check.string(value, key, list(param.choices) if param.choices else None)
+    if kind == "code":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise check.error(key, f"expected a Brian2 expression or a number, got {_type_name(value)}")
+        return value
+    if kind == "list":
+        if not isinstance(value, list):
+            raise check.error(key, f"expected a list, got {_type_name(value)}")
+        return value
+    raise check.error(key, f"parameter declared with unknown kind '{kind}'")
+
+
+# --------------------------------------------------------------------------------------------------
+# the validator
+
+
+def parse_scenario(data, source, registry):
+    """Validate a scenario dict and return a `Scenario` with every default filled in."""
+    check = _Checker(source)
+    data = copy.deepcopy(data)
+    check.table(data, "", TOP_KEYS)
+    resolved = {}
+
+    resolved["name"] = check.string(data.get("name", Path(str(source)).stem.replace("_", "-")), "name")
+    if not resolved["name"] or any(c in resolved["name"] for c in "/\\") or resolved["name"].startswith("."):
+        raise check.error("name", f"must be a non-empty name without '/' and not starting with '.', found: {resolved['name']!r}")
+    resolved["description"] = check.string(data.get("description", ""), "description")
+    resolved["seed"] = check.integer(data.get("seed", 1), "seed", minimum=0)
+    resolved["device"] = check.string(data.get("device", "cpp"), "device", DEVICES)
+    time_like = parse_quantity("1*second")
+    dt = check.quantity(data.get("dt", "0.1*ms"), "dt", time_like, positive=True)
+    duration = check.quantity(data.get("duration", "1*second"), "duration", time_like, positive=True)
+    if float(duration) < float(dt):
+        raise check.error("duration", f"must be at least one time step (dt = {data.get('dt', '0.1*ms')})")
+    resolved["dt"] = data.get("dt", "0.1*ms")
+    resolved["duration"] = data.get("duration", "1*second")
+
+    options = check.table(data.get("device_options", {}), "device_options", DEVICE_OPTION_KEYS)
+    device_options = {
+        "target": check.string(options.get("target", "numpy"), "device_options.target", RUNTIME_TARGETS),
+        "compute_capability": check.number(
+            options.get("compute_capability", 9.0), "device_options.compute_capability", 3.0, 12.0
+        ),
+        "gpu_id": check.integer(options.get("gpu_id", 0), "device_options.gpu_id", minimum=0),
+        "threads": check.integer(options.get("threads", 0), "device_options.threads", minimum=0),
+    }
+    resolved["device_options"] = device_options
+
+    populations = {}
+    resolved["populations"] = {}
+    pops = check.table(data.get("populations", {}), "populations", set(data.get("populations", {}) or {}))
+    for pname, pdata in pops.items():
+        key = f"populations.{pname}"
+        _check_identifier(check, pname, key)
+        check.table(pdata, key, POPULATION_KEYS, required=("model", "size"))
+        model_name = check.string(pdata["model"], f"{key}.model")
+        model = registry.lookup("models", model_name, source, f"{key}.model")
+        size = check.integer(pdata["size"], f"{key}.size", minimum=1)
+        raw, parsed = parse_params(check, pdata.get("parameters", {}), model.parameters,
+                                   f"{key}.parameters", f"model '{model_name}'")
+        populations[pname] = Population(pname, model_name, size, parsed)
+        resolved["populations"][pname] = {"model": model_name, "size": size, "parameters": raw}
+
+    connections = {}
+    resolved["connections"] = {}
+    conns = data.get("connections", {})
+    check.table(conns, "connections", set(conns) if isinstance(conns, dict) else set())
+    for cname, cdata in conns.items():
+        key = f"connections.{cname}"
+        _check_identifier(check, cname, key)
+        if cname in populations:
+            raise check.error(key, f"the name '{cname}' is already used by a population; names must be unique")
+        check.table(cdata, key, CONNECTION_KEYS, required=("source", "target"))
+        endpoints = {}
+        for end in ("source", "target"):
+            pop = check.string(cdata[end], f"{key}.{end}")
+            if pop not in populations:
+                raise check.error(
+                    f"{key}.{end}",
+                    f"no population named '{pop}'{_did_you_mean(pop, populations)}; populations: "
+                    f"{', '.join(populations) or 'none'}",
+                )
+            endpoints[end] = pop
+        connect = check.string(cdata.get("connect", "all"), f"{key}.connect")
+        p = check.number(cdata.get("p", 1.0), f"{key}.p", 0.0, 1.0)
+        weight = cdata.get("weight", 0.0)
+        if isinstance(weight, bool) or not isinstance(weight, (str, int, float)):
+            raise check.error(f"{key}.weight", f"expected a number or a Brian2 expression, got {_type_name(weight)}")
+        delay = check.quantity(cdata.get("delay", "0*ms"), f"{key}.delay", time_like, nonnegative=True)
+        effect = cdata.get("effect")
+        summed = cdata.get("summed")
+        if effect is not None:
+            check.string(effect, f"{key}.effect")
+        if summed is not None:
+            check.string(summed, f"{key}.summed")
+            if "=" not in summed:
+                raise check.error(f"{key}.summed", f"expected 'target_post = expression', found: {summed!r}")
+        if effect is not None and summed is not None:
+            raise check.error(f"{key}.summed", "give either 'effect' (on_pre code) or 'summed', not both")
+        if effect is None and summed is None:
+            target_model = registry.lookup("models", populations[endpoints["target"]].model, source, f"{key}.target")
+            effect = target_model.synaptic_effect or None
+        rule_name, rule_raw, rule_params = None, {}, {}
+        if "plasticity" in cdata:
+            pl = cdata["plasticity"]
+            if not isinstance(pl, dict):
+                raise check.error(f"{key}.plasticity", f"expected a table, got {_type_name(pl)}")
+            if "rule" not in pl:
+                raise check.error(f"{key}.plasticity.rule", "required key is missing")
+            rule_name = check.string(pl["rule"], f"{key}.plasticity.rule")
+            rule = registry.lookup("plasticity", rule_name, source, f"{key}.plasticity.rule")
+            given = {k: v for k, v in pl.items() if k != "rule"}
+            rule_raw, rule_params = parse_params(check, given, rule.parameters, f"{key}.plasticity",
+                                                 f"plasticity rule '{rule_name}'")
+        connections[cname] = Connection(
+            cname, endpoints["source"], endpoints["target"], connect, p, weight, delay, effect, summed,
+            rule_name, rule_params,
+        )
+        entry = {"source": endpoints["source"], "target": endpoints["target"], "connect": connect, "p": p,
+                 "weight": weight, "delay": cdata.get("delay", "0*ms")}
+        if effect is not None:
+            entry["effect"] = effect
+        if summed is not None:
+            entry["summed"] = summed
+        if rule_name:
+            entry["plasticity"] = {"rule": rule_name, **rule_raw}
+        resolved["connections"][cname] = entry
+
+    phases = None
+    if "phases" in data:
+        phases = _parse_phases(check, data["phases"], duration)
+        resolved["phases"] = data["phases"]
+
+    resolved["record"] = record = _parse_record(check, data.get("record", {}), populations, connections)
+
+    task_name, task_params = None, {}
+    if "task" in data:
+        tdata = check.table(data["task"], "task", TASK_KEYS, required=("name",))
+        task_name = check.string(tdata["name"], "task.name")
+        task = registry.lookup("tasks", task_name, source, "task.name")
+        raw, task_params = parse_params(check, tdata.get("parameters", {}), task.parameters,
+                                        "task.parameters", f"task '{task_name}'")
+        resolved["task"] = {"name": task_name, "parameters": raw}
+
+    _check_plugin_requirements(check, registry, populations, connections, phases, task_name)
+
+    return Scenario(
+        source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
+        duration=duration, device=resolved["device"], device_options=device_options,
+        populations=populations, connections=connections, phases=phases, record=record,
+        task=task_name, task_params=task_params,
+    )
+
+
+def _check_identifier(check, name, key):
+    if not name.isidentifier() or name.startswith("_"):
+        raise check.error(key, f"'{name}' is not a valid name (letters, digits and '_', not starting with '_' or a digit)")
+
+
+def _parse_phases(check, pdata, duration):
+    check.table(pdata, "phases", PHASE_KEYS, required=("kind", "names"))
+    kind = check.string(pdata["kind"], "phases.kind", PHASE_KINDS)
+    names = check.string_list(pdata["names"], "phases.names")
+    if not names:
+        raise check.error("phases.names", "needs at least one phase name")
+    for n in names:
+        if not n.isidentifier():
+            raise check.error("phases.names", f"'{n}' is not a valid signal name")
+    if len(set(names)) != len(names):
+        raise check.error("phases.names", f"duplicate phase names in {names}")
+    time_like = parse_quantity("1*second")
+    out = {"kind": kind, "names": names}
+    if kind == "oscillation":
+        if len(names) > 2:
+            raise check.error("phases.names", "an oscillation alternates two phases (or one gate); use kind = \"blocks\" for more")
+        out["period"] = check.quantity(pdata.get("period", "100*ms"), "phases.period", time_like, positive=True)
+        out["duty"] = check.number(pdata.get("duty", 0.5), "phases.duty", 0.0, 1.0)
+        out["offset"] = check.quantity(pdata.get("offset", "0*ms"), "phases.offset", time_like)
+    elif kind == "blocks":
+        if "durations" not in pdata:
+            raise check.error("phases.durations", "required key is missing for kind = \"blocks\"")
+        durs = pdata["durations"]
+        if not isinstance(durs, list) or len(durs) != len(names):
+            raise check.error("phases.durations", f"expected a list of {len(names)} durations (one per name), got {durs!r}")
+        out["durations"] = [
+            check.quantity(d, f"phases.durations[{k}]", time_like, positive=True) for k, d in enumerate(durs)
+        ]
+    else:
+        if "intervals" not in pdata:
+            raise check.error("phases.intervals", "required key is missing for kind = \"intervals\"")
+        ivs = pdata["intervals"]
+        if not isinstance(ivs, list):
+            raise check.error("phases.intervals", f"expected a list of [name, start, stop], got {ivs!r}")
+        parsed = []
+        for k, iv in enumerate(ivs):
+            key = f"phases.intervals[{k}]"
+            if not isinstance(iv, list) or len(iv) != 3:
+                raise check.error(key, f"expected [name, start, stop], got {iv!r}")
+            check.string(iv[0], key, names)
+            start = check.quantity(iv[1], key, time_like, nonnegative=True)
+            stop = check.quantity(iv[2], key, time_like, nonnegative=True)
+            if float(stop) <= float(start):
+                raise check.error(key, f"stop must be after start, found: {iv!r}")
+            parsed.append((iv[0], start, stop))
+        out["intervals"] = parsed
+    if kind != "oscillation":
+        out["resolution"] = check.quantity(pdata.get("resolution", "1*ms"), "phases.resolution", time_like, positive=True)
+    return out
+
+
+def _parse_record(check, rdata, populations, connections):
+    check.table(rdata, "record", RECORD_KEYS)
+    spikes = rdata.get("spikes", list(populations))
+    check.string_list(spikes, "record.spikes")
+    for pop in spikes:
+        if pop not in populations:
+            raise check.error("record.spikes", f"no population named '{pop}'{_did_you_mean(pop, populations)}")
+    states = {}
+    sdata = rdata.get("states", {})
+    check.table(sdata, "record.states", set(populations) | set(sdata if isinstance(sdata, dict) else {}))
+    time_like = parse_quantity("1*second")
+    for pop, spec in sdata.items():
+        key = f"record.states.{pop}"
+        if pop not in populations:
+            raise check.error(key, f"no population named '{pop}'{_did_you_mean(pop, populations)}")
+        check.table(spec, key, STATE_RECORD_KEYS, required=("variables",))
+        variables = check.string_list(spec["variables"], f"{key}.variables")
+        indices = _indices(check, spec.get("indices", 10), f"{key}.indices", populations[pop].size)
+        rec_dt = spec.get("dt", "1*ms")
+        check.quantity(rec_dt, f"{key}.dt", time_like, positive=True)
+        states[pop] = {"variables": variables, "indices": indices, "dt": rec_dt}
+    weights = {}
+    wdata = rdata.get("weights", {})
+    check.table(wdata, "record.weights", set(wdata if isinstance(wdata, dict) else {}))
+    for conn, spec in wdata.items():
+        key = f"record.weights.{conn}"
+        if conn not in connections:
+            raise check.error(key, f"no connection named '{conn}'{_did_you_mean(conn, connections)}")
+        check.table(spec, key, WEIGHT_RECORD_KEYS)
+        entry = {"indices": _indices(check, spec.get("indices", 0), f"{key}.indices", None)}
+        if "dt" in spec:
+            check.quantity(spec["dt"], f"{key}.dt", time_like, positive=True)
+            entry["dt"] = spec["dt"]
+        weights[conn] = entry
+    return {"spikes": spikes, "states": states, "weights": weights}
+
+
+def _indices(check, value, key, size):
+    """A count (the first ``value`` indices, capped at the size) or an explicit list of indices."""
+    if isinstance(value, bool):
+        raise check.error(key, f"expected a count or a list of indices, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise check.error(key, f"must be >= 0, found: {value}")
+        return list(range(min(value, size))) if size is not None else value
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        bad = [v for v in value if v < 0 or (size is not None and v >= size)]
+        if bad:
+            raise check.error(key, f"indices out of range [0, {size}): {bad}")
+        return value
+    raise check.error(key, f"expected a count or a list of indices, got {value!r}")
+
+
+def _check_plugin_requirements(check, registry, populations, connections, phases, task_name):
+    """Global signals a rule reads must be provided by the phases or by the task."""
+    available = set(phases["names"]) if phases else set()
+    if phases and phases["kind"] == "oscillation":
+        available |= {"osc"}
+    task = registry.lookup("tasks", task_name, check.source, "task.name") if task_name else None
+    task_signals = set(getattr(task, "provides_signals", ()))
+    for cname, conn in connections.items():
+        if not conn.rule:
+            continue
+        rule = registry.lookup("plasticity", conn.rule, check.source, f"connections.{cname}.plasticity.rule")
+        for signal in rule.signals:
+            if signal not in available and signal not in task_signals:
+                offered = ", ".join(sorted(available | task_signals)) or "none"
+                raise check.error(
+                    f"connections.{cname}.plasticity.rule",
+                    f"rule '{conn.rule}' reads the global signal '{signal}', which nothing provides "
+                    f"(provided: {offered}); add a [phases] table or a task that provides it",
+                )
+        for side, pop in (("pre", conn.source), ("post", conn.target)):
+            needs = getattr(rule, f"{side}_variables")
+            model = registry.lookup("models", populations[pop].model, check.source, f"populations.{pop}.model")
+            if needs and model.kind != "neuron":
+                raise check.error(
+                    f"connections.{cname}.plasticity.rule",
+                    f"rule '{conn.rule}' needs {side}synaptic neuron variables ({', '.join(needs)}) but "
+                    f"population '{pop}' (model '{model.name}', a {model.kind} group) cannot hold them",
+                )
+
+
+# --------------------------------------------------------------------------------------------------
+# writing
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key):
+    return key if key.replace("_", "a").replace("-", "a").isalnum() else _toml_value(key)
+
+
+def to_toml(data, _prefix=""):
+    """Serialise a resolved scenario dict (scalars, lists, nested tables) as TOML."""
+    lines = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    out = "\n".join(lines)
+    for key, value in tables:
+        name = f"{_prefix}{_toml_key(key)}"
+        body = to_toml(value, name + ".")
+        out += f"\n\n[{name}]\n" + body if body.strip() else f"\n\n[{name}]"
+    return out.strip() + "\n" if not _prefix else out

@@ -1,0 +1,121 @@
+"""Song, Miller & Abbott (2000): competitive Hebbian learning through additive STDP.
+
+Many Poisson inputs drive one conductance-based LIF neuron through additive STDP whose depression
+window is slightly larger than its potentiation window. The weights split into two groups, near 0 and
+near ``wmax`` (a bimodal distribution), and the output rate is regulated into a band that does not
+depend much on the input rate. With depression weaker than potentiation the competition is lost:
+weights pile up at ``wmax`` and the output rate runs away.
+"""
+
+import numpy as np
+
+from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+
+__all__ = ["SongSTDP", "bimodality", "late_rate"]
+
+
+def bimodality(w, wmax, bins=10):
+    """Fraction of synapses per bin of a ``bins``-bin histogram of ``w`` over ``[0, wmax]``."""
+    if wmax <= 0:
+        raise ValueError(f"wmax must be > 0, found: {wmax}")
+    counts, _ = np.histogram(np.clip(w, 0, wmax), bins=bins, range=(0, wmax))
+    return counts / max(len(w), 1)
+
+
+def late_rate(t, n_neurons, t_start, t_stop):
+    """Mean firing rate (Hz) of ``n_neurons`` over ``[t_start, t_stop)`` from spike times ``t``."""
+    if t_stop <= t_start:
+        raise ValueError(f"empty window [{t_start}, {t_stop})")
+    return float(np.sum((t >= t_start) & (t < t_stop))) / (t_stop - t_start) / n_neurons
+
+
+class SongSTDP(Task):
+    name = "song_stdp"
+    description = "Competitive STDP: bimodal weights and a regulated output rate (Song, Miller & Abbott 2000)"
+    reference = "Song, Miller & Abbott (2000) Nat. Neurosci. 3:919-926"
+    parameters = {
+        "connection": Param("inputs_to_out", "the plastic connection to evaluate", kind="str"),
+        "output": Param("out", "the output population", kind="str"),
+        "min_end_bin": Param("0.15", "each end bin of the 10-bin weight histogram holds at least this fraction"),
+        "max_middle_bin": Param("0.10", "each of the six middle bins (0.2-0.8 wmax) holds at most this fraction"),
+        "rate_low": Param("15*Hz", "lower edge of the output-rate band"),
+        "rate_high": Param("30*Hz", "upper edge of the output-rate band"),
+        "rate_window": Param("10*second", "the output rate is measured over the last rate_window of the run"),
+    }
+
+    def evaluate(self, result):
+        p = result.params
+        scenario = result.scenario
+        conn = scenario["connections"][p["connection"]]
+        from spikelearn.units import parse_quantity
+
+        wmax = float(parse_quantity(conn["plasticity"]["wmax"]))
+        weights = result.weights(p["connection"])
+        frac = bimodality(weights["w_final"], wmax)
+        frac0 = bimodality(weights["w_initial"], wmax)
+        _, t = result.spikes(p["output"])
+        n_out = result.spike_count_size(p["output"])
+        duration = result.duration
+        window = min(float(p["rate_window"]), duration)
+        rate = late_rate(t, n_out, duration - window, duration)
+        lo, hi = float(p["rate_low"]), float(p["rate_high"])
+        ends = (float(frac[0]), float(frac[-1]))
+        middle = frac[2:8]
+        largest_two = set(np.argsort(frac)[-2:].tolist())
+        claims = [
+            Claim("bimodal_weights",
+                  "the two end bins of the 10-bin weight histogram are the two largest, each holds "
+                  f">= {float(p['min_end_bin']):.0%} of the synapses, and each middle bin (0.2-0.8 wmax) "
+                  f"<= {float(p['max_middle_bin']):.0%}",
+                  {"end_bins": ends, "max_middle_bin": float(middle.max()), "two_largest_bins": sorted(largest_two)},
+                  {"min_end_bin": float(p["min_end_bin"]), "max_middle_bin": float(p["max_middle_bin"])},
+                  largest_two == {0, 9} and min(ends) >= float(p["min_end_bin"])
+                  and float(middle.max()) <= float(p["max_middle_bin"])),
+            Claim("output_rate_regulated",
+                  f"the output rate over the last {window:g} s lies in [{lo:g}, {hi:g}] Hz",
+                  rate, [lo, hi], lo <= rate <= hi),
+        ]
+        metrics = {
+            "weight_histogram_final": frac.tolist(),
+            "weight_histogram_initial": frac0.tolist(),
+            "fraction_near_zero": float(frac[0]),
+            "fraction_near_wmax": float(frac[-1]),
+            "mean_weight_over_wmax": float(np.mean(weights["w_final"]) / wmax),
+            "output_rate_late_hz": rate,
+            "output_rate_overall_hz": late_rate(t, n_out, 0.0, duration),
+        }
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib.pyplot as plt
+
+        p = result.params
+        from spikelearn.units import parse_quantity
+
+        wmax = float(parse_quantity(result.scenario["connections"][p["connection"]]["plasticity"]["wmax"]))
+        weights = result.weights(p["connection"])
+        _, t = result.spikes(p["output"])
+        n_out = result.spike_count_size(p["output"])
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+        bins = np.linspace(0, 1, 11)
+        ax1.hist(weights["w_initial"] / wmax, bins=bins, alpha=0.5, label="initial", color="0.6")
+        ax1.hist(weights["w_final"] / wmax, bins=bins, alpha=0.8, label="final", color="C3")
+        ax1.set_xlabel("w / wmax")
+        ax1.set_ylabel("synapses")
+        ax1.set_title("Weights split into two groups (competition)")
+        ax1.legend()
+        duration = result.duration
+        bin_s = max(duration / 50, 0.1)
+        edges = np.arange(0, duration + bin_s, bin_s)
+        counts, _ = np.histogram(t, bins=edges)
+        ax2.plot(edges[:-1] + bin_s / 2, counts / bin_s / n_out, color="C0")
+        ax2.axhspan(float(p["rate_low"]), float(p["rate_high"]), color="C2", alpha=0.15, label="claimed band")
+        ax2.set_xlabel("time (s)")
+        ax2.set_ylabel("output rate (Hz)")
+        ax2.set_title("Output rate")
+        ax2.legend()
+        fig.tight_layout()
+        path = outdir / "song_weights_rate.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return [path]

@@ -1,0 +1,82 @@
+"""runtime and cpp_standalone agree.
+
+A network without random numbers (explicit input spikes → LIF with STDP) must give the same output
+spikes and weights on both devices (exactly equal spike times; weights to floating-point tolerance).
+Brian2 does not promise the same random streams on runtime and standalone, so for Poisson input the
+test compares statistics: rates within 5 standard errors.
+"""
+
+import numpy as np
+import pytest
+
+from spikelearn.results import RunResult
+from spikelearn.run import run_scenario
+from spikelearn.scenario import load_scenario
+
+pytestmark = pytest.mark.standalone
+
+
+def deterministic(write_scenario, device):
+    rng = np.random.default_rng(5)
+    n, n_spikes = 40, 4000
+    cells = rng.choice(n * 5000, size=n_spikes, replace=False)  # distinct (neuron, 0.1 ms step) pairs
+    idx, steps = cells % n, cells // n
+    times = np.round(steps * 1e-4, 4)
+    return write_scenario(f'''
+        name = "det"
+        dt = "0.1*ms"
+        duration = "500*ms"
+        device = "{device}"
+        [populations.inp]
+        model = "spike_generator"
+        size = {n}
+        parameters = {{ indices = {idx.tolist()}, times = {[f"{t}*second" for t in times]} }}
+        [populations.out]
+        model = "lif_cond"
+        size = 3
+        [connections.c]
+        source = "inp"
+        target = "out"
+        weight = "0.008 + 0.004*(i % 3) + 0.001*j"
+        plasticity = {{ rule = "stdp_additive", wmax = 0.03, A_pre = 0.05 }}
+        [record]
+        spikes = ["out"]
+        weights = {{ c = {{}} }}
+    '''.replace("'", '"'))
+
+
+def run(path, registry, out):
+    sc = load_scenario(path, registry)
+    return RunResult(run_scenario(sc, registry, out_root=out, progress=False).path)
+
+
+def test_same_spikes_and_weights_on_runtime_and_cpp(write_scenario, registry, tmp_path):
+    a = run(deterministic(write_scenario, "runtime"), registry, tmp_path)
+    b = run(deterministic(write_scenario, "cpp"), registry, tmp_path)
+    (ia, ta), (ib, tb) = a.spikes("out"), b.spikes("out")
+    assert len(ta) > 10, "the test network must spike"
+    np.testing.assert_array_equal(ia, ib)
+    np.testing.assert_allclose(ta, tb, rtol=0, atol=1e-12)
+    wa, wb = a.weights("c"), b.weights("c")
+    np.testing.assert_array_equal(wa["i"], wb["i"])
+    np.testing.assert_allclose(wa["w_final"], wb["w_final"], rtol=1e-9, atol=1e-15)
+    assert not np.allclose(wa["w_final"], wa["w_initial"]), "plasticity must have acted"
+
+
+def test_poisson_rates_agree_statistically(write_scenario, registry, tmp_path):
+    results = {}
+    for device in ("runtime", "cpp"):
+        path = write_scenario(f'''
+            name = "rates"
+            duration = "2*second"
+            device = "{device}"
+            [populations.inp]
+            model = "poisson"
+            size = 200
+            parameters = {{ rate = "25*Hz" }}
+        ''')
+        _, t = run(path, registry, tmp_path).spikes("inp")
+        results[device] = len(t)
+    expected = 200 * 25 * 2.0
+    for device, count in results.items():
+        assert abs(count - expected) < 5 * np.sqrt(expected), (device, count)
