@@ -4,7 +4,9 @@
 ``t`` reaches it, so it costs per spike rather than one random number per neuron per step; for a
 constant rate this is exactly a Poisson process (up to the time grid). A time-varying ``rate``
 expression falls back to the per-step Bernoulli draw ``rand() < rate*dt`` (``method = "bernoulli"``).
-``spike_generator`` replays spike times given in the scenario or by the task.
+``spike_generator`` replays spike times given in the scenario or by the task; ``spike_train`` does the
+same on a NeuronGroup (a spike-indicator TimedArray as threshold), so plasticity rules can attach
+neuron-side variables (traces, rates) to neurons whose spike times are forced.
 """
 
 import numpy as np
@@ -12,7 +14,7 @@ import numpy as np
 from spikelearn.errors import BuildError
 from spikelearn.plugin import Model, Param
 
-__all__ = ["Poisson", "SpikeTimes"]
+__all__ = ["Poisson", "SpikeTimes", "SpikeTrain"]
 
 
 class Poisson(Model):
@@ -58,17 +60,49 @@ class SpikeTimes(Model):
     def create(self, name, size, params, extra_equations, extra_reset, ctx):
         from brian2 import SpikeGeneratorGroup, second
 
-        from spikelearn.units import parse_quantity
-
-        if name in ctx.spike_inputs:
-            indices, times = ctx.spike_inputs[name]
-            times = np.asarray(times, dtype=float)
-        else:
-            indices = params["indices"]
-            times = np.array([float(parse_quantity(t)) for t in params["times"]], dtype=float)
-        indices = np.asarray(indices, dtype=int)
-        if len(indices) != len(times):
-            raise BuildError(f"population '{name}': {len(indices)} spike indices but {len(times)} spike times")
-        if len(indices) and (indices.min() < 0 or indices.max() >= size):
-            raise BuildError(f"population '{name}': spike indices must lie in [0, {size})")
+        indices, times = _spikes_from(name, params, ctx)
+        indices = _check_spikes(name, size, indices, times)
         return SpikeGeneratorGroup(size, indices, times * second, name=name)
+
+
+def _spikes_from(name, params, ctx):
+    from spikelearn.units import parse_quantity
+
+    if name in ctx.spike_inputs:
+        indices, times = ctx.spike_inputs[name]
+        return indices, np.asarray(times, dtype=float)
+    return params["indices"], np.array([float(parse_quantity(t)) for t in params["times"]], dtype=float)
+
+
+def _check_spikes(name, size, indices, times):
+    indices = np.asarray(indices, dtype=int)
+    if len(indices) != len(times):
+        raise BuildError(f"population '{name}': {len(indices)} spike indices but {len(times)} spike times")
+    if len(indices) and (indices.min() < 0 or indices.max() >= size):
+        raise BuildError(f"population '{name}': spike indices must lie in [0, {size})")
+    return indices
+
+
+class SpikeTrain(Model):
+    name = "spike_train"
+    description = "Explicit spike times on a NeuronGroup (rules may attach neuron variables to it)"
+    kind = "neuron"
+    parameters = SpikeTimes.parameters
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        from brian2 import NeuronGroup, TimedArray
+
+        indices, times = _spikes_from(name, params, ctx)
+        indices = _check_spikes(name, size, indices, times)
+        dt = float(ctx.dt)
+        n_steps = int(np.ceil(float(ctx.duration) / dt)) + 1
+        steps = np.rint(times / dt).astype(int)
+        if len(steps) and steps.max() >= n_steps:
+            raise BuildError(f"population '{name}': a spike time lies after the end of the run")
+        table = np.zeros((n_steps, size))
+        table[steps, indices] = 1.0
+        ta_name = f"sl_spikes_{name}"
+        namespace = {k: v for k, v in params.items() if k not in ("indices", "times")}
+        namespace[ta_name] = TimedArray(table, dt=ctx.dt, name=ta_name)
+        return NeuronGroup(size, extra_equations or "", threshold=f"{ta_name}(t, i) > 0.5",
+                           reset=extra_reset or None, method="euler", namespace=namespace, name=name)

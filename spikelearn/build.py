@@ -107,43 +107,26 @@ def _quantity_ns(params):
     return {k: v for k, v in params.items() if not isinstance(v, (str, list, bool))}
 
 
-def build_network(scenario, registry, task=None):
+def build_network(scenario, registry, task=None, spike_inputs=None):
     """Build the Brian2 network of ``scenario``; return ``(network, ctx)``.
 
-    Must be called after the device is selected (:mod:`spikelearn.devices`).
+    Must be called after the device is selected (:mod:`spikelearn.devices`). ``spike_inputs`` maps
+    spike-time populations to ``(indices, times_s)``.
     """
     from brian2 import Network, Synapses
 
     ctx = BuildContext(scenario, registry)
+    ctx.spike_inputs.update(spike_inputs or {})
     install_phases(scenario.phases, scenario.duration, ctx.namespace, ctx.signals)
     if task is not None:
         task.prepare(ctx)
 
     # neuron-side variables of plasticity rules, renamed per connection
     pop_ns = {name: {} for name in scenario.populations}
-    rule_subst = {}
+    plastic = {}
     for cname, conn in scenario.connections.items():
-        if not conn.rule:
-            continue
-        rule = registry.get("plasticity", conn.rule)
-        subst = {}
-        for side, pop in (("pre", conn.source), ("post", conn.target)):
-            variables = getattr(rule, f"{side}_variables")
-            if not variables:
-                continue
-            renames = {v: f"{v}_{cname}" for v in variables}
-            renames.update({p: f"{p}_{cname}" for p in rule.parameters})
-            for vname, var in variables.items():
-                ctx.extra_equations[pop].append(_substitute(var.equation, renames))
-                if var.on_spike:
-                    ctx.extra_reset[pop].append(_substitute(var.on_spike, renames))
-                subst[f"{vname}_{side}"] = f"{vname}_{cname}_{side}"
-            for pname, value in _quantity_ns(conn.rule_params).items():
-                pop_ns[pop][f"{pname}_{cname}"] = value
-        for signal in rule.signals:
-            subst[signal] = f"({ctx.signal_expr(signal)})"
-        rule_subst[cname] = subst
-
+        if conn.rules:
+            plastic[cname] = _compose_rules(cname, conn, ctx, pop_ns)
     for pname, pop in scenario.populations.items():
         model = registry.get("models", pop.model)
         extra_eq = "\n".join(ctx.extra_equations[pname])
@@ -160,26 +143,23 @@ def build_network(scenario, registry, task=None):
         ctx.objects.append(group)
 
     for cname, conn in scenario.connections.items():
-        rule = registry.get("plasticity", conn.rule) if conn.rule else None
-        subst = rule_subst.get(cname, {})
-        model = "w : 1\n" + (_substitute(rule.model, subst) if rule else "")
-        on_pre = conn.effect or ""
-        if rule and rule.on_pre.strip():
-            on_pre += "\n" + _substitute(rule.on_pre, subst)
-        on_post = _substitute(rule.on_post, subst) if rule else ""
+        code = plastic.get(cname, {"model": "", "on_pre": "", "on_post": "", "namespace": {}, "method": None})
+        model = _with_weight(code["model"])
+        on_pre = _join_code([conn.effect or "", code["on_pre"]])
+        on_post = code["on_post"]
         if conn.summed:
             model += "\n" + _summed_line(conn, ctx)
         recorded = cname in scenario.record["weights"]
         if recorded:  # initial weights kept per synapse: standalone devices cannot read them before the run
             model += "\nw_initial : 1 (constant)"
-        namespace = {**ctx.namespace, **_quantity_ns(conn.rule_params)}
+        namespace = {**ctx.namespace, **code["namespace"]}
         kwargs = {}
         if on_pre.strip():
             kwargs["on_pre"] = on_pre
         if on_post.strip():
             kwargs["on_post"] = on_post
-        if rule and rule.method:
-            kwargs["method"] = rule.method
+        if code["method"]:
+            kwargs["method"] = code["method"]
         syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
                        name=cname, **kwargs)
         if conn.connect == "all":
@@ -200,6 +180,88 @@ def build_network(scenario, registry, task=None):
     if task is not None:
         task.build(ctx)
     return Network(*ctx.objects), ctx
+
+
+def _compose_rules(cname, conn, ctx, pop_ns):
+    """The synapse code of a connection's rules, composed in order.
+
+    Neuron-side variables are renamed per connection and added to the populations; global signals are
+    substituted. Several rules combine when their variables are distinct (their updates of ``w`` then
+    add up, applied one after the other); a variable declared by two rules, or a parameter both declare
+    with different values, is refused with a message naming the clash.
+    """
+    from brian2 import Equations
+
+    models, on_pre, on_post, namespace, methods = [], [], [], {}, set()
+    owner_of_var, owner_of_param = {}, {}
+    for use in conn.rules:
+        rule = ctx.registry.get("plasticity", use.name)
+        declared = set(Equations(rule.model).names) if rule.model.strip() else set()
+        for side in ("pre", "post"):
+            declared |= {f"{v}_{side}" for v in getattr(rule, f"{side}_variables")}
+        for var in sorted(declared):
+            if var in owner_of_var:
+                raise BuildError(
+                    f"{use.key}: rules '{owner_of_var[var]}' and '{use.name}' both declare the variable '{var}' "
+                    f"on connection '{cname}'; composed rules need distinct variable names"
+                )
+            owner_of_var[var] = use.name
+        params = _quantity_ns(use.params)
+        for pname, value in params.items():
+            if pname in namespace and not _same_value(namespace[pname], value):
+                raise BuildError(
+                    f"{use.key}.{pname}: rules '{owner_of_param[pname]}' and '{use.name}' both use the parameter "
+                    f"'{pname}' with different values ({namespace[pname]} vs {value}) on connection '{cname}'"
+                )
+            namespace[pname] = value
+            owner_of_param.setdefault(pname, use.name)
+        subst = {}
+        for side, pop in (("pre", conn.source), ("post", conn.target)):
+            variables = getattr(rule, f"{side}_variables")
+            if not variables:
+                continue
+            renames = {v: f"{v}_{cname}" for v in variables}
+            renames.update({p: f"{p}_{cname}" for p in rule.parameters})
+            for vname, var in variables.items():
+                # Equations.substitute also renames the derivative (dy/dt), which word substitution cannot
+                used = {k: v for k, v in renames.items() if k in Equations(var.equation).identifiers | {vname}}
+                ctx.extra_equations[pop].append(str(Equations(var.equation).substitute(**used)))
+                if var.on_spike:
+                    ctx.extra_reset[pop].append(_substitute(var.on_spike, renames))
+                subst[f"{vname}_{side}"] = f"{vname}_{cname}_{side}"
+            for pname, value in params.items():
+                pop_ns[pop][f"{pname}_{cname}"] = value
+        for signal in rule.signals:
+            subst[signal] = f"({ctx.signal_expr(signal)})"
+        models.append(_substitute(rule.model, subst))
+        on_pre.append(_substitute(rule.on_pre, subst))
+        on_post.append(_substitute(rule.on_post, subst))
+        if rule.method:
+            methods.add(rule.method)
+    if len(methods) > 1:
+        raise BuildError(f"connections.{cname}: composed rules ask for different integration methods {sorted(methods)}")
+    return {"model": _join_code(models), "on_pre": _join_code(on_pre), "on_post": _join_code(on_post),
+            "namespace": namespace, "method": methods.pop() if methods else None}
+
+
+def _with_weight(model):
+    """Synapse equations with the weight ``w`` declared (as ``w : 1`` unless a rule defines it)."""
+    from brian2 import Equations
+
+    if model.strip() and "w" in Equations(model).names:
+        return model
+    return "w : 1\n" + model
+
+
+def _join_code(parts):
+    return "\n".join(p for p in parts if p and p.strip())
+
+
+def _same_value(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # comparing quantities of different dimensions raises
+        return False
 
 
 def _summed_line(conn, ctx):

@@ -41,6 +41,16 @@ def build_parser():
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
 
+    p = sub.add_parser("check-plugin", help="run the contract checks on a plasticity rule (a name or a file)")
+    p.add_argument("rule", help="a registered rule name, or a Python file defining one rule")
+    p.add_argument("--device", action="append", choices=("runtime", "cpp", "cuda"),
+                   help="device(s) to check on (default: every available one)")
+    p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE")
+
+    p = sub.add_parser("new-plugin", help="write a small installable package for a new plasticity rule")
+    p.add_argument("name", help="the rule's name (a Python identifier, e.g. my_rule)")
+    p.add_argument("--dir", default=".", help="where to create the package directory (default: .)")
+
     p = sub.add_parser("list", help="list built-in scenarios, models, plasticity rules and tasks")
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
@@ -164,7 +174,41 @@ def cmd_list(args):
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list}
+def cmd_check_plugin(args):
+    from pathlib import Path
+
+    from .errors import PluginError
+    from .registry import Registry
+    from .testing import check_rule
+
+    plugins = list(args.plugins)
+    name = args.rule
+    if name.endswith(".py") or Path(name).is_file():
+        registry = Registry()
+        rules = [n for n in registry.add_file(name) if n in registry.available("plasticity")]
+        if len(rules) != 1:
+            raise PluginError(f"plugin file {name}: expected exactly one plasticity rule, found {rules or 'none'}")
+        plugins.append(name)
+        name = rules[0]
+    results = check_rule(name, plugin_files=plugins, devices=args.device)
+    for r in results:
+        print(r.line())
+    failed = [r for r in results if not r.passed and not r.skipped]
+    print(f"verdict: rule '{name}' {'FAILS ' + str(len(failed)) + ' check(s)' if failed else 'passes every check'}")
+    return 1 if failed else 0
+
+
+def cmd_new_plugin(args):
+    from .scaffold import write_plugin_package
+
+    path = write_plugin_package(args.name, args.dir)
+    print(f"created {path}")
+    print(f"next: pip install -e {path} && spikelearn list plasticity && spikelearn run {path}/scenarios/{args.name}_demo.toml")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "check-plugin": cmd_check_plugin,
+            "new-plugin": cmd_new_plugin}
 
 
 if __name__ == "__main__":

@@ -100,11 +100,12 @@ class _FileLog:
 
 
 def run_scenario(scenario, registry, out_root="runs", device=None, progress=True, build_only=False,
-                 command=None, plugin_files=(), echo=None):
+                 command=None, plugin_files=(), echo=None, figures=True, spike_inputs=None):
     """Run a validated scenario; return a `RunOutcome` with the run directory and the claims.
 
     ``device`` overrides the scenario's device. ``echo`` (a callable taking a string) receives
-    one-line status messages for the user.
+    one-line status messages for the user. ``spike_inputs`` maps spike-time populations to
+    ``(indices, times_s)`` (for programmatic use, e.g. the contract kit).
     """
     from .devices import DeviceSession
 
@@ -135,7 +136,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 defaultclock.dt = scenario.dt
                 brian_seed(scenario.seed)
                 t_build = time.perf_counter()
-                net, ctx = build_network(scenario, registry, task)
+                net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
                 if progress and not build_only:
                     bar = _progress_bar(scenario)
                 t_run = time.perf_counter()
@@ -162,7 +163,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 save_recorders(ctx, rundir.path / "data")
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json_atomic(rundir.path / "provenance.json", provenance)
-        outcome = evaluate_run(rundir.path, task, registry)
+        outcome = evaluate_run(rundir.path, task, registry, figures=figures)
         path = rundir.finalize()
         outcome.path = path
         return outcome

@@ -79,8 +79,16 @@ class Connection:
     delay: object  # Quantity
     effect: str | None
     summed: str | None
-    rule: str | None
-    rule_params: dict
+    rules: list  # of RuleUse, in the order their updates are applied
+
+
+@dataclass
+class RuleUse:
+    """One plasticity rule on a connection, with its parsed parameters; ``key`` is its scenario key path."""
+
+    name: str
+    params: dict
+    key: str
 
 
 @dataclass
@@ -443,21 +451,9 @@ def parse_scenario(data, source, registry):
         if effect is None and summed is None:
             target_model = registry.lookup("models", populations[endpoints["target"]].model, source, f"{key}.target")
             effect = target_model.synaptic_effect or None
-        rule_name, rule_raw, rule_params = None, {}, {}
-        if "plasticity" in cdata:
-            pl = cdata["plasticity"]
-            if not isinstance(pl, dict):
-                raise check.error(f"{key}.plasticity", f"expected a table, got {_type_name(pl)}")
-            if "rule" not in pl:
-                raise check.error(f"{key}.plasticity.rule", "required key is missing")
-            rule_name = check.string(pl["rule"], f"{key}.plasticity.rule")
-            rule = registry.lookup("plasticity", rule_name, source, f"{key}.plasticity.rule")
-            given = {k: v for k, v in pl.items() if k != "rule"}
-            rule_raw, rule_params = parse_params(check, given, rule.parameters, f"{key}.plasticity",
-                                                 f"plasticity rule '{rule_name}'")
+        rules, rules_raw = _parse_plasticity(check, registry, cdata.get("plasticity"), f"{key}.plasticity", source)
         connections[cname] = Connection(
-            cname, endpoints["source"], endpoints["target"], connect, p, weight, delay, effect, summed,
-            rule_name, rule_params,
+            cname, endpoints["source"], endpoints["target"], connect, p, weight, delay, effect, summed, rules,
         )
         entry = {"source": endpoints["source"], "target": endpoints["target"], "connect": connect, "p": p,
                  "weight": weight, "delay": cdata.get("delay", "0*ms")}
@@ -465,8 +461,8 @@ def parse_scenario(data, source, registry):
             entry["effect"] = effect
         if summed is not None:
             entry["summed"] = summed
-        if rule_name:
-            entry["plasticity"] = {"rule": rule_name, **rule_raw}
+        if rules_raw:
+            entry["plasticity"] = rules_raw[0] if isinstance(cdata["plasticity"], dict) else rules_raw
         resolved["connections"][cname] = entry
 
     phases = None
@@ -493,6 +489,34 @@ def parse_scenario(data, source, registry):
         populations=populations, connections=connections, phases=phases, record=record,
         task=task_name, task_params=task_params,
     )
+
+
+def _parse_plasticity(check, registry, pl, key, source):
+    """``plasticity`` is one table ``{rule = ..., params...}`` or a list of them (rules composed on one
+    connection). Returns the `RuleUse` list and the resolved raw tables."""
+    if pl is None:
+        return [], []
+    tables = [(pl, key)] if isinstance(pl, dict) else None
+    if isinstance(pl, list):
+        tables = [(t, f"{key}[{k}]") for k, t in enumerate(pl)]
+    if tables is None:
+        raise check.error(key, f"expected a table (or a list of tables), got {_type_name(pl)}")
+    uses, raws = [], []
+    for table, tkey in tables:
+        if not isinstance(table, dict):
+            raise check.error(tkey, f"expected a table, got {_type_name(table)}")
+        if "rule" not in table:
+            raise check.error(f"{tkey}.rule", "required key is missing")
+        name = check.string(table["rule"], f"{tkey}.rule")
+        rule = registry.lookup("plasticity", name, source, f"{tkey}.rule")
+        given = {k: v for k, v in table.items() if k != "rule"}
+        raw, parsed = parse_params(check, given, rule.parameters, tkey, f"plasticity rule '{name}'")
+        uses.append(RuleUse(name, parsed, tkey))
+        raws.append({"rule": name, **raw})
+    names = [u.name for u in uses]
+    if len(set(names)) != len(names):
+        raise check.error(key, f"the same rule is listed twice: {names}")
+    return uses, raws
 
 
 def _check_identifier(check, name, key):
@@ -612,26 +636,25 @@ def _check_plugin_requirements(check, registry, populations, connections, phases
     task = registry.lookup("tasks", task_name, check.source, "task.name") if task_name else None
     task_signals = set(getattr(task, "provides_signals", ()))
     for cname, conn in connections.items():
-        if not conn.rule:
-            continue
-        rule = registry.lookup("plasticity", conn.rule, check.source, f"connections.{cname}.plasticity.rule")
-        for signal in rule.signals:
-            if signal not in available and signal not in task_signals:
-                offered = ", ".join(sorted(available | task_signals)) or "none"
-                raise check.error(
-                    f"connections.{cname}.plasticity.rule",
-                    f"rule '{conn.rule}' reads the global signal '{signal}', which nothing provides "
-                    f"(provided: {offered}); add a [phases] table or a task that provides it",
-                )
-        for side, pop in (("pre", conn.source), ("post", conn.target)):
-            needs = getattr(rule, f"{side}_variables")
-            model = registry.lookup("models", populations[pop].model, check.source, f"populations.{pop}.model")
-            if needs and model.kind != "neuron":
-                raise check.error(
-                    f"connections.{cname}.plasticity.rule",
-                    f"rule '{conn.rule}' needs {side}synaptic neuron variables ({', '.join(needs)}) but "
-                    f"population '{pop}' (model '{model.name}', a {model.kind} group) cannot hold them",
-                )
+        for use in conn.rules:
+            rule = registry.lookup("plasticity", use.name, check.source, f"{use.key}.rule")
+            for signal in rule.signals:
+                if signal not in available and signal not in task_signals:
+                    offered = ", ".join(sorted(available | task_signals)) or "none"
+                    raise check.error(
+                        f"{use.key}.rule",
+                        f"rule '{use.name}' reads the global signal '{signal}', which nothing provides "
+                        f"(provided: {offered}); add a [phases] table or a task that provides it",
+                    )
+            for side, pop in (("pre", conn.source), ("post", conn.target)):
+                needs = getattr(rule, f"{side}_variables")
+                model = registry.lookup("models", populations[pop].model, check.source, f"populations.{pop}.model")
+                if needs and model.kind != "neuron":
+                    raise check.error(
+                        f"{use.key}.rule",
+                        f"rule '{use.name}' needs {side}synaptic neuron variables ({', '.join(needs)}) but "
+                        f"population '{pop}' (model '{model.name}', a {model.kind} group) cannot hold them",
+                    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -32,14 +32,14 @@ def install_phases(phases, duration, namespace, signals):
         offset = float(phases["offset"]) % period  # in [0, period): keeps the modulo argument >= 0
         from brian2 import second
 
-        namespace["_phase_period"] = period * second
-        namespace["_phase_offset"] = offset * second
-        namespace["_phase_duty"] = float(phases["duty"])
-        first = "int(((t + _phase_period - _phase_offset) % _phase_period) < _phase_duty*_phase_period)"
+        namespace["sl_phase_period"] = period * second
+        namespace["sl_phase_offset"] = offset * second
+        namespace["sl_phase_duty"] = float(phases["duty"])
+        first = "int(((t + sl_phase_period - sl_phase_offset) % sl_phase_period) < sl_phase_duty*sl_phase_period)"
         signals[names[0]] = first
         if len(names) == 2:
             signals[names[1]] = f"(1 - {first})"
-        signals["osc"] = "((1 - cos(2*pi*(t - _phase_offset)/_phase_period))/2)"
+        signals["osc"] = "((1 - cos(2*pi*(t - sl_phase_offset)/sl_phase_period))/2)"
         return
     from brian2 import TimedArray, second
 
@@ -51,7 +51,7 @@ def install_phases(phases, duration, namespace, signals):
         for pname, start, stop in phase_intervals(phases, duration, limit=None):
             if pname == name:
                 gate[(step_times >= start - 1e-12) & (step_times < stop - 1e-12)] = 1.0
-        ta_name = f"_phase_{name}"
+        ta_name = f"sl_phase_{name}"
         namespace[ta_name] = TimedArray(gate, dt=resolution * second, name=ta_name)
         signals[name] = f"{ta_name}(t)"
 

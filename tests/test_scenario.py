@@ -40,7 +40,7 @@ def test_valid_scenario_resolves_every_default(write_scenario, registry):
                      "depression_ratio": "1.05", "wmax": "0.01"}
     assert sc.data["populations"]["out"]["parameters"]["v_t"] == "-54*mV"
     assert sc.data["connections"]["c"]["effect"] == "ge_post += w"  # the target model's default effect
-    assert float(sc.connections["c"].rule_params["tau_pre"]) == pytest.approx(0.010)
+    assert float(sc.connections["c"].rules[0].params["tau_pre"]) == pytest.approx(0.010)
 
 
 def test_resolved_scenario_round_trips_through_toml(write_scenario, registry, tmp_path):
@@ -128,7 +128,7 @@ def test_unknown_builtin_name_lists_builtins(registry):
 def test_overrides_are_validated_like_the_file(write_scenario, registry):
     path = write_scenario(VALID)
     sc = load_scenario(path, registry, ['connections.c.plasticity.tau_pre="5*ms"', "seed=9"])
-    assert float(sc.connections["c"].rule_params["tau_pre"]) == pytest.approx(0.005) and sc.seed == 9
+    assert float(sc.connections["c"].rules[0].params["tau_pre"]) == pytest.approx(0.005) and sc.seed == 9
     with pytest.raises(ScenarioError, match=r"connections\.c\.plasticity\.tau_pre: expected a time"):
         load_scenario(path, registry, ['connections.c.plasticity.tau_pre="5*Hz"'])
     with pytest.raises(ScenarioError, match=r"connections\.c\.plasticity\.tau_pr: .*did you mean 'tau_pre'"):
