@@ -41,6 +41,16 @@ def build_parser():
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
 
+    p = sub.add_parser("sweep", help="run a parameter grid x seeds on Dask distributed")
+    _add_scenario_options(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a grid axis (repeatable); replaces the scenario's [sweep] grid")
+    p.add_argument("--seeds", type=int, help="seeds per grid point (default: the [sweep] table's, or 1)")
+    p.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
+    p.add_argument("--no-progress", action="store_true")
+
     p = sub.add_parser("check-plugin", help="run the contract checks on a plasticity rule (a name or a file)")
     p.add_argument("rule", help="a registered rule name, or a Python file defining one rule")
     p.add_argument("--device", action="append", choices=("runtime", "cpp", "cuda"),
@@ -174,6 +184,23 @@ def cmd_list(args):
     return 0
 
 
+def cmd_sweep(args):
+    from .sweep import parse_grid, run_sweep
+
+    registry = _registry(args)
+    base = _load(args, registry)
+    if args.grid:
+        grid = dict(parse_grid(g) for g in args.grid)
+    else:
+        grid = dict(base.sweep["grid"]) if base.sweep else {}
+    seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
+    sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
+                          scheduler=args.scheduler, plugin_files=args.plugins, progress=not args.no_progress,
+                          echo=lambda m: print(m, file=sys.stderr))
+    print(f"sweep table: {sweep_dir / 'table.csv'}")
+    return 0
+
+
 def cmd_check_plugin(args):
     from pathlib import Path
 
@@ -207,7 +234,7 @@ def cmd_new_plugin(args):
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "check-plugin": cmd_check_plugin,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
             "new-plugin": cmd_new_plugin}
 
 

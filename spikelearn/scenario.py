@@ -44,7 +44,7 @@ MAX_SCENARIO_BYTES = 1_000_000
 
 TOP_KEYS = {
     "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
-    "connections", "phases", "record", "task",
+    "connections", "phases", "record", "task", "sweep",
 }
 POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
@@ -109,6 +109,7 @@ class Scenario:
     record: dict = field(default_factory=dict)
     task: str | None = None
     task_params: dict = field(default_factory=dict)
+    sweep: dict | None = None  # {"grid": {key: [values]}, "seeds": n}
 
     def with_overrides(self, overrides, registry):
         """A new scenario with ``--set`` style overrides (``["a.b=1", ...]``) applied and validated."""
@@ -483,11 +484,21 @@ def parse_scenario(data, source, registry):
 
     _check_plugin_requirements(check, registry, populations, connections, phases, task_name)
 
+    sweep = None
+    if "sweep" in data:
+        sdata = check.table(data["sweep"], "sweep", {"grid", "seeds"})
+        grid = check.table(sdata.get("grid", {}), "sweep.grid", set(sdata.get("grid", {}) or {}))
+        for gkey, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise check.error(f"sweep.grid.{gkey}", f"expected a non-empty list of values, got {values!r}")
+        sweep = {"grid": grid, "seeds": check.integer(sdata.get("seeds", 1), "sweep.seeds", minimum=1)}
+        resolved["sweep"] = sweep
+
     return Scenario(
         source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
         duration=duration, device=resolved["device"], device_options=device_options,
         populations=populations, connections=connections, phases=phases, record=record,
-        task=task_name, task_params=task_params,
+        task=task_name, task_params=task_params, sweep=sweep,
     )
 
 
