@@ -52,6 +52,7 @@ class DeviceSession:
             build_directory(scenario, self.name) if self.name in STANDALONE else None
         )
         self._lock = None
+        self._restore = None
 
     @property
     def standalone(self):
@@ -71,8 +72,8 @@ class DeviceSession:
         elif self.name == "cuda":
             from .cuda import configure_cuda
 
+            self._restore = configure_cuda(self.options)
             self._acquire()
-            configure_cuda(self.options)
             set_device("cuda_standalone", directory=str(self.build_dir), build_on_run=False)
         else:
             raise BuildError(f"unknown device '{self.name}'; allowed: runtime, cpp, cuda")
@@ -88,10 +89,17 @@ class DeviceSession:
 
         reinit_devices()
         set_device("runtime")
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+        if self.name == "cuda" and exc[0] is not None and issubclass(exc[0], NotImplementedError):
+            from .cuda import unsupported_message  # brian2cuda refused a feature: name it
+
+            raise BuildError(unsupported_message(exc[1])) from exc[1]
         return False
 
     # -- running -----------------------------------------------------------------------------------
@@ -127,7 +135,10 @@ class DeviceSession:
         with contextlib.suppress(FileNotFoundError):
             progress_file.unlink()
         if build_only:
-            device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
+            try:
+                device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
+            except RuntimeError as ex:
+                raise BuildError(_compile_error_message(self.build_dir, ex)) from ex
             return
         stop = threading.Event()
         watcher = None

@@ -1,0 +1,290 @@
+"""The ``cuda`` device (brian2cuda's cuda_standalone).
+
+``cuda_build`` (needs ``nvcc``, no GPU): a built-in scenario generates and compiles for cuda with
+``--build-only``; a second build of the unchanged scenario in a new Python process (another string-hash
+seed, the cause of brian2cuda's nondeterministic code) rewrites no source and recompiles nothing (file
+modification times, not wall-clock thresholds); generated code is byte-identical across hash seeds; a
+feature brian2cuda refuses is a `BuildError` naming it. Skipped, with the reason shown, only where nvcc
+is missing.
+
+``cuda`` (needs a GPU): the same scenario and seed on ``cpp`` and ``cuda`` agree: exactly where no
+random numbers are involved (explicit input spikes), statistically for Poisson input (cuRAND and the
+CPU generator give different streams). Skipped, with the reason shown, where no GPU is visible.
+
+Run them with ``pytest -m cuda_build`` / ``pytest -m cuda`` (deselected by default, see setup.cfg).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikelearn.cuda import UNSUPPORTED, find_nvcc, gpu_present, unsupported_message
+
+NVCC = find_nvcc()
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc (CUDA toolkit) not found: cannot compile for cuda")
+needs_gpu = pytest.mark.skipif(not gpu_present(), reason="no GPU visible (nvidia-smi -L lists none): "
+                                                         "cpp-vs-cuda agreement needs a GPU")
+
+RECURRENT = """
+    name = "cuda-rec"
+    dt = "0.1*ms"
+    duration = "200*ms"
+    device = "cuda"
+    [populations.inp]
+    model = "poisson"
+    size = 50
+    parameters = { rate = "20*Hz" }
+    [populations.exc]
+    model = "lif_cond"
+    size = 40
+    [connections.in_exc]
+    source = "inp"
+    target = "exc"
+    connect = "all"
+    p = 0.3
+    weight = "rand()*0.01"
+    plasticity = { rule = "stdp_additive", wmax = 0.01 }
+    [connections.rec]
+    source = "exc"
+    target = "exc"
+    connect = "i != j"
+    p = 0.2
+    weight = "0.002"
+    [record]
+    spikes = ["inp", "exc"]
+    states = { exc = { variables = ["v"], indices = [0, 1], dt = "1*ms" } }
+    weights = { in_exc = { dt = "50*ms", indices = 5 } }
+"""
+
+GENERATE = """
+import sys
+from spikelearn.registry import default_registry
+from spikelearn.scenario import load_scenario
+from spikelearn.devices import DeviceSession
+from spikelearn.build import build_network
+reg = default_registry()
+sc = load_scenario(sys.argv[1], reg)
+with DeviceSession(sc, build_dir=sys.argv[2]):
+    from brian2 import defaultclock, device, seed
+    defaultclock.dt = sc.dt
+    seed(sc.seed)
+    net, ctx = build_network(sc, reg, None)
+    net.run(sc.duration)
+    device.build(directory=sys.argv[2], compile=False, run=False, with_output=False)
+"""
+
+
+def _env(cache, hash_seed):
+    env = dict(os.environ, SPIKELEARN_CACHE=str(cache), PYTHONHASHSEED=str(hash_seed))
+    return env
+
+
+def _cli(args, cache, hash_seed, timeout=3600):
+    cmd = [sys.executable, "-m", "spikelearn.cli", *args]
+    return subprocess.run(cmd, env=_env(cache, hash_seed), capture_output=True, text=True, timeout=timeout)
+
+
+def _snapshot(build_dir):
+    """Modification times (ns) of the compiled inputs and outputs of a build directory."""
+    files = [p for p in Path(build_dir).rglob("*")
+             if p.is_file() and (p.suffix in (".cu", ".cpp", ".h", ".o") or p.name in ("main", "makefile"))
+             and "static_arrays" not in p.parts and "results" not in p.parts]
+    return {str(p.relative_to(build_dir)): p.stat().st_mtime_ns for p in files}
+
+
+@pytest.fixture(scope="module")
+def song_build(tmp_path_factory):
+    """Build song-stdp for cuda once (build only) in a fresh cache; the module's tests share it."""
+    if NVCC is None:
+        pytest.skip("nvcc (CUDA toolkit) not found: cannot compile for cuda")
+    root = tmp_path_factory.mktemp("cuda")
+    cache, out = root / "cache", root / "runs"
+    proc = _cli(["run", "song-stdp", "--device", "cuda", "--build-only", "--no-progress", "--out", str(out)],
+                cache, hash_seed=1)
+    assert proc.returncode == 0, f"cuda build failed:\n{proc.stderr[-4000:]}"
+    [rundir] = [p for p in (out / "song-stdp").iterdir()]
+    build_dir = Path(json.loads((rundir / "provenance.json").read_text())["device_build_dir"])
+    return {"proc": proc, "rundir": rundir, "build_dir": build_dir, "cache": cache, "out": out,
+            "mtimes": _snapshot(build_dir)}
+
+
+@pytest.mark.cuda_build
+@needs_nvcc
+def test_song_stdp_compiles_for_cuda(song_build):
+    proc, build_dir = song_build["proc"], song_build["build_dir"]
+    assert "built only (not run)" in proc.stdout
+    status = json.loads((song_build["rundir"] / "status.json").read_text())
+    assert status["status"] == "build-only"
+    main = build_dir / "main"
+    assert main.is_file() and os.access(main, os.X_OK), "no executable was linked"
+    assert len(list((build_dir / "code_objects").glob("*.o"))) >= 5
+    makefile = (build_dir / "makefile").read_text()
+    assert "-std=c++17" in makefile and "-std=c++11" not in makefile
+    if not gpu_present():  # compiled for the scenario's compute capability (default 9.0)
+        assert "-arch=sm_90" in makefile
+    # the binary finds cuRAND at run time (the rpath to the toolkit's or the wheel's library)
+    ldd = subprocess.run(["ldd", str(main)], capture_output=True, text=True)
+    curand = [ln for ln in ldd.stdout.splitlines() if "libcurand" in ln]
+    assert curand and "not found" not in curand[0], ldd.stdout
+
+
+@pytest.mark.cuda_build
+@needs_nvcc
+def test_second_build_of_unchanged_scenario_recompiles_nothing(song_build):
+    before = song_build["mtimes"]
+    assert any(name.endswith(".o") for name in before)
+    # another hash seed: brian2cuda's set-ordered code changed with it before spikelearn's patches
+    proc = _cli(["run", "song-stdp", "--device", "cuda", "--build-only", "--no-progress",
+                 "--out", str(song_build["out"])], song_build["cache"], hash_seed=2)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    after = _snapshot(song_build["build_dir"])
+    assert after.keys() == before.keys()
+    changed = sorted(name for name in before if after[name] != before[name])
+    assert changed == [], f"the cached rebuild rewrote or recompiled: {changed}"
+
+
+@pytest.mark.cuda_build
+@needs_nvcc
+def test_generated_code_is_identical_across_hash_seeds(tmp_path):
+    """Two pathways with delays (the synapse-creation tie), spike and state monitors, several clocks."""
+    scenario = tmp_path / "rec.toml"
+    scenario.write_text(textwrap.dedent(RECURRENT))
+    script = tmp_path / "generate.py"
+    script.write_text(GENERATE)
+    dirs = []
+    for hash_seed in (1, 2, 3):
+        out = tmp_path / f"gen{hash_seed}"
+        proc = subprocess.run([sys.executable, str(script), str(scenario), str(out)],
+                              env=_env(tmp_path / "cache", hash_seed), capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        dirs.append(out)
+    code = [{str(p.relative_to(d)): p.read_bytes() for p in d.rglob("*")
+             if p.is_file() and p.suffix in (".cu", ".h", ".cpp") or p.name == "makefile"} for d in dirs]
+    assert len(code[0]) > 20
+    for other in code[1:]:
+        assert other.keys() == code[0].keys()
+        differing = sorted(name for name in code[0] if other[name] != code[0][name])
+        assert differing == [], f"generated code depends on the hash seed: {differing}"
+
+
+@pytest.mark.cuda_build
+@needs_nvcc
+def test_store_restore_is_a_build_error_naming_the_feature(write_scenario, registry, tmp_path):
+    from spikelearn.build import build_network
+    from spikelearn.devices import DeviceSession
+    from spikelearn.errors import BuildError
+    from spikelearn.scenario import load_scenario
+
+    sc = load_scenario(write_scenario(RECURRENT), registry)
+    with pytest.raises(BuildError, match=r"does not support store/restore"):
+        with DeviceSession(sc, build_dir=tmp_path / "build"):
+            net, _ = build_network(sc, registry, None)
+            net.store()
+    from brian2 import prefs  # the cuda preferences were given back
+
+    assert "-std=c++11" in prefs["codegen.cpp.extra_compile_args_gcc"]
+
+
+def test_unsupported_messages_name_the_feature():
+    msg = unsupported_message(NotImplementedError("The store/restore mechanism is not supported in CUDA standalone"))
+    assert "does not support store/restore" in msg and "--device cpp" in msg
+    other = unsupported_message(NotImplementedError("something new"))
+    assert "cannot generate this network: something new" in other
+    assert len({feature for _, feature, _ in UNSUPPORTED}) == len(UNSUPPORTED)
+
+
+def _builtin_names():
+    from spikelearn.scenario import builtin_scenarios
+
+    return sorted(name for name in builtin_scenarios() if name != "song-stdp")
+
+
+@pytest.mark.cuda_build
+@pytest.mark.long
+@needs_nvcc
+@pytest.mark.parametrize("name", _builtin_names())
+def test_builtin_scenario_compiles_for_cuda(name, tmp_path):
+    """Every other built-in scenario generates and compiles for cuda (minutes each: ``long``)."""
+    proc = _cli(["run", name, "--device", "cuda", "--build-only", "--no-progress", "--out", str(tmp_path / "runs")],
+                tmp_path / "cache", hash_seed=1)
+    assert proc.returncode == 0, f"{name} does not build for cuda:\n{proc.stderr[-3000:]}"
+    assert "built only (not run)" in proc.stdout
+
+
+# -- on a GPU: cpp and cuda agree ----------------------------------------------------------------------
+def _run(path, registry, out, device):
+    from spikelearn.results import RunResult
+    from spikelearn.run import run_scenario
+    from spikelearn.scenario import load_scenario
+
+    sc = load_scenario(path, registry)
+    return RunResult(run_scenario(sc, registry, out_root=out, device=device, progress=False, figures=False).path)
+
+
+@pytest.mark.cuda
+@needs_nvcc
+@needs_gpu
+def test_explicit_spikes_same_on_cpp_and_cuda(write_scenario, registry, tmp_path):
+    """No random numbers: identical output spikes; weights to 1e-9 relative (double precision on both)."""
+    rng = np.random.default_rng(5)
+    n, n_spikes = 40, 4000
+    cells = rng.choice(n * 5000, size=n_spikes, replace=False)
+    idx, steps = cells % n, cells // n
+    times = [f"{t}*second" for t in np.round(steps * 1e-4, 4)]
+    path = write_scenario(f'''
+        name = "det-cuda"
+        duration = "500*ms"
+        [populations.inp]
+        model = "spike_generator"
+        size = {n}
+        parameters = {{ indices = {idx.tolist()}, times = {times} }}
+        [populations.out]
+        model = "lif_cond"
+        size = 3
+        [connections.c]
+        source = "inp"
+        target = "out"
+        weight = "0.008 + 0.004*(i % 3) + 0.001*j"
+        plasticity = {{ rule = "stdp_additive", wmax = 0.03, A_pre = 0.05 }}
+        [record]
+        spikes = ["out"]
+        weights = {{ c = {{}} }}
+    '''.replace("'", '"'))
+    a, b = _run(path, registry, tmp_path, "cpp"), _run(path, registry, tmp_path, "cuda")
+    (ia, ta), (ib, tb) = a.spikes("out"), b.spikes("out")
+    assert len(ta) > 10, "the test network must spike"
+    np.testing.assert_array_equal(ia, ib)
+    np.testing.assert_allclose(ta, tb, rtol=0, atol=1e-12)
+    wa, wb = a.weights("c"), b.weights("c")
+    np.testing.assert_allclose(wa["w_final"], wb["w_final"], rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.cuda
+@needs_nvcc
+@needs_gpu
+def test_song_stdp_statistics_agree_on_cpp_and_cuda(registry, tmp_path):
+    """Song-Miller-Abbott, 100 s, seed 1, Poisson input (cuRAND vs CPU streams differ). Tolerances:
+    input spike counts within 5 standard errors of each other; output rates within 25 % (one neuron,
+    driven by the learned weights); final weights: mean within 0.1 wmax, fraction of weights above
+    wmax/2 within 0.1 (the bimodal split)."""
+    from spikelearn.scenario import builtin_scenarios
+
+    path = builtin_scenarios()["song-stdp"]
+    a, b = _run(path, registry, tmp_path, "cpp"), _run(path, registry, tmp_path, "cuda")
+    na, nb = len(a.spikes("inputs")[1]), len(b.spikes("inputs")[1])
+    assert abs(na - nb) <= 5 * np.sqrt(na + nb)
+    ra, rb = len(a.spikes("out")[1]), len(b.spikes("out")[1])
+    assert ra > 0 and abs(ra - rb) <= 0.25 * ra
+    wmax = 0.01
+    wa, wb = a.weights("inputs_to_out")["w_final"], b.weights("inputs_to_out")["w_final"]
+    assert abs(wa.mean() - wb.mean()) <= 0.1 * wmax
+    assert abs(np.mean(wa > wmax / 2) - np.mean(wb > wmax / 2)) <= 0.1
+    for result in (a, b):
+        assert all(c["passed"] for c in result.metrics["claims"]), result.metrics["claims"]
