@@ -1,0 +1,380 @@
+"""Nudged rate network: the rate form of "STDP as gradient descent" computes backprop gradients.
+
+A 64-30-10 rate network on scikit-learn's 8x8 digits (Bengio, Mesnard, Fischer, Zhang & Wu 2017;
+equilibrium propagation, Scellier & Bengio 2017). Each sample is shown for one period of the
+``[phases]`` schedule ``free``/``nudged`` (TimedArray gates):
+
+- free phase: the input rates are clamped (a TimedArray of the sample); hidden and output units start
+  from rest (``u = 0``) and relax to their fixed point:
+  ``tau du/dt = -u + sum_i w_ij rho_i (+ top-down feedback)``, ``rho`` = sigmoid;
+- nudged phase (~2 tau): the output units get ``beta * (target - rho_out)`` in addition; the output
+  moves towards the target and, through the top-down feedback, the hidden units move too.
+
+The plasticity rules are the registered rate forms of the gradient rule: input→hidden
+``dw/dt = eta * nudged * rho_pre * drho_dt_post`` (``stdp_gradient_rate``), hidden↔output the
+symmetrised form (``stdp_gradient_rate_sym``), accumulated only during the nudged phase. The hidden and
+output units compute ``drho_dt`` as the change of ``rho`` over the last step (a ``run_regularly`` block),
+so a unit at rest contributes exactly 0. Biases are weights from a unit with ``rho = 1``.
+
+Modes:
+
+``gradient``
+    ``n_samples`` training samples, the weights recorded at the start of every sample; the rule's
+    ``ΔW`` (input→hidden) of each sample is compared with the exact gradient of the squared error at the
+    network's free fixed point, computed in NumPy by :mod:`spikelearn.tasks.nudged_reference`
+    (implicit differentiation; independent of Brian2). ``feedback``: ``symmetric`` (the hidden units
+    receive ``W2 @ rho_out`` through the same synapses), ``none`` (hidden ``ΔW`` must be exactly 0) or
+    ``random`` (a fixed random matrix instead of ``W2``: the rule no longer follows the gradient).
+``train``
+    ``epochs`` passes over the training set, each followed by the test set (no nudging, no learning);
+    test accuracy after each epoch against a NumPy backprop baseline of the same architecture (same
+    initial weights, presentation order, learning rate and loss).
+"""
+
+import logging
+
+import numpy as np
+
+from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+
+from . import nudged_reference as ref
+
+__all__ = ["NudgedGradient", "schedule"]
+
+logger = logging.getLogger(__name__)
+
+N_IN, N_OUT = 64, 10
+
+
+def schedule(mode, n_train, n_test, n_samples, epochs, rng):
+    """Presentation schedule: data row per period, whether it is a training period, its epoch.
+
+    Rows ``0..n_train-1`` of the data are training samples, the next ``n_test`` are test samples.
+    ``gradient``: ``n_samples + 1`` training samples (the last one only closes the weight record).
+    ``train``: per epoch a permutation of the training set, then the test set in order, and one closing
+    period (epoch -1, not evaluated).
+    """
+    if mode == "gradient":
+        rows = rng.permutation(n_train)[: n_samples + 1]
+        return rows, np.ones(len(rows)), np.zeros(len(rows), dtype=int)
+    if mode != "train":
+        raise ValueError(f"mode must be 'gradient' or 'train', found: {mode!r}")
+    rows, train, epoch = [], [], []
+    for ep in range(epochs):
+        rows += list(rng.permutation(n_train)) + list(range(n_train, n_train + n_test))
+        train += [1.0] * n_train + [0.0] * n_test
+        epoch += [ep] * (n_train + n_test)
+    # one closing period (epoch -1): the record at its start holds the last test sample's free state
+    return np.asarray(rows + [n_train]), np.asarray(train + [0.0]), np.asarray(epoch + [-1])
+
+
+class NudgedGradient(Task):
+    name = "nudged_gradient"
+    description = "Rate form of the gradient rule in a nudged 64-30-10 network on digits: cosine with backprop, training"
+    reference = ("Bengio, Mesnard, Fischer, Zhang & Wu (2017) Neural Comput. 29:555; "
+                 "Scellier & Bengio (2017) Front. Comput. Neurosci. 11:24")
+    parameters = {
+        "mode": Param("gradient", "'gradient': cosine with the exact gradient; 'train': accuracy vs backprop",
+                      kind="str", choices=("gradient", "train")),
+        "feedback": Param("symmetric", "top-down feedback to the hidden layer", kind="str",
+                          choices=("symmetric", "none", "random")),
+        "n_hidden": Param(30, "hidden units", kind="int"),
+        "tau": Param("5*ms", "time constant of the rate units"),
+        "beta": Param("0.2", "nudging strength"),
+        "learning_rate": Param("0.2", "SGD step; the rules get eta = learning_rate / beta"),
+        "hidden_rule": Param("stdp_gradient_rate", "rule on input->hidden (and bias->hidden)", kind="str"),
+        "output_rule": Param("stdp_gradient_rate_sym", "rule on hidden->output (and bias->output)", kind="str"),
+        "n_samples": Param(50, "gradient mode: samples compared with the exact gradient", kind="int"),
+        "epochs": Param(10, "train mode: passes over the training set", kind="int"),
+        "test_fraction": Param("0.25", "fraction of the 1797 digits held out for testing"),
+        "data_seed": Param(0, "seed of the train/test split", kind="int"),
+        "init_scale": Param("1.0", "scale of the Glorot-uniform initial weights"),
+        "min_cosine": Param("0.95", "gradient mode: the mean cosine must exceed this"),
+        "max_accuracy_gap": Param("0.05", "train mode: |test accuracy - baseline| at the end must not exceed this"),
+    }
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _timing(phases):
+        """(period, t_free) in seconds from the parsed [phases] table: ``free`` then ``nudged``."""
+        from spikelearn.errors import BuildError
+
+        ph = phases
+        if ph is None or list(ph.get("names", [])) != ["free", "nudged"] or ph["kind"] == "intervals":
+            raise BuildError("task nudged_gradient needs a [phases] table with names = [\"free\", \"nudged\"] "
+                             "of kind \"blocks\" (durations = [free, nudged]) or \"oscillation\"")
+        if ph["kind"] == "blocks":
+            t_free, t_nudged = (float(d) for d in ph["durations"])
+            return t_free + t_nudged, t_free
+        period = float(ph["period"])
+        if float(ph["offset"]) % period != 0:
+            raise BuildError("task nudged_gradient: [phases] offset must be 0 (a sample starts with its free phase)")
+        return period, float(ph["duty"]) * period
+
+    def _data(self, p):
+        return ref.load_digits_split(float(p["test_fraction"]), int(p["data_seed"]))
+
+    # -- build -----------------------------------------------------------------------------------------
+    def build(self, ctx):
+        from brian2 import NeuronGroup, Synapses, TimedArray, ms, second
+        from brian2.utils.stringtools import word_substitute
+
+        from spikelearn.errors import BuildError
+
+        p = ctx.params
+        mode, feedback = p["mode"], p["feedback"]
+        n_h = int(p["n_hidden"])
+        period, _ = self._timing(ctx.scenario.phases)
+        beta = float(p["beta"])
+        lr = float(p["learning_rate"])
+        if beta <= 0 or lr < 0:
+            raise BuildError(f"task nudged_gradient: beta must be > 0 and learning_rate >= 0, found {beta}, {lr}")
+        Xtr, ytr, Xte, yte = self._data(p)
+        X = np.vstack([Xtr, Xte])
+        Y = np.eye(N_OUT)[np.concatenate([ytr, yte])]
+        rows, train, epoch = schedule(mode, len(ytr), len(yte), int(p["n_samples"]), int(p["epochs"]), ctx.rng)
+        need = len(rows) * period
+        if float(ctx.duration) + 1e-9 < need:
+            raise BuildError(f"task nudged_gradient ({mode}): the schedule needs duration = {need:g} s "
+                             f"({len(rows)} periods of {period:g} s), the scenario has {float(ctx.duration):g} s")
+        W1, b1, W2, b2 = ref.init_weights(ctx.rng, N_IN, n_h, N_OUT, float(p["init_scale"]))
+        B = None
+        if feedback == "random":
+            lim = np.abs(W2).max()
+            B = ctx.rng.uniform(-lim, lim, size=W2.shape)
+            ctx.save_array("feedback", B)
+        for name, arr in (("W1_init", W1), ("b1_init", b1), ("W2_init", W2), ("b2_init", b2),
+                          ("rows", rows), ("train", train), ("epoch", epoch)):
+            ctx.save_array(name, arr)
+
+        ns = dict(ctx.namespace)
+        ns["digits_X"] = TimedArray(X, dt=1 * ms, name="digits_X")
+        ns["digits_Y"] = TimedArray(Y, dt=1 * ms, name="digits_Y")
+        ns["sample_row"] = TimedArray(rows.astype(float), dt=period * second, name="sample_row")
+        ns["train_gate"] = TimedArray(train, dt=period * second, name="train_gate")
+        free = f"({ctx.signal_expr('free')})"
+        nudge = f"(({ctx.signal_expr('nudged')})*train_gate(t))"
+        unit_ns = {**ns, "tau": p["tau"], "beta": beta}
+
+        # rho, drho_dt and the gate are state variables updated once per step (run_regularly), so the
+        # synapses read arrays instead of re-evaluating TimedArrays and exponentials per synapse
+        inp = NeuronGroup(N_IN, "rho : 1\ndrho_dt : Hz", namespace=unit_ns, name="nudged_inp")
+        inp.run_regularly("rho = digits_X(sample_row(t)*ms, i)", when="start", name="nudged_inp_rates")
+        bias = NeuronGroup(1, "rho : 1\ndrho_dt : Hz", namespace=unit_ns, name="nudged_bias")
+        bias.rho = 1.0
+        rate_eqs = """rho : 1
+                      rho_prev : 1
+                      drho_dt : Hz
+                      rho_free : 1
+                      gate : 1
+                      I_b : 1
+                      """
+        hid = NeuronGroup(n_h, "du/dt = (-u + I_in + I_b + I_fb)/tau : 1\nI_in : 1\nI_fb : 1\n" + rate_eqs,
+                          method="euler", namespace=unit_ns, name="nudged_hid")
+        out = NeuronGroup(N_OUT, "du/dt = (-u + I_h + I_b + beta*gate*(target - rho))/tau : 1\nI_h : 1\n"
+                          "target = digits_Y(sample_row(t)*ms, i) : 1\n" + rate_eqs,
+                          method="euler", namespace=unit_ns, name="nudged_out")
+        for g in (hid, out):
+            g.rho = 0.5
+            g.rho_prev = 0.5
+            g.run_regularly(f"gate = {nudge}", when="start", name=f"{g.name}_gate")
+            # each sample starts from rest (u = 0), so a presentation does not depend on the previous one
+            g.run_regularly("u = 0\nrho = 0.5\nrho_prev = 0.5", dt=period * second, when="start",
+                            order=-1, name=f"{g.name}_reset")
+            # after each step: the rate, its realised change (exactly 0 at rest), the last free-phase rate
+            g.run_regularly("rho = 1/(1 + exp(-u))\ndrho_dt = (rho - rho_prev)/dt\nrho_prev = rho\n"
+                            f"rho_free = rho*{free} + rho_free*(1 - {free})", when="end", name=f"{g.name}_drho")
+        ctx.add(inp, bias, hid, out)
+
+        rules = {}
+        for key in ("hidden_rule", "output_rule"):
+            rule = ctx.registry.get("plasticity", p[key])
+            missing = set(rule.signals) - {"nudged"}
+            if missing:
+                raise BuildError(f"task nudged_gradient: rule '{rule.name}' reads signals {sorted(missing)} "
+                                 "that this task does not provide")
+            rules[key] = (word_substitute(rule.model, {"nudged": "gate_post"}), rule)
+        syn_ns = {**ns, "eta": lr / beta}
+
+        def synapses(src, tgt, key, summed, W, name):
+            model, rule = rules[key]
+            s = Synapses(src, tgt, model + "\n" + summed, namespace=syn_ns, method=rule.method or "euler", name=name)
+            ii, jj = np.nonzero(np.ones(W.shape, dtype=bool))
+            s.connect(i=ii, j=jj)
+            s.w = W[ii, jj]
+            ctx.save_array(f"{name}_ij", np.vstack([ii, jj]))
+            ctx.add(s)
+            ctx.synapses[name] = s
+            return s
+
+        fb = "\nI_fb_pre = w*rho_post : 1 (summed)" if feedback == "symmetric" else ""
+        s1 = synapses(inp, hid, "hidden_rule", "I_in_post = w*rho_pre : 1 (summed)", W1, "W1")
+        sb1 = synapses(bias, hid, "hidden_rule", "I_b_post = w*rho_pre : 1 (summed)", b1[None, :], "b1")
+        s2 = synapses(hid, out, "output_rule", "I_h_post = w*rho_pre : 1 (summed)" + fb, W2, "W2")
+        sb2 = synapses(bias, out, "output_rule", "I_b_post = w*rho_pre : 1 (summed)", b2[None, :], "b2")
+        if feedback == "random":
+            sf = Synapses(out, hid, "wb : 1 (constant)\nI_fb_post = wb*rho_pre : 1 (summed)", namespace=syn_ns,
+                          name="Bfb")
+            ii, jj = np.nonzero(np.ones(B.T.shape, dtype=bool))  # out index i, hidden index j
+            sf.connect(i=ii, j=jj)
+            sf.wb = B.T[ii, jj]
+            ctx.add(sf)
+
+        ctx.record_state("out", out, ["rho_free"], True, period * second)
+        if mode == "gradient":
+            ctx.record_state("hid", hid, ["rho_free"], True, period * second)
+            for name, s in (("W1", s1), ("b1", sb1), ("W2", s2), ("b2", sb2)):
+                ctx.record_state(name, s, ["w"], True, period * second)
+
+    # -- evaluation ------------------------------------------------------------------------------------
+    def _weights_at(self, result, n_h):
+        """Weight matrices at every record time: dict name -> array (n_t, *shape)."""
+        shapes = {"W1": (N_IN, n_h), "b1": (1, n_h), "W2": (n_h, N_OUT), "b2": (1, N_OUT)}
+        out = {}
+        for name, shape in shapes.items():
+            st = result.state(name)
+            ij = result.array(f"{name}_ij")
+            w = np.asarray(st["w"])  # (n_syn, n_t)
+            idx = np.asarray(st["index"])
+            mats = np.zeros((w.shape[1],) + shape)
+            mats[:, ij[0][idx], ij[1][idx]] = w.T
+            out[name] = mats
+        return out
+
+    def evaluate(self, result):
+        p = result.params
+        if p["mode"] == "gradient":
+            return self._evaluate_gradient(result)
+        return self._evaluate_train(result)
+
+    def _gradient_analysis(self, result):
+        p = result.params
+        n_h = int(p["n_hidden"])
+        Xtr, ytr, Xte, yte = self._data(p)
+        rows = result.array("rows")
+        W = self._weights_at(result, n_h)
+        n = int(p["n_samples"])
+        n_t = W["W1"].shape[0]
+        if n_t < n + 1:
+            raise ValueError(f"only {n_t} weight records for {n} samples (the run is too short)")
+        B_rand = result.array("feedback") if p["feedback"] == "random" else None
+        out_free = np.asarray(result.state("out")["rho_free"])  # (10, n_t)
+        cos, cos_ff, fp_err, max_dw1 = [], [], [], 0.0
+        for k in range(n):
+            W1, b1, W2, b2 = W["W1"][k], W["b1"][k][0], W["W2"][k], W["b2"][k][0]
+            dW1 = W["W1"][k + 1] - W1
+            max_dw1 = max(max_dw1, float(np.max(np.abs(dW1))))
+            x, t = Xtr[rows[k]], np.eye(N_OUT)[ytr[rows[k]]]
+            B = {"symmetric": W2, "none": None, "random": B_rand}[p["feedback"]]
+            g = ref.exact_gradient(x, t, W1, b1, W2, b2, B)
+            cos.append(ref.cosine(dW1, -g["W1"]))
+            cos_ff.append(ref.cosine(dW1, -ref.mlp_gradient(x, t, W1, b1, W2, b2)["W1"]))
+            fp_err.append(float(np.max(np.abs(out_free[:, k + 1] - ref.rho(g["u_y"])))))
+        return np.asarray(cos), np.asarray(cos_ff), np.asarray(fp_err), max_dw1
+
+    def _evaluate_gradient(self, result):
+        p = result.params
+        cos, cos_ff, fp_err, max_dw1 = self._gradient_analysis(result)
+        thr = float(p["min_cosine"])
+        fb = p["feedback"]
+        metrics = {
+            "feedback": fb,
+            "mean_cosine": float(np.mean(cos)), "min_cosine": float(np.min(cos)), "max_cosine": float(np.max(cos)),
+            "cosines": cos.tolist(),
+            "mean_cosine_vs_feedforward_backprop": float(np.mean(cos_ff)),
+            "max_abs_hidden_dW": max_dw1,
+            "max_free_fixed_point_error": float(np.max(fp_err)),
+        }
+        if fb == "symmetric":
+            claims = [Claim("cosine_with_backprop",
+                            f"mean cosine between the rule's ΔW (input→hidden) and the exact gradient of the "
+                            f"network's squared error over {len(cos)} samples > {thr}",
+                            float(np.mean(cos)), thr, float(np.mean(cos)) > thr)]
+        elif fb == "none":
+            claims = [Claim("no_feedback_no_hidden_change",
+                            "with the top-down feedback off the hidden-layer ΔW is exactly 0",
+                            max_dw1, 0.0, max_dw1 == 0.0)]
+        else:
+            claims = [Claim("random_feedback_not_gradient",
+                            f"with random feedback the mean cosine with the exact gradient stays below {thr}",
+                            float(np.mean(cos)), thr, float(np.mean(cos)) < thr)]
+        return TaskOutcome(metrics, claims)
+
+    def _accuracy_curves(self, result):
+        p = result.params
+        Xtr, ytr, Xte, yte = self._data(p)
+        y_all = np.concatenate([ytr, yte])
+        rows, train, epoch = result.array("rows"), result.array("train"), result.array("epoch")
+        out_free = np.asarray(result.state("out")["rho_free"])  # value at k*period = end of free phase of k-1
+        n = len(rows)
+        if out_free.shape[1] < n + 1:
+            n = out_free.shape[1] - 1
+        pred = np.argmax(out_free[:, 1:n + 1], axis=0)
+        correct = pred == y_all[rows[:n]]
+        epochs = int(p["epochs"])
+        test_acc = [float(np.mean(correct[(epoch[:n] == e) & (train[:n] == 0)])) for e in range(epochs)
+                    if np.any((epoch[:n] == e) & (train[:n] == 0))]
+        train_acc = [float(np.mean(correct[(epoch[:n] == e) & (train[:n] == 1)])) for e in range(epochs)
+                     if np.any((epoch[:n] == e) & (train[:n] == 1))]
+        order = np.asarray([rows[(epoch == e) & (train == 1)] for e in range(epochs)])
+        base = ref.mlp_train(Xtr, ytr, Xte, yte, result.array("W1_init"), result.array("b1_init"),
+                             result.array("W2_init"), result.array("b2_init"), float(p["learning_rate"]),
+                             epochs, order)
+        return test_acc, train_acc, base
+
+    def _evaluate_train(self, result):
+        p = result.params
+        test_acc, train_acc, base = self._accuracy_curves(result)
+        gap = abs(test_acc[-1] - base["test_accuracy"][len(test_acc) - 1])
+        thr = float(p["max_accuracy_gap"])
+        metrics = {
+            "test_accuracy": test_acc, "online_train_accuracy": train_acc,
+            "baseline_test_accuracy": base["test_accuracy"], "baseline_train_accuracy": base["train_accuracy"],
+            "final_test_accuracy": test_acc[-1], "final_baseline_test_accuracy": base["test_accuracy"][len(test_acc) - 1],
+            "accuracy_gap_per_epoch": [a - b for a, b in zip(test_acc, base["test_accuracy"])],
+            "min_test_accuracy_last_3_epochs": float(min(test_acc[-3:])),
+            "baseline_min_test_accuracy_last_3_epochs": float(min(base["test_accuracy"][len(test_acc) - 3:len(test_acc)])),
+        }
+        claims = [Claim("accuracy_vs_backprop",
+                        f"test accuracy after {len(test_acc)} epochs within {thr * 100:g} points of a NumPy "
+                        "backprop baseline of the same architecture (same init, order, learning rate, loss)",
+                        {"network": test_acc[-1], "baseline": base["test_accuracy"][len(test_acc) - 1], "gap": gap},
+                        thr, gap <= thr)]
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib.pyplot as plt
+
+        p = result.params
+        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+        if p["mode"] == "gradient":
+            cos, cos_ff, *_ = self._gradient_analysis(result)
+            lo = max(-1.0, min(cos.min(), cos_ff.min(), float(p["min_cosine"])) - 0.01)
+            bins = np.linspace(lo, 1.0, 41)
+            ax.hist(cos, bins=bins, color="C0", label=f"vs exact gradient of the network (mean {cos.mean():.4f})")
+            ax.hist(cos_ff, bins=bins, histtype="step", lw=1.5, color="0.3",
+                    label=f"vs feedforward-MLP backprop, same weights (mean {cos_ff.mean():.3f})")
+            ax.axvline(float(p["min_cosine"]), color="C3", ls="--", label="claim threshold")
+            ax.set_xlabel("cosine(ΔW input→hidden, −∂C/∂W)")
+            ax.set_ylabel("samples")
+            ax.set_title(f"Rate rule vs backprop, feedback = {p['feedback']}")
+            ax.legend(fontsize=8, loc="upper left")
+            name = "nudged_cosines.png"
+        else:
+            test_acc, train_acc, base = self._accuracy_curves(result)
+            e = np.arange(1, len(test_acc) + 1)
+            ax.plot(e, test_acc, "o-", color="C0", label="nudged network (rule), test")
+            ax.plot(e[:len(train_acc)], train_acc, ".:", color="C0", label="nudged network, online train")
+            ax.plot(np.arange(1, len(base["test_accuracy"]) + 1), base["test_accuracy"], "s-", color="C1",
+                    label="NumPy backprop baseline, test")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy")
+            ax.set_ylim(0, 1)
+            ax.set_title("Digits 64-30-10: gradient rule vs backprop")
+            ax.legend(fontsize=8, loc="lower right")
+            name = "nudged_accuracy.png"
+        fig.tight_layout()
+        path = outdir / name
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return [path]
