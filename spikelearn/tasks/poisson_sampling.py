@@ -1,0 +1,555 @@
+"""Poisson-variability sampling in a spiking ring network (Zhang, Wu, Josić & Doiron 2023).
+
+A ring of linear Hawkes (Poisson) E neurons plus uniform I neurons receives a frozen feedforward rate
+profile centred on the stimulus s = 0. Every ``window`` (20 ms) the population vector of the E spikes
+gives a sample of the stimulus s, that of the E recurrent input a sample of the context z. In the
+hierarchical model p(x|s) p(s|z) p(z) (flat p(z)) the posterior precision over (s, z) is
+``[[Λx + Λs, −Λs], [−Λs, Λs]]``: the recurrent weight w_E sets the prior precision Λs. Several
+(w_E, U_fwd) conditions run as independent copies inside one Brian2 network (one build, one run).
+
+Readouts are Brian2 code: each neuron integrates its recurrent drive in ``z_int`` (see
+:mod:`spikelearn.models.poisson_hawkes`), recorded every ``window`` by a StateMonitor; spike counts come
+from the SpikeMonitor. Decoding happens after the run, from the run directory only.
+
+Two tasks:
+
+- ``poisson_sampling``: one ring per copy. Claims: the prior precision read from the samples,
+  Λs = −P12, is positive and increases with w_E and P22/Λs ≈ 1; internally generated differential
+  correlations (variance of the stimulus decoded from the rate vector) are 0 without recurrence and grow
+  with w_E; Poisson scaling of var(s) at w_E = 0. P11 against Λx + Λs is reported in the metrics: the
+  network's P11 is well below Λx + Λs (ratio 0.33-0.64) because the recurrence inflates var(s) while
+  the flat-p(z) model keeps the marginal of s at the likelihood; at w_E = 0, 1/var(s) equals the
+  population-vector likelihood precision (ratio ≈ 1.0), and is ≈ 0.88 of the Fisher information.
+- ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` ×
+  within-ring, plus uncoupled control pairs (cross ratio 0) at the same w_E. Claims: the correlation of
+  the two decoded stimuli increases with coupling strength, and matches the correlation Λc/(Λx + Λc) of
+  the coupled-prior posterior, with Λx = 1/var(s) of the uncoupled control and Λc = −P12.
+"""
+
+import logging
+
+import numpy as np
+
+from spikelearn.errors import BuildError
+from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.tasks import poisson_sampling_reference as ref
+
+__all__ = ["PoissonSampling", "PoissonSamplingCoupled", "window_data", "ring_samples", "differential_signature"]
+
+logger = logging.getLogger(__name__)
+
+
+_COMMON = {
+    "population": Param("ring", "the poisson_hawkes population holding every copy", kind="str"),
+    "n_exc": Param(180, "E neurons per ring", kind="int"),
+    "n_inh": Param(45, "I neurons per ring", kind="int"),
+    "w_E": Param([0.0, 0.005, 0.01, 0.02], "recurrent E weight w_E of each copy", kind="list"),
+    "u_fwd": Param([30.0, 30.0, 30.0, 30.0], "peak feedforward rate (Hz) of each copy", kind="list"),
+    "tuning_width": Param("40.0", "width a (degrees) of the E→E kernel; feedforward width is √2·a"),
+    "ratio_ie": Param("5.0", "|J_xI| / J_xE"),
+    "ji0": Param("0.8", "total feedforward rate to I over total to E"),
+    "stimulus": Param("0.0", "the stimulus (degrees)"),
+    "window": Param("20*ms", "readout window: one sample per window"),
+    "discard": Param("2*second", "initial time left out of every statistic"),
+}
+
+
+def _floats(values, key):
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise BuildError(f"task parameter '{key}' must be a list of numbers, found: {values!r}") from None
+
+
+def _setup(ctx, rings_per_copy, weights_fn):
+    """Set per-neuron constants, frozen rates and the recurrent synapses of every copy."""
+    from brian2 import Hz, Synapses
+
+    p = ctx.params
+    pop = p["population"]
+    if pop not in ctx.groups:
+        raise BuildError(f"task population '{pop}' is not a population of the scenario")
+    group = ctx.groups[pop]
+    w_e = _floats(p["w_E"], "w_E")
+    u_fwd = _floats(p["u_fwd"], "u_fwd")
+    if len(w_e) != len(u_fwd) or not w_e:
+        raise BuildError(f"task parameters w_E ({len(w_e)} values) and u_fwd ({len(u_fwd)}) need the same non-zero length")
+    n_e, n_i = int(p["n_exc"]), int(p["n_inh"])
+    block = rings_per_copy * (n_e + n_i)
+    if len(group) != len(w_e) * block:
+        raise BuildError(
+            f"population '{pop}' has {len(group)} neurons; {len(w_e)} copies × {rings_per_copy} ring(s) × "
+            f"({n_e} E + {n_i} I) need {len(w_e) * block}: set its size to that"
+        )
+    width = float(p["tuning_width"])
+    pref_ring = np.concatenate([ref.preferred_stimuli(n_e), np.zeros(n_i)])
+    exc_ring = np.concatenate([np.ones(n_e), np.zeros(n_i)])
+    preferred = np.tile(pref_ring, rings_per_copy * len(w_e))
+    is_exc = np.tile(exc_ring, rings_per_copy * len(w_e))
+    copy = np.repeat(np.arange(len(w_e)), block)
+    ring = np.tile(np.repeat(np.arange(rings_per_copy), n_e + n_i), len(w_e))
+    rates = np.concatenate([
+        np.tile(ref.feedforward_rates(n_e, n_i, u, float(p["stimulus"]), width, float(p["ji0"])), rings_per_copy)
+        for u in u_fwd
+    ])
+    group.preferred = preferred
+    group.is_exc = is_exc
+    group.copy = copy
+    group.rate_fwd = rates * Hz
+    ii, jj, ww = [], [], []
+    for c, w in enumerate(w_e):
+        W = weights_fn(n_e, n_i, w, width, float(p["ratio_ie"]))  # W[post, pre]
+        post, pre = np.nonzero(W)
+        ii.append(pre + c * block)
+        jj.append(post + c * block)
+        ww.append(W[post, pre])
+    ii, jj, ww = (np.concatenate(a) for a in (ii, jj, ww))
+    if len(ii):
+        syn = Synapses(group, group, "w : 1 (constant)", on_pre="u_in_post += w", name=f"{pop}_recurrent")
+        syn.connect(i=ii.astype(int), j=jj.astype(int))
+        syn.w = ww
+        ctx.add(syn)
+        ctx.synapses[f"{pop}_recurrent"] = syn
+    exc_idx = np.flatnonzero(is_exc > 0)
+    ctx.record_state(f"{pop}_zint", group, ["z_int"], exc_idx.tolist(), p["window"])
+    # preferred: NaN for I neurons (untuned), so that rasters sorted by it put them last
+    ctx.save_attributes(pop, preferred=np.where(is_exc > 0, preferred, np.nan), is_exc=is_exc, copy=copy,
+                        ring=ring, rate_fwd=rates)
+    ctx.save_array("w_E", np.asarray(w_e))
+    ctx.save_array("u_fwd", np.asarray(u_fwd))
+
+
+def window_data(result, population, window, discard):
+    """Per-window E spike counts and recurrent-input integrals, from the run directory.
+
+    Returns ``(counts, z, attributes, exc_index)``: ``counts`` and ``z`` are (n_windows, n_exc_total)
+    for the E neurons ``exc_index`` (population indices), windows starting at ``discard``.
+    """
+    attrs = result.attributes(population)
+    if not attrs:
+        raise KeyError(f"run {result.path} has no attributes for population '{population}'")
+    exc = np.flatnonzero(attrs["is_exc"] > 0)
+    st = result.state(f"{population}_zint")
+    t, zint = st["t"], st["z_int"]  # zint: (n_exc_total, n_t), integral up to t
+    index = st["index"]
+    if not np.array_equal(index, exc):
+        raise ValueError("the recorded z_int indices are not the E neurons of the attributes")
+    k0 = int(np.ceil(discard / window - 1e-9))
+    n_win = len(t) - 1 - k0
+    if n_win < 10:
+        raise ValueError(f"only {n_win} readout windows after the discarded {discard} s")
+    z = np.diff(zint[:, k0:], axis=1).T  # (n_win, n_exc)
+    i, ts = result.spikes(population)
+    edges = t[k0:]
+    pos = np.full(len(attrs["is_exc"]), -1)
+    pos[exc] = np.arange(len(exc))
+    keep = (pos[i] >= 0) & (ts >= edges[0]) & (ts < edges[-1])
+    k = np.searchsorted(edges, ts[keep], side="right") - 1
+    counts = np.zeros((n_win, len(exc)))
+    np.add.at(counts, (k, pos[i[keep]]), 1)
+    return counts, z, attrs, exc
+
+
+def ring_samples(counts, z, preferred, rate_fwd, window):
+    """(s, z, r) samples (degrees) per window for one ring's E neurons (see `ref.window_samples`)."""
+    return ref.window_samples(counts, z, preferred, rate_fwd, window)
+
+
+def _merge(samples, n):
+    """Sum consecutive groups of ``n`` windows."""
+    m = (len(samples) // n) * n
+    return samples[:m].reshape(-1, n, samples.shape[1]).sum(axis=1)
+
+
+def _cvar(x):
+    x = x[np.isfinite(x)]
+    d = ref.circular_distance(x, np.rad2deg(np.angle(np.mean(np.exp(1j * np.deg2rad(x))))))
+    return float(np.var(d, ddof=1))
+
+
+class PoissonSampling(Task):
+    name = "poisson_sampling"
+    description = "Ring of Poisson (linear Hawkes) neurons: recurrence stores the prior, variability samples the posterior"
+    reference = "Zhang, Wu, Josic & Doiron (2023) Nat. Commun. 14:7074"
+    parameters = {
+        **_COMMON,
+        "w_E": Param([0.0, 0.005, 0.01, 0.02, 0.0], "recurrent E weight w_E of each copy", kind="list"),
+        "u_fwd": Param([30.0, 30.0, 30.0, 30.0, 60.0], "peak feedforward rate (Hz) of each copy", kind="list"),
+        "p22_low": Param("0.7", "lower bound of P22/Λs"),
+        "p22_high": Param("1.2", "upper bound of P22/Λs"),
+        "growth_min": Param("1.7", "minimal growth of the rate-decoded variance per doubling of w_E"),
+        "zero_var_max": Param("1e-6", "largest rate-decoded variance (deg²) counted as zero at w_E = 0"),
+        "scaling_target": Param("0.5", "expected var(s) ratio for doubled U_fwd or window at w_E = 0"),
+        "scaling_tol": Param("0.08", "tolerance on that ratio"),
+    }
+
+    def build(self, ctx):
+        _setup(ctx, 1, ref.ring_weights)
+
+    # ---------------------------------------------------------------------------------------------
+    def conditions(self, result):
+        """Per copy: samples and statistics (the numbers behind every claim)."""
+        p = result.params
+        window, discard = float(p["window"]), float(p["discard"])
+        counts, z, attrs, exc = window_data(result, p["population"], window, discard)
+        w_e, u_fwd = _floats(p["w_E"], "w_E"), _floats(p["u_fwd"], "u_fwd")
+        width = float(p["tuning_width"])
+        out = []
+        for c, (w, u) in enumerate(zip(w_e, u_fwd)):
+            sel = attrs["copy"][exc] == c
+            pref = attrs["preferred"][exc][sel]
+            rf = attrs["rate_fwd"][exc][sel]
+            cc, zz = counts[:, sel], z[:, sel]
+            smp = ring_samples(cc, zz, pref, rf, window)
+            smp2 = ring_samples(_merge(cc, 2), _merge(zz, 2), pref, rf, 2 * window)
+            stats = {"w_E": w, "u_fwd": u, "samples": smp, "counts": cc, "z": zz, "preferred": pref,
+                     "rate_fwd": rf,
+                     "var_s": _cvar(smp["s"]), "var_s_2window": _cvar(smp2["s"]),
+                     "var_r": _cvar(smp["r"]), "mean_rate_exc": float(cc.mean() / window),
+                     "lambda_x_fisher": ref.fisher_information(rf, pref, float(p["stimulus"]), np.sqrt(2) * width, window),
+                     "lambda_x_popvec": ref.popvec_precision(rf, pref, window)}
+            if w > 0:
+                P = ref.sampling_precision(np.column_stack([smp["s"], smp["z"]]))
+                lam_s = -P[0, 1]
+                stats.update(P=P, lambda_s=float(lam_s), p22_over_lambda_s=float(P[1, 1] / lam_s),
+                             p11=float(P[0, 0]))
+            out.append(stats)
+        return out
+
+    def evaluate(self, result):
+        p = result.params
+        conds = self.conditions(result)
+        rec = [c for c in conds if c["w_E"] > 0 and c["u_fwd"] == conds[0]["u_fwd"]]
+        rec.sort(key=lambda c: c["w_E"])
+        base = [c for c in conds if c["w_E"] == 0]
+        base.sort(key=lambda c: c["u_fwd"])
+        claims, metrics = [], {}
+        for c in conds:
+            tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
+            metrics[f"var_s_{tag}"] = c["var_s"]
+            metrics[f"var_s_40ms_{tag}"] = c["var_s_2window"]
+            metrics[f"var_rate_decoded_{tag}"] = c["var_r"]
+            metrics[f"mean_rate_exc_hz_{tag}"] = c["mean_rate_exc"]
+            metrics[f"lambda_x_fisher_{tag}"] = c["lambda_x_fisher"]
+            metrics[f"lambda_x_popvec_{tag}"] = c["lambda_x_popvec"]
+            if "P" in c:
+                sig = differential_signature(c["z"], c["preferred"], c["rate_fwd"])
+                metrics[f"differential_signature_r_{tag}"] = sig[2]
+                metrics[f"gain_signature_r_{tag}"] = sig[3]
+                metrics[f"sampling_precision_{tag}"] = c["P"].tolist()
+                metrics[f"lambda_s_{tag}"] = c["lambda_s"]
+                metrics[f"p22_over_lambda_s_{tag}"] = c["p22_over_lambda_s"]
+                metrics[f"p11_{tag}"] = c["p11"]
+                metrics[f"p11_over_lambda_x_fisher_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x_fisher"] + c["lambda_s"])
+                metrics[f"p11_over_lambda_x_popvec_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x_popvec"] + c["lambda_s"])
+        if base:
+            metrics["precision_s_wE0_over_lambda_x_fisher"] = 1 / base[0]["var_s"] / base[0]["lambda_x_fisher"]
+            metrics["precision_s_wE0_over_lambda_x_popvec"] = 1 / base[0]["var_s"] / base[0]["lambda_x_popvec"]
+
+        if len(rec) >= 2:
+            lam = [c["lambda_s"] for c in rec]
+            ok = lam[0] > 0 and all(b > a for a, b in zip(lam, lam[1:]))
+            claims.append(Claim(
+                "prior_precision_increases",
+                "Λs = −P12 of the (s, z) sampling precision is > 0 and strictly increases over w_E = "
+                + ", ".join(f"{c['w_E']:g}" for c in rec),
+                lam, "> 0 and increasing", ok))
+            ratios = [c["p22_over_lambda_s"] for c in rec]
+            lo, hi = float(p["p22_low"]), float(p["p22_high"])
+            claims.append(Claim(
+                "p22_matches_prior_precision",
+                f"P22/Λs lies in [{lo:g}, {hi:g}] for every w_E > 0 (flat p(z): P22 = Λs)",
+                ratios, [lo, hi], all(lo <= r <= hi for r in ratios)))
+        zero = [c for c in base if c["u_fwd"] == conds[0]["u_fwd"]]
+        if zero and len(rec) >= 2:
+            v0 = zero[0]["var_r"]
+            vr = [c["var_r"] for c in rec]
+            growth = [b / a for a, b in zip(vr, vr[1:])]
+            doubling = all(np.isclose(b["w_E"], 2 * a["w_E"]) for a, b in zip(rec, rec[1:]))
+            gmin, vmax = float(p["growth_min"]), float(p["zero_var_max"])
+            claims.append(Claim(
+                "internal_differential_correlations",
+                f"the variance of the stimulus decoded from the rate vector is <= {vmax:g} deg² at w_E = 0 and "
+                f"grows >= {gmin:g}x per doubling of w_E",
+                {"var_wE0": v0, "var": vr, "growth_per_doubling": growth},
+                {"zero_var_max": vmax, "growth_min": gmin},
+                doubling and v0 <= vmax and all(g >= gmin for g in growth)))
+        target, tol = float(p["scaling_target"]), float(p["scaling_tol"])
+        if len(base) >= 2 and np.isclose(base[1]["u_fwd"], 2 * base[0]["u_fwd"]):
+            ratio = base[1]["var_s"] / base[0]["var_s"]
+            claims.append(Claim(
+                "poisson_scaling_rate",
+                f"at w_E = 0, doubling U_fwd ({base[0]['u_fwd']:g} -> {base[1]['u_fwd']:g} Hz) scales var(s) by "
+                f"{target:g} ± {tol:g}", ratio, [target - tol, target + tol], abs(ratio - target) <= tol))
+        if base:
+            ratio = base[0]["var_s_2window"] / base[0]["var_s"]
+            claims.append(Claim(
+                "poisson_scaling_window",
+                f"at w_E = 0, doubling the readout window scales var(s) by {target:g} ± {tol:g}",
+                ratio, [target - tol, target + tol], abs(ratio - target) <= tol))
+        return TaskOutcome(metrics, claims)
+
+    # ---------------------------------------------------------------------------------------------
+    def figures(self, result, outdir):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        p = result.params
+        conds = self.conditions(result)
+        paths = []
+        paths.append(_raster_figure(result, p, conds, outdir / "poisson_raster.png", plt))
+        rec = sorted([c for c in conds if "P" in c], key=lambda c: c["w_E"])
+        if rec:
+            fig, axes = plt.subplots(1, len(rec), figsize=(4 * len(rec), 4), squeeze=False)
+            for ax, c in zip(axes[0], rec):
+                s, zz = c["samples"]["s"], c["samples"]["z"]
+                ok = np.isfinite(s) & np.isfinite(zz)
+                ax.plot(s[ok], zz[ok], ".", ms=2, alpha=0.4, color="C0", label="samples")
+                lam_x = c["lambda_x_popvec"]
+                P = ref.hierarchical_posterior_precision(lam_x, c["lambda_s"])
+                _ellipse(ax, np.linalg.inv(P), "C3", "posterior (Λx popvec, Λs)")
+                _ellipse(ax, np.cov(np.column_stack([s[ok], zz[ok]]).T), "k", "samples (2 sd)", ls="--")
+                ax.set_xlabel("s sample (deg)")
+                ax.set_ylabel("z sample (deg)")
+                ax.set_title(f"w_E = {c['w_E']:g}")
+                ax.set_aspect("equal", "datalim")
+                ax.legend(fontsize=7)
+            fig.tight_layout()
+            path = outdir / "poisson_sample_clouds.png"
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
+            fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+            ws = [c["w_E"] for c in rec]
+            ax1.plot(ws, [c["lambda_s"] for c in rec], "o-", label="Λs = −P12")
+            ax1.plot(ws, [c["P"][1, 1] for c in rec], "s--", label="P22")
+            ax1.set_xlabel("w_E")
+            ax1.set_ylabel("precision (deg⁻²)")
+            ax1.legend()
+            ax1.set_title("Prior precision stored by the recurrence")
+            ax2.plot(ws, [c["p11"] for c in rec], "o-", label="P11 (samples)")
+            ax2.plot(ws, [c["lambda_x_fisher"] + c["lambda_s"] for c in rec], "s--", label="Λx (Fisher) + Λs")
+            ax2.plot(ws, [c["lambda_x_popvec"] + c["lambda_s"] for c in rec], "^:", label="Λx (popvec) + Λs")
+            ax2.set_xlabel("w_E")
+            ax2.set_ylabel("precision (deg⁻²)")
+            ax2.legend(fontsize=8)
+            ax2.set_title("P11 vs Λx + Λs")
+            fig.tight_layout()
+            path = outdir / "poisson_lambda_s.png"
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
+        paths.append(_correlation_figure(conds, outdir / "poisson_correlations.png", plt))
+        return paths
+
+
+def _ellipse(ax, cov, color, label, ls="-"):
+    vals, vecs = np.linalg.eigh(cov)
+    a = np.linspace(0, 2 * np.pi, 200)
+    pts = vecs @ (2 * np.sqrt(np.clip(vals, 0, None))[:, None] * np.vstack([np.cos(a), np.sin(a)]))
+    ax.plot(pts[0], pts[1], color=color, ls=ls, label=label)
+
+
+def _raster_figure(result, p, conds, path, plt, span=0.5):
+    attrs = result.attributes(p["population"])
+    i, t = result.spikes(p["population"])
+    t0 = float(p["discard"])
+    n = len(conds)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), squeeze=False, sharey=True)
+    for ax, (c, cond) in zip(axes[0], enumerate(conds)):
+        members = np.flatnonzero((attrs["copy"] == c) & (attrs["is_exc"] > 0))
+        order = members[np.argsort(attrs["preferred"][members])]
+        rank = np.full(len(attrs["copy"]), -1)
+        rank[order] = np.arange(len(order))
+        keep = (rank[i] >= 0) & (t >= t0) & (t < t0 + span)
+        ax.plot(t[keep] - t0, attrs["preferred"][i[keep]], "|", ms=2, color="k")
+        ax.set_title(f"w_E = {cond['w_E']:g}, U = {cond['u_fwd']:g} Hz", fontsize=9)
+        ax.set_xlabel("time (s)")
+    axes[0, 0].set_ylabel("preferred stimulus (deg)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _correlation_figure(conds, path, plt):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for c in conds:
+        if c["u_fwd"] != conds[0]["u_fwd"]:
+            continue
+        C = np.corrcoef(c["counts"].T)
+        pref = c["preferred"]
+        d = np.abs(ref.circular_distance(pref[:, None], pref[None, :]))
+        bins = np.arange(0, 181, 10)
+        k = np.digitize(d, bins) - 1
+        off = ~np.eye(len(pref), dtype=bool)
+        m = [np.nanmean(C[(k == b) & off]) for b in range(len(bins) - 1)]
+        ax1.plot(bins[:-1] + 5, m, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
+    ax1.set_xlabel("|preferred-stimulus difference| (deg)")
+    ax1.set_ylabel("spike-count correlation (20 ms)")
+    ax1.axhline(0, color="0.6", lw=0.8)
+    ax1.legend(fontsize=8)
+    ax1.set_title("Noise correlation vs tuning difference")
+    rec = sorted([c for c in conds if c["w_E"] > 0], key=lambda c: c["w_E"])
+    if rec:
+        c = rec[-1]
+        B, _, score, score_gain = differential_signature(c["z"], c["preferred"], c["rate_fwd"])
+        lim = np.abs(B).max()
+        im = ax2.imshow(B, extent=[-180, 180, 180, -180], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        fig.colorbar(im, ax=ax2)
+        ax2.set_title(f"recurrent-input covariance (20° bins, w_E = {c['w_E']:g});\n"
+                      f"similarity to f'f'ᵀ (differential) r = {score:.2f}, to ffᵀ (gain) r = {score_gain:.2f}",
+                      fontsize=8)
+        ax2.set_xlabel("preferred (deg)")
+        ax2.set_ylabel("preferred (deg)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def differential_signature(z, preferred, rate_fwd, bin_deg=20.0):
+    """Binned covariance of the recurrent-input fluctuations and its similarity to ``f' f'ᵀ``.
+
+    ``z`` (n_windows, n) are per-window recurrent-input integrals. The covariance of neuron pairs
+    (i ≠ j) is averaged in ``bin_deg`` bins of both preferred stimuli; the template is the same binning of
+    ``f'_i f'_j`` with ``f' ∝ rate_fwd·d/width²`` (the shape of differential correlations for a shift of
+    the stimulus). Returns ``(binned_cov, binned_template, pearson_r, pearson_r_gain)`` over off-diagonal
+    bins; ``pearson_r_gain`` is the similarity to ``f fᵀ`` (a shared gain fluctuation), for comparison.
+    """
+    if bin_deg <= 0:
+        raise ValueError(f"bin_deg must be > 0, found: {bin_deg}")
+    C = np.cov(np.asarray(z, float).T)
+    np.fill_diagonal(C, np.nan)
+    fp = np.asarray(rate_fwd, float) * ref.circular_distance(preferred, 0.0)
+    T = np.outer(fp, fp)
+    np.fill_diagonal(T, np.nan)
+    G = np.outer(rate_fwd, rate_fwd).astype(float)
+    np.fill_diagonal(G, np.nan)
+    edges = np.arange(-180, 180 + bin_deg, bin_deg)
+    k = np.clip(np.digitize(preferred, edges) - 1, 0, len(edges) - 2)
+    nb = len(edges) - 1
+    B, TB, GB = np.zeros((nb, nb)), np.zeros((nb, nb)), np.zeros((nb, nb))
+    for a in range(nb):
+        for b in range(nb):
+            B[a, b] = np.nanmean(C[np.ix_(k == a, k == b)])
+            TB[a, b] = np.nanmean(T[np.ix_(k == a, k == b)])
+            GB[a, b] = np.nanmean(G[np.ix_(k == a, k == b)])
+    off = ~np.eye(nb, dtype=bool)
+    r = float(np.corrcoef(B[off], TB[off])[0, 1])
+    r_gain = float(np.corrcoef(B[off], GB[off])[0, 1])
+    return B, TB, r, r_gain
+
+
+class PoissonSamplingCoupled(Task):
+    name = "poisson_sampling_coupled"
+    description = "Two coupled Poisson rings sample the joint posterior of two stimuli with a coupling prior"
+    reference = "Zhang, Wu, Josic & Doiron (2023) Nat. Commun. 14:7074"
+    parameters = {
+        **_COMMON,
+        "w_E": Param([0.0, 0.01, 0.01, 0.02, 0.02, 0.04, 0.04], "recurrent E weight w_E of each copy (pair of rings)",
+                     kind="list"),
+        "u_fwd": Param([30.0] * 7, "peak feedforward rate (Hz) of each copy", kind="list"),
+        "cross_ratio": Param([0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5],
+                             "cross-ring E weights over within-ring E weights, per copy (0: uncoupled control)",
+                             kind="list"),
+        "corr_tol": Param("0.05", "tolerance on |sampled − posterior| correlation of (s1, s2)"),
+    }
+
+    def build(self, ctx):
+        cross = iter(_floats(ctx.params["cross_ratio"], "cross_ratio"))
+        if len(_floats(ctx.params["cross_ratio"], "cross_ratio")) != len(ctx.params["w_E"]):
+            raise BuildError("task parameters cross_ratio and w_E need the same length")
+        _setup(ctx, 2, lambda ne, ni, w, width, rie: ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie))
+
+    def conditions(self, result):
+        """Per copy: (s1, s2) samples, their covariance, precision and correlation; for coupled copies
+        the posterior of the coupled-prior model (likelihood precision from the uncoupled copy with the
+        same w_E, coupling precision Λc = −P12)."""
+        p = result.params
+        window, discard = float(p["window"]), float(p["discard"])
+        counts, z, attrs, exc = window_data(result, p["population"], window, discard)
+        w_e, u_fwd = _floats(p["w_E"], "w_E"), _floats(p["u_fwd"], "u_fwd")
+        cross = _floats(p["cross_ratio"], "cross_ratio")
+        out = []
+        for c, (w, u, x) in enumerate(zip(w_e, u_fwd, cross)):
+            s = []
+            for r in (0, 1):
+                sel = (attrs["copy"][exc] == c) & (attrs["ring"][exc] == r)
+                s.append(ref.popvec_angle(counts[:, sel], attrs["preferred"][exc][sel]))
+            s = np.column_stack(s)
+            s = s[np.all(np.isfinite(s), axis=1)]
+            d = ref.circular_distance(s, 0.0)
+            C = np.cov(d.T)
+            out.append({"w_E": w, "u_fwd": u, "cross": x, "samples": d, "cov": C, "P": np.linalg.inv(C),
+                        "corr": float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1]))})
+        for c in out:
+            if c["cross"] > 0:
+                ctrl = [o for o in out if o["cross"] == 0 and o["w_E"] == c["w_E"] and o["u_fwd"] == c["u_fwd"]]
+                if ctrl:
+                    c["lam_x"] = 1 / np.diag(ctrl[0]["cov"])
+                    c["lam_c"] = float(-c["P"][0, 1])
+                    post = ref.coupled_posterior_precision(c["lam_x"][0], c["lam_x"][1], max(c["lam_c"], 0.0))
+                    c["post"] = post
+                    c["corr_post"] = ref.precision_to_correlation(post)
+        return out
+
+    def evaluate(self, result):
+        p = result.params
+        conds = self.conditions(result)
+        metrics, claims = {}, []
+        for c in conds:
+            tag = f"wE{c['w_E']:g}_cross{c['cross']:g}"
+            metrics[f"corr_s1_s2_{tag}"] = c["corr"]
+            metrics[f"var_s_{tag}"] = np.diag(c["cov"]).tolist()
+            metrics[f"sampling_precision_{tag}"] = c["P"].tolist()
+            if "corr_post" in c:
+                metrics[f"lambda_x_uncoupled_{tag}"] = c["lam_x"].tolist()
+                metrics[f"lambda_c_{tag}"] = c["lam_c"]
+                metrics[f"corr_posterior_{tag}"] = c["corr_post"]
+        coupled = sorted([c for c in conds if c["cross"] > 0], key=lambda c: c["w_E"])
+        corr = [c["corr"] for c in coupled]
+        claims.append(Claim(
+            "coupled_correlation_increases",
+            "the correlation of the two decoded stimuli strictly increases with coupling strength (w_E, cross "
+            "ratio fixed, w_E = " + ", ".join(f"{c['w_E']:g}" for c in coupled) + ")",
+            corr, "increasing", len(corr) >= 2 and all(b > a for a, b in zip(corr, corr[1:]))))
+        pred = [c for c in coupled if "corr_post" in c]
+        if pred:
+            tol = float(p["corr_tol"])
+            diffs = [c["corr"] - c["corr_post"] for c in pred]
+            claims.append(Claim(
+                "coupled_matches_posterior",
+                "the sampled correlation of (s1, s2) matches the posterior correlation Λc/(Λx+Λc) of the "
+                "coupled-prior model (Λx: 1/var(s) of the uncoupled copy with the same w_E, Λc = −P12) within "
+                f"±{tol:g}",
+                {"sampled": [c["corr"] for c in pred], "posterior": [c["corr_post"] for c in pred]},
+                tol, all(abs(d) <= tol for d in diffs)))
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        conds = self.conditions(result)
+        fig, axes = plt.subplots(1, len(conds), figsize=(3.4 * len(conds), 3.6), squeeze=False)
+        for ax, c in zip(axes[0], conds):
+            s = c["samples"]
+            ax.plot(s[:, 0], s[:, 1], ".", ms=2, alpha=0.4)
+            _ellipse(ax, c["cov"], "k", "samples (2 sd)", ls="--")
+            if "post" in c:
+                _ellipse(ax, np.linalg.inv(c["post"]), "C3", f"posterior (ρ = {c['corr_post']:.2f})")
+            ax.set_title(f"w_E = {c['w_E']:g}, cross = {c['cross']:g}: ρ = {c['corr']:.2f}", fontsize=9)
+            ax.set_xlabel("s1 (deg)")
+            ax.set_ylabel("s2 (deg)")
+            ax.set_aspect("equal", "datalim")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = outdir / "coupled_samples.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return [path]

@@ -1,0 +1,217 @@
+"""Pure-NumPy reference of the Poisson-sampling ring network and of its generative model.
+
+Zhang, Wu, Josić & Doiron (2023) Nat. Commun. 14:7074. Everything here is independent of Brian2: the
+connectivity (used by the task to build the network, and by the NumPy simulation), the frozen
+feedforward rates, the population-vector decoder, the discrete-time linear Hawkes simulation with the
+internal variability rule, and the posterior computations of the hierarchical model
+
+    p(x | s) = N(s; x, Λx⁻¹),   p(s | z) = N(s; z, Λs⁻¹),   p(z) flat,
+
+whose posterior precision over (s, z) is ``[[Λx + Λs, −Λs], [−Λs, Λs]]``; and of the coupled-ring
+model ``p(s1, s2) ∝ exp(−Λc (s1 − s2)²/2)`` with likelihoods of precision Λx1, Λx2, whose posterior
+precision is ``[[Λx1 + Λc, −Λc], [−Λc, Λx2 + Λc]]``. Angles are in degrees throughout.
+"""
+
+import numpy as np
+
+__all__ = [
+    "preferred_stimuli",
+    "circular_distance",
+    "ring_weights",
+    "coupled_ring_weights",
+    "feedforward_rates",
+    "popvec_angle",
+    "variability_update",
+    "simulate_hawkes",
+    "window_samples",
+    "sampling_precision",
+    "fisher_information",
+    "popvec_precision",
+    "hierarchical_posterior_precision",
+    "coupled_posterior_precision",
+    "precision_to_correlation",
+]
+
+WIDTH = 180.0  # the ring is (-WIDTH, WIDTH] degrees
+
+
+def preferred_stimuli(n_exc):
+    """Preferred stimuli (degrees) of ``n_exc`` neurons evenly spaced on (−180, 180]."""
+    if n_exc < 1:
+        raise ValueError(f"n_exc must be >= 1, found: {n_exc}")
+    return np.linspace(-WIDTH, WIDTH, n_exc + 1)[1:]
+
+
+def circular_distance(a, b):
+    """Signed circular difference ``a − b`` wrapped into (−180, 180] degrees."""
+    d = np.angle(np.exp(1j * np.deg2rad(np.asarray(a, float) - np.asarray(b, float))))
+    return np.rad2deg(d)
+
+
+def _gauss_pdf(d, width):
+    return np.exp(-d ** 2 / (2 * width ** 2)) / (np.sqrt(2 * np.pi) * width)
+
+
+def ring_weights(n_exc, n_inh, w_e, width=40.0, ratio_ie=5.0):
+    """Weight matrix ``W[post, pre]`` of one ring (E first, then I), in expected extra spikes.
+
+    ``J = w_e/sqrt(N)·[[1, −ratio_ie], [1, −ratio_ie]]``; E→E is ``J_EE·2·180·g(d)`` with ``g`` the
+    normalised Gaussian of circular distance ``d`` (width ``width`` degrees); E→I, I→E, I→I uniform.
+    """
+    if n_exc < 1 or n_inh < 0:
+        raise ValueError(f"need n_exc >= 1 and n_inh >= 0, found: {n_exc}, {n_inh}")
+    if width <= 0:
+        raise ValueError(f"width must be > 0, found: {width}")
+    n = n_exc + n_inh
+    j = w_e / np.sqrt(n)
+    pref = preferred_stimuli(n_exc)
+    d = circular_distance(pref[:, None], pref[None, :])
+    W = np.empty((n, n))
+    W[:n_exc, :n_exc] = j * 2 * WIDTH * _gauss_pdf(d, width)
+    W[n_exc:, :n_exc] = j
+    W[:, n_exc:] = -ratio_ie * j
+    return W
+
+
+def coupled_ring_weights(n_exc, n_inh, w_e, cross_ratio=0.5, width=40.0, ratio_ie=5.0):
+    """Weight matrix of two coupled rings (ring 1: E, I; ring 2: E, I).
+
+    Within a ring: :func:`ring_weights`. Across rings (as in the authors' ``simCoupledHawkesNet.m``
+    without a shared inhibitory pool): E→E ``cross_ratio`` × the within-ring E→E kernel, E→I
+    ``cross_ratio·J_EE`` uniform, no inhibitory connection across rings.
+    """
+    if cross_ratio < 0:
+        raise ValueError(f"cross_ratio must be >= 0, found: {cross_ratio}")
+    W1 = ring_weights(n_exc, n_inh, w_e, width, ratio_ie)
+    Wx = cross_ratio * W1.copy()
+    Wx[:, n_exc:] = 0.0
+    return np.block([[W1, Wx], [Wx, W1]])
+
+
+def feedforward_rates(n_exc, n_inh, u_fwd, stimulus=0.0, width=40.0, ji0=0.8):
+    """Frozen feedforward rates (Hz): E ``u_fwd·exp(−d²/(2(√2·width)²))``, I ``ji0·ΣE/n_inh`` each."""
+    if u_fwd < 0:
+        raise ValueError(f"u_fwd must be >= 0, found: {u_fwd}")
+    d = circular_distance(preferred_stimuli(n_exc), stimulus)
+    r_e = u_fwd * np.exp(-d ** 2 / (2 * (np.sqrt(2) * width) ** 2))
+    r_i = np.full(n_inh, ji0 * r_e.sum() / n_inh) if n_inh else np.zeros(0)
+    return np.concatenate([r_e, r_i])
+
+
+def popvec_angle(activity, preferred):
+    """Population-vector angle (degrees) of ``activity`` (..., n) over neurons with ``preferred`` angles.
+
+    NaN where the vector is zero (no activity).
+    """
+    activity = np.asarray(activity, float)
+    vec = activity @ np.exp(1j * np.deg2rad(np.asarray(preferred, float)))
+    out = np.rad2deg(np.angle(vec))
+    return np.where(np.abs(vec) > 0, out, np.nan)
+
+
+def variability_update(u, fano, normal):
+    """The internal variability rule ``u + sqrt(fano·[u]_+)·normal`` (NumPy)."""
+    if fano < 0:
+        raise ValueError(f"fano must be >= 0, found: {fano}")
+    u = np.asarray(u, float)
+    return u + np.sqrt(fano * np.clip(u, 0, None)) * normal
+
+
+def simulate_hawkes(W, rate_fwd, duration, dt=1e-4, tau_syn=2e-3, fano=1.0, rate_bkg=0.0,
+                    window=0.02, exc=None, seed=0):
+    """Discrete-time linear Hawkes network (NumPy), as the Brian2 model steps it.
+
+    Per step: spikes drawn with probability ``(rate_fwd + x/tau_syn + rate_bkg)·dt``; then
+    ``u = W @ spikes``, ``u += sqrt(fano·u₊)·N(0,1)``, ``x = exp(−dt/tau_syn)·x + u``.
+
+    Returns ``(counts, z)``: spike counts per window (n_windows, n) and the integral of the recurrent
+    drive ``x/tau_syn`` per window (n_windows, n) (for neurons ``exc`` if given, else all).
+    """
+    if duration <= 0 or dt <= 0 or window < dt:
+        raise ValueError(f"need duration > 0, dt > 0, window >= dt; found {duration}, {dt}, {window}")
+    rng = np.random.default_rng(seed)
+    W = np.asarray(W, float)
+    n = W.shape[0]
+    rate_fwd = np.asarray(rate_fwd, float)
+    exc = np.arange(n) if exc is None else np.asarray(exc)
+    steps_per_window = int(round(window / dt))
+    n_windows = int(round(duration / window))
+    alpha = np.exp(-dt / tau_syn)
+    x = np.zeros(n)
+    counts = np.zeros((n_windows, len(exc)))
+    z = np.zeros((n_windows, len(exc)))
+    for k in range(n_windows):
+        c = np.zeros(n)
+        zz = np.zeros(n)
+        for _ in range(steps_per_window):
+            p = (rate_fwd + x / tau_syn + rate_bkg) * dt
+            spk = rng.random(n) < p
+            c += spk
+            u = W[:, spk].sum(axis=1)
+            u = variability_update(u, fano, rng.standard_normal(n))
+            x = alpha * x + u
+            zz += x / tau_syn * dt
+        counts[k] = c[exc]
+        z[k] = zz[exc]
+    return counts, z
+
+
+def window_samples(counts, z, preferred, rate_fwd_exc=None, window=0.02):
+    """Samples per window: ``s`` (spikes), ``z`` (recurrent input), ``r`` (rate vector) in degrees."""
+    s = popvec_angle(counts, preferred)
+    zs = popvec_angle(z, preferred) if np.any(z) else np.full(len(counts), np.nan)
+    out = {"s": s, "z": zs}
+    if rate_fwd_exc is not None:
+        out["r"] = popvec_angle(np.asarray(rate_fwd_exc)[None, :] * window + z, preferred)
+    return out
+
+
+def sampling_precision(samples):
+    """Inverse of the sample covariance of the columns of ``samples`` (n_samples, k); NaN rows dropped."""
+    samples = np.asarray(samples, float)
+    samples = samples[np.all(np.isfinite(samples), axis=1)]
+    if len(samples) < samples.shape[1] + 2:
+        raise ValueError(f"too few finite samples ({len(samples)}) for a {samples.shape[1]}-d covariance")
+    return np.linalg.inv(np.atleast_2d(np.cov(samples.T)))
+
+
+def fisher_information(rates, preferred, stimulus=0.0, width=40.0, window=0.02):
+    """Fisher information (deg⁻²) about the stimulus of Poisson counts in ``window`` with Gaussian tuning.
+
+    ``rates`` are the mean rates at ``stimulus``; tuning ``f_j(s) ∝ exp(−d_j²/(2·width²))`` so that
+    ``f_j' = f_j·d_j/width²`` and ``I = window·Σ f_j'²/f_j``.
+    """
+    d = circular_distance(preferred, stimulus)
+    rates = np.asarray(rates, float)
+    return float(window * np.sum(rates * d ** 2) / width ** 4)
+
+
+def popvec_precision(rates, preferred, window=0.02):
+    """1/variance (deg⁻²) of the population-vector angle of independent Poisson counts (delta method)."""
+    th = np.deg2rad(np.asarray(preferred, float))
+    lam = np.asarray(rates, float) * window
+    mean = np.sum(lam * np.exp(1j * th))
+    phi = np.angle(mean)
+    var_perp = np.sum(lam * np.sin(th - phi) ** 2)
+    var = var_perp / np.abs(mean) ** 2
+    return float(1.0 / np.rad2deg(np.sqrt(var)) ** 2)
+
+
+def hierarchical_posterior_precision(lam_x, lam_s):
+    """Posterior precision over (s, z) of the hierarchical model with flat p(z)."""
+    if lam_x < 0 or lam_s < 0:
+        raise ValueError(f"precisions must be >= 0, found: {lam_x}, {lam_s}")
+    return np.array([[lam_x + lam_s, -lam_s], [-lam_s, lam_s]])
+
+
+def coupled_posterior_precision(lam_x1, lam_x2, lam_c):
+    """Posterior precision over (s1, s2) of two stimuli with a Gaussian coupling prior of precision Λc."""
+    if min(lam_x1, lam_x2, lam_c) < 0:
+        raise ValueError(f"precisions must be >= 0, found: {lam_x1}, {lam_x2}, {lam_c}")
+    return np.array([[lam_x1 + lam_c, -lam_c], [-lam_c, lam_x2 + lam_c]])
+
+
+def precision_to_correlation(P):
+    """Correlation coefficient of the 2-d Gaussian with precision matrix ``P``."""
+    C = np.linalg.inv(np.asarray(P, float))
+    return float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1]))
