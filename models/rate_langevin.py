@@ -1,0 +1,84 @@
+"""Stochastic rate units (Langevin dynamics) and the rate inputs that drive them.
+
+``rate_langevin`` (Bredenberg, Simoncelli & Savin 2020): ``dr = [-finv(r) + I_rec + I_in + I_b] dt/tau +
+sigma sqrt(1/tau) dB`` with the sharp softplus ``f(x) = log(1 + exp(gamma x))/gamma`` and its stable inverse
+``finv(r) = r + log(1 - exp(-gamma r))/gamma``; after each Euler-Maruyama step ``r`` is clipped to
+``[r_min, r_max]``. For a symmetric recurrent matrix its stationary distribution samples
+``p(r|s) ∝ exp(-2E/sigma^2)``. ``I_rec``, ``I_in`` and ``I_b`` are targets of summed-variable connections
+(``summed = "I_rec_post = w*r_pre"``).
+
+``rate_cosine_input``: ``r = gain*[cos(theta_stim(t) - phi_i)]_+`` with ``phi_i = 2 pi i / N``; the
+stimulus angle ``theta_stim`` is a TimedArray the task puts in the namespace.
+
+``rate_constant``: a constant rate ``r = rate`` (a bias unit).
+"""
+
+from spikelearn.plugin import Model, Param
+
+__all__ = ["RateLangevin", "CosineInput", "ConstantRate"]
+
+
+class RateLangevin(Model):
+    name = "rate_langevin"
+    description = "Stochastic rate unit: Langevin dynamics with a sharp-softplus inverse, clipped rates"
+    reference = "Bredenberg, Simoncelli & Savin (2020) NeurIPS 33"
+    parameters = {
+        "tau": Param("1*second", "time unit of the dynamics"),
+        "sigma": Param("0.2", "noise amplitude (per sqrt(tau))"),
+        "gamma": Param("30.0", "sharpness of the softplus (f(x) = log(1 + exp(gamma x))/gamma)"),
+        "r_min": Param("0.001", "lower clip of r (finv needs r > 0)"),
+        "r_max": Param("100.0", "upper clip of r"),
+        "r_init": Param("0.1", "initial rate"),
+    }
+    equations = """
+    dr/dt = (-(r + log(1 - exp(-gamma*r))/gamma) + I_rec + I_in + I_b)/tau + sigma*xi*tau**-0.5 : 1
+    I_rec : 1
+    I_in : 1
+    I_b : 1
+    """
+    method = "euler"
+    initial = {"r": "r_init"}
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        group = super().create(name, size, params, extra_equations, extra_reset, ctx)
+        # right after the state update (groups slot, order 0): finv is only ever evaluated on clipped rates
+        group.run_regularly("r = clip(r, r_min, r_max)", when="groups", order=group.order + 1,
+                            name=f"{name}_clip")
+        return group
+
+
+class CosineInput(Model):
+    name = "rate_cosine_input"
+    description = "Input rates gain*[cos(theta_stim(t) - 2 pi i/N)]_+ (theta_stim: a TimedArray of the task)"
+    reference = "Bredenberg, Simoncelli & Savin (2020) NeurIPS 33"
+    parameters = {
+        "gain": Param("1.0", "peak input rate"),
+    }
+    # a state variable set at the start of every step (not a subexpression), so that synapses reading
+    # r_pre do not need this group's parameters in their own namespace
+    equations = """
+    r : 1
+    """
+
+    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+        from spikelearn.errors import BuildError
+
+        if "theta_stim" not in params:
+            raise BuildError(f"population '{name}' (model rate_cosine_input) needs a TimedArray 'theta_stim' in "
+                             "the namespace; a task such as reward_coding provides it")
+        group = super().create(name, size, params, extra_equations, extra_reset, ctx)
+        code = "r = gain*clip(cos(theta_stim(t) - 2*pi*i/N), 0, inf)"
+        group.run_regularly(code, when="start", name=f"{name}_rates")
+        return group
+
+
+class ConstantRate(Model):
+    name = "rate_constant"
+    description = "Units with a constant rate r (bias units)"
+    parameters = {
+        "rate": Param("1.0", "the rate"),
+    }
+    equations = """
+    r : 1 (constant)
+    """
+    initial = {"r": "rate"}

@@ -1,0 +1,257 @@
+"""NumPy reference of reward-modulated Hebbian learning of task-specific codes.
+
+Bredenberg, Simoncelli & Savin (2020) "Learning efficient task-dependent representations with synaptic
+plasticity", NeurIPS 33. A stochastic recurrent rate circuit (Euler-Maruyama, one step ``dt`` in time
+units)::
+
+    r <- clip(r + dt*(-finv(r) + W r + W_in s + b) + sigma*sqrt(dt)*xi, r_min, r_max)
+
+with the sharp softplus inverse ``finv(r) = r + log(1 - exp(-gamma*r))/gamma``. Inputs
+``s_k = gain*[cos(theta - phi_k)]_+`` (12 units); theta is constant within a block and drawn per block from
+the von Mises prior (mean 0, kappa). A readout ``y = D r`` learns by its own delta rule; the reward is
+
+- estimation: ``R = -||(cos theta, sin theta) - D r||^2``;
+- discrimination: ``R = t log y + (1-t) log(1-y)``, ``y = sigmoid(slope * D r)``, ``t = [theta in [0, pi)]``.
+
+Three-factor updates (gated off during the first ``t_settle`` of every block and in test blocks)::
+
+    W    += eta*dt*[(R - Rbar)*(r r^T - C)  - lam*W]
+    W_in += eta*dt*[(R - Rbar)*(r s^T - C_in) - lam*W_in]
+    b    += eta*dt*[(R - Rbar)*(r - c_b)    - lam*b]
+
+``C``, ``C_in``, ``c_b`` and ``Rbar`` are running averages (time constants ``tau_c`` and ``tau_r``). The order
+of one step is the order of the Brian2 task (:mod:`spikelearn.tasks.reward_coding`): rates, readout and
+reward, weight updates, running averages.
+"""
+
+import numpy as np
+
+__all__ = ["finv", "inputs", "schedule", "simulate", "reward", "decoder_error", "classification_accuracy",
+           "discriminability", "DEFAULTS"]
+
+DEFAULTS = dict(N=40, n_in=12, dt=0.02, sigma=0.2, gamma=30.0, r_min=1e-3, r_max=100.0, kappa=0.75,
+                gain=1.0, eta=0.05, eta_d=0.01, lam=0.01, tau_c=5.0, tau_r=5.0, slope=100.0,
+                t_block=30.0, t_settle=5.0, w_in_scale=0.5, baseline=1.0)
+
+
+def finv(r, gamma=30.0):
+    """Inverse of the sharp softplus ``f(x) = log(1 + exp(gamma*x))/gamma``, in its stable form."""
+    r = np.asarray(r, dtype=float)
+    if np.any(r <= 0):
+        raise ValueError(f"finv needs r > 0, found min {r.min()}")
+    return r + np.log1p(-np.exp(-gamma * r)) / gamma
+
+
+def inputs(theta, n_in=12, gain=1.0):
+    """Input rates ``gain*[cos(theta - phi_k)]_+`` for angles ``theta`` (any shape) -> shape (..., n_in)."""
+    phi = 2 * np.pi * np.arange(n_in) / n_in
+    return gain * np.maximum(np.cos(np.asarray(theta, dtype=float)[..., None] - phi), 0.0)
+
+
+def schedule(rng, n_train, n_test_angles=16, n_repeats=3, kappa=0.75):
+    """Block angles and learning gates: test blocks, training blocks from the prior, test blocks.
+
+    Returns ``theta`` (n_blocks,), ``learn`` (n_blocks,) 0/1 and ``phase`` (n_blocks,) with 0 = test
+    before, 1 = training, 2 = test after. Test angles are ``2*pi*k/n_test_angles`` in a shuffled order,
+    each ``n_repeats`` times.
+    """
+    if n_train < 0 or n_test_angles < 2 or n_repeats < 2:
+        raise ValueError(f"bad schedule sizes: n_train={n_train}, n_test_angles={n_test_angles}, "
+                         f"n_repeats={n_repeats} (n_repeats >= 2 for held-out decoding)")
+    test = np.tile(2 * np.pi * np.arange(n_test_angles) / n_test_angles, n_repeats)
+    before = rng.permutation(test)
+    after = rng.permutation(test)
+    train = rng.vonmises(0.0, kappa, size=n_train) % (2 * np.pi)
+    theta = np.concatenate([before, train, after])
+    learn = np.concatenate([np.zeros(len(test)), np.ones(n_train), np.zeros(len(test))])
+    phase = np.concatenate([np.zeros(len(test)), np.ones(n_train), 2 * np.ones(len(test))]).astype(int)
+    return theta, learn, phase
+
+
+def reward(task, r, D, theta, slope=100.0):
+    """The reward of one state: ``task`` 'estimation' or 'discrimination'; ``D`` (n_out, N)."""
+    y = D @ r
+    if task == "estimation":
+        return -float(np.sum((np.array([np.cos(theta), np.sin(theta)]) - y) ** 2))
+    if task == "discrimination":
+        t = float((theta % (2 * np.pi)) < np.pi)
+        z = slope * float(y[0])
+        # log sigmoid(z) = -softplus(-z), log(1 - sigmoid(z)) = -softplus(z)
+        return -(t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z))
+    raise ValueError(f"task must be 'estimation' or 'discrimination', found: {task!r}")
+
+
+def _target(task, theta):
+    if task == "estimation":
+        return np.array([np.cos(theta), np.sin(theta)])
+    return np.array([float((theta % (2 * np.pi)) < np.pi)])
+
+
+def simulate(task, theta_blocks, learn_blocks, rng, params=None, plastic=True, shuffle_reward=False,
+             record_every=1.0, init=None):
+    """Run the circuit over the blocks; return recorded rates and the final weights.
+
+    Parameters
+    ----------
+    task : {'estimation', 'discrimination'}
+    theta_blocks, learn_blocks : ndarray, shape (n_blocks,)
+    rng : numpy.random.Generator
+        Noise (and, for ``shuffle_reward``, the permutation source).
+    params : dict, optional
+        Overrides of :data:`DEFAULTS`.
+    plastic : bool
+        False: only the readout learns (the plasticity-off control).
+    shuffle_reward : bool
+        The third factor is the reward of exactly one block earlier (``round(t_block/dt) + 1`` steps; 0
+        before that): same statistics, no relation to the current activity (the shuffled-reward control).
+    record_every : float
+        Record ``r`` every this many time units (after ``t_settle`` in each block).
+    init : dict, optional
+        Initial ``W``, ``W_in``, ``b``, ``D``, ``r`` (drawn from ``rng`` otherwise).
+
+    Returns
+    -------
+    dict with ``rec_r`` (n_rec, N), ``rec_block`` (n_rec,), ``rec_R`` (n_rec,), and final ``W``, ``W_in``,
+    ``b``, ``D``, plus ``init`` (the initial values).
+    """
+    p = {**DEFAULTS, **(params or {})}
+    if task not in ("estimation", "discrimination"):
+        raise ValueError(f"task must be 'estimation' or 'discrimination', found: {task!r}")
+    N, n_in, dt = int(p["N"]), int(p["n_in"]), float(p["dt"])
+    n_out = 2 if task == "estimation" else 1
+    if init is None:
+        init = initial_state(rng, N, n_in, n_out, p)
+    W, W_in, b, D = (init[k].copy() for k in ("W", "W_in", "b", "D"))
+    r = init["r"].copy()
+    C = np.zeros((N, N))
+    C_in = np.zeros((N, n_in))
+    c_b = np.zeros(N)
+    Rbar = 0.0
+    steps_block = int(round(p["t_block"] / dt))
+    settle = int(round(p["t_settle"] / dt))
+    rec_step = max(1, int(round(record_every / dt)))
+    sq = p["sigma"] * np.sqrt(dt)
+    rec_r, rec_block, rec_R = [], [], []
+    lag = steps_block + 1
+    buf = np.zeros(lag)  # buf[n % lag] holds the reward of step n
+    n_seen = 0
+    for k, (theta, learn) in enumerate(zip(theta_blocks, learn_blocks)):
+        s = inputs(theta, n_in, p["gain"])
+        tgt = _target(task, theta)
+        for step in range(steps_block):
+            gate = float(learn) * (step >= settle)
+            r = np.clip(r + dt * (-finv(r, p["gamma"]) + W @ r + W_in @ s + b) + sq * rng.standard_normal(N),
+                        p["r_min"], p["r_max"])
+            R = reward(task, r, D, theta, p["slope"])
+            if task == "estimation":
+                err = tgt - D @ r
+            else:
+                err = tgt - 1 / (1 + np.exp(-p["slope"] * (D @ r)))
+            R_used = R
+            if shuffle_reward:
+                R_used = buf[(n_seen + 1) % lag]  # the reward of step n_seen - (lag - 1); 0 at first
+                buf[n_seen % lag] = R
+                n_seen += 1
+            third = R_used - p["baseline"] * Rbar
+            if gate > 0:
+                if plastic:
+                    g = p["eta"] * dt
+                    W += g * (third * (np.outer(r, r) - C) - p["lam"] * W)
+                    np.fill_diagonal(W, 0.0)
+                    W_in += g * (third * (np.outer(r, s) - C_in) - p["lam"] * W_in)
+                    b += g * (third * (r - c_b) - p["lam"] * b)
+                D += p["eta_d"] * dt * np.outer(err, r)
+            a_c = dt / p["tau_c"]
+            C += a_c * (np.outer(r, r) - C)
+            C_in += a_c * (np.outer(r, s) - C_in)
+            c_b += a_c * (r - c_b)
+            Rbar += dt / p["tau_r"] * (R_used - Rbar)
+            if step >= settle and (step - settle) % rec_step == 0:
+                rec_r.append(r.copy())
+                rec_block.append(k)
+                rec_R.append(R)
+    return dict(rec_r=np.array(rec_r), rec_block=np.array(rec_block), rec_R=np.array(rec_R),
+                W=W, W_in=W_in, b=b, D=D, init=init)
+
+
+def initial_state(rng, N, n_in, n_out, p):
+    """Initial weights: ``W = 0``, ``W_in ~ U(0, w_in_scale)``, ``b = 0``, ``D ~ U(-1/N, 1/N)``, ``r = 0.1``."""
+    return dict(W=np.zeros((N, N)), W_in=rng.uniform(0, p["w_in_scale"], size=(N, n_in)), b=np.zeros(N),
+                D=rng.uniform(-1 / N, 1 / N, size=(n_out, N)), r=np.full(N, 0.1))
+
+
+def _design(R):
+    return np.hstack([R, np.ones((len(R), 1))])
+
+
+def prior_weights(theta, kappa):
+    """Von Mises prior density at ``theta`` (the weights of the decoder fits)."""
+    from scipy.special import i0
+
+    return np.exp(kappa * np.cos(theta)) / (2 * np.pi * i0(kappa))
+
+
+def decoder_error(rates, theta, repeat, kappa=0.75, ridge=1e-6):
+    """Held-out error of a linear decoder of ``(cos theta, sin theta)`` (prior-weighted least squares).
+
+    For each repeat, a decoder (with intercept) is fitted on the samples of the other repeats, weighted by
+    the prior density of their angle, and tested on the held-out repeat; the result is the prior-weighted
+    mean squared error over all held-out samples.
+    """
+    rates, theta, repeat = np.asarray(rates, float), np.asarray(theta, float), np.asarray(repeat)
+    if not (len(rates) == len(theta) == len(repeat)):
+        raise ValueError(f"rates, theta, repeat lengths differ: {len(rates)}, {len(theta)}, {len(repeat)}")
+    Y = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    w = prior_weights(theta, kappa)
+    X = _design(rates)
+    num = den = 0.0
+    for rep in np.unique(repeat):
+        tr, te = repeat != rep, repeat == rep
+        sw = np.sqrt(w[tr])[:, None]
+        A = X[tr] * sw
+        coef = np.linalg.solve(A.T @ A + ridge * np.eye(X.shape[1]), A.T @ (Y[tr] * sw))
+        e = np.sum((X[te] @ coef - Y[te]) ** 2, axis=1)
+        num += np.sum(w[te] * e)
+        den += np.sum(w[te])
+    return float(num / den)
+
+
+def classification_accuracy(rates, theta, repeat, kappa=0.75, ridge=1e-3, iters=200):
+    """Held-out accuracy of a logistic decoder of ``[theta in [0, pi)]`` (prior-weighted, by repeat)."""
+    rates, theta, repeat = np.asarray(rates, float), np.asarray(theta, float), np.asarray(repeat)
+    t = ((theta % (2 * np.pi)) < np.pi).astype(float)
+    w = prior_weights(theta, kappa)
+    X = _design(rates)
+    mu, sd = X[:, :-1].mean(0), X[:, :-1].std(0) + 1e-9
+    X = np.hstack([(X[:, :-1] - mu) / sd, X[:, -1:]])
+    correct = total = 0.0
+    for rep in np.unique(repeat):
+        tr, te = repeat != rep, repeat == rep
+        beta = np.zeros(X.shape[1])
+        for _ in range(iters):  # Newton's method on the weighted, ridge-regularised log-likelihood
+            z = X[tr] @ beta
+            pz = 1 / (1 + np.exp(-z))
+            g = X[tr].T @ (w[tr] * (t[tr] - pz)) - ridge * beta
+            H = (X[tr] * (w[tr] * pz * (1 - pz))[:, None]).T @ X[tr] + ridge * np.eye(X.shape[1])
+            step = np.linalg.solve(H, g)
+            beta += step
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        pred = (X[te] @ beta) > 0
+        correct += np.sum(w[te] * (pred == (t[te] > 0.5)))
+        total += np.sum(w[te])
+    return float(correct / total)
+
+
+def discriminability(rates, theta, n_angles=16):
+    """Local discriminability per test angle: ``sum_i (dmu_i/dtheta)^2 / var_i`` (diagonal linear Fisher).
+
+    ``mu`` and ``var`` are the mean and variance of each unit's rate at each of the ``n_angles`` test angles;
+    the derivative is the central difference between the neighbouring angles. Returns (angles, fisher).
+    """
+    angles = 2 * np.pi * np.arange(n_angles) / n_angles
+    idx = np.round(np.asarray(theta) / (2 * np.pi / n_angles)).astype(int) % n_angles
+    mu = np.array([rates[idx == k].mean(0) for k in range(n_angles)])
+    var = np.array([rates[idx == k].var(0) for k in range(n_angles)]) + 1e-6
+    dmu = (np.roll(mu, -1, axis=0) - np.roll(mu, 1, axis=0)) / (2 * (2 * np.pi / n_angles))
+    return angles, np.sum(dmu ** 2 / var, axis=1)

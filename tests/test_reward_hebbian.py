@@ -1,0 +1,263 @@
+"""Reward-modulated Hebbian rule (``reward_hebbian``) and the reward-coding task.
+
+- the rule's one-step update on hand-set r, C, R equals the formula worked out by hand;
+- the rule in Brian2 (runtime; cpp marked long) equals its NumPy reference over many steps with
+  time-varying rates, reward and gate;
+- the task's in-loop readout and reward equal the formulas on the recorded states;
+- with the noise switched off the whole circuit (runtime) follows the NumPy reference of the task step by
+  step, including the shuffled-reward delay line; runtime and cpp agree (long);
+- the claims: learning lowers the decoder error; the controls (plasticity off, shuffled reward) do not
+  (long: full scenarios).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+PLUGIN_FILES = (str(ROOT / "plasticity" / "reward_hebbian.py"), str(ROOT / "models" / "rate_langevin.py"),
+                str(ROOT / "spikelearn" / "tasks" / "reward_coding.py"))
+
+
+@pytest.fixture(scope="module")
+def rc_registry():
+    from spikelearn.registry import default_registry
+
+    reg = default_registry()
+    if "reward_coding" in reg.available("tasks") and "reward_hebbian" in reg.available("plasticity"):
+        return reg, ()
+    return default_registry(PLUGIN_FILES), PLUGIN_FILES
+
+
+def _rule():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_rh_test", PLUGIN_FILES[0])
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(rc_registry, tmp_path, scenario, overrides=(), device=None):
+    from spikelearn.results import RunResult
+    from spikelearn.run import run_scenario
+    from spikelearn.scenario import load_scenario
+
+    reg, files = rc_registry
+    sc = load_scenario(SCENARIOS / scenario, reg, overrides=list(overrides))
+    out = run_scenario(sc, reg, out_root=tmp_path / "runs", progress=False, plugin_files=files, device=device,
+                       figures=False)
+    return out, RunResult(out.path)
+
+
+# a tiny estimation circuit: 5 units, blocks of 2 s (1 s gated off), 4 test angles x 2 before/after
+TINY = ['populations.rates.size=5', 'task.parameters.n_train=3', 'task.parameters.n_test_angles=4',
+        'task.parameters.n_repeats=2', 'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',
+        'task.parameters.record_dt="20*ms"', 'duration="38*second"', 'task.parameters.eta_d="1*Hz"']
+for _c in ("rec", "inp", "b"):
+    TINY += [f'connections.{_c}.plasticity.eta="2*Hz"', f'connections.{_c}.plasticity.tau_c="0.5*second"',
+             f'connections.{_c}.plasticity.tau_r="0.5*second"', f'connections.{_c}.plasticity.lam=0.1']
+
+
+# -- the rule ------------------------------------------------------------------------------------------
+def test_one_step_equals_hand_formula():
+    mod = _rule()
+    rule = mod.RewardHebbian()
+    params = {"eta": 0.5, "lam": 0.2, "tau_c": 2.0, "tau_r": 4.0, "baseline": 1.0}
+    w0 = np.array([[0.3, -0.1]])
+    C0 = np.array([[0.5, 0.25]])
+    # r_post = 2, r_pre = (1, 0.5): hebb = (2, 1); R - Rbar = -1 - 0.5 = -1.5; dt = 0.1
+    w, C, Rbar = rule.reference_update(params, w0, C0, 0.5, r_pre=[1.0, 0.5], r_post=[2.0], reward=-1.0,
+                                       learn=1.0, dt=0.1)
+    # w = w0 + 0.1*0.5*(-1.5*(hebb - C0) - 0.2*w0)
+    expected_w = [0.3 + 0.05 * (-1.5 * (2 - 0.5) - 0.06), -0.1 + 0.05 * (-1.5 * (1 - 0.25) + 0.02)]
+    np.testing.assert_allclose(w, [expected_w], rtol=1e-12)
+    np.testing.assert_allclose(C, [[0.5 + 0.05 * 1.5, 0.25 + 0.05 * 0.75]], rtol=1e-12)
+    assert Rbar == pytest.approx(0.5 + 0.025 * (-1.5))
+    # gate closed: only the running averages move
+    w_off, _, _ = rule.reference_update(params, w0, C0, 0.5, [1.0, 0.5], [2.0], -1.0, 0.0, 0.1)
+    np.testing.assert_array_equal(w_off, w0)
+    # no baseline: the raw reward multiplies
+    w_nb, _, _ = rule.reference_update({**params, "baseline": 0.0}, w0, C0, 0.5, [1.0, 0.5], [2.0], -1.0, 1.0, 0.1)
+    assert w_nb[0, 0] == pytest.approx(0.3 + 0.05 * (-1.0 * 1.5 - 0.06))
+
+
+def test_variant_reads_another_signal():
+    mod = _rule()
+    cls = mod.make_reward_hebbian("novelty_hebbian", signal="novelty", gate="awake")
+    assert cls.signals == ("novelty", "awake")
+    assert "novelty" in cls.model and "reward" not in cls.model
+    with pytest.raises(ValueError, match="signal"):
+        mod.make_reward_hebbian("x", signal="not valid")
+
+
+def _brian_rule_run(device_name, tmp_path, n_steps=200, seed=0):
+    """The rule's Brian2 code on a 2 -> 3 connection driven by TimedArrays; returns (w, C, Rbar), inputs."""
+    from brian2 import (NeuronGroup, Synapses, TimedArray, defaultclock, device, ms, prefs, run, set_device,
+                        start_scope)
+    from brian2.devices.device import reset_device
+    from brian2.utils.stringtools import word_substitute
+
+    mod = _rule()
+    rule = mod.RewardHebbian()
+    rng = np.random.default_rng(seed)
+    dt = 1e-3
+    r_pre = rng.uniform(0.1, 2.0, size=(n_steps, 2))
+    r_post = rng.uniform(0.1, 2.0, size=(n_steps, 3))
+    reward = rng.normal(-1.0, 0.5, size=n_steps)
+    learn = (rng.uniform(size=n_steps) > 0.3).astype(float)
+    params = {"eta": 3.0, "lam": 0.5, "tau_c": 0.02, "tau_r": 0.05, "baseline": 1.0}
+    w0 = rng.normal(0, 0.1, size=(3, 2))
+    if device_name == "cpp":
+        set_device("cpp_standalone", directory=str(tmp_path / "cpp"), build_on_run=True)
+    else:
+        prefs.codegen.target = "numpy"
+    try:
+        start_scope()
+        defaultclock.dt = dt * 1000 * ms
+        ns = {"pre_r": TimedArray(r_pre, dt=dt * 1000 * ms), "post_r": TimedArray(r_post, dt=dt * 1000 * ms),
+              "rew": TimedArray(reward, dt=dt * 1000 * ms), "gate": TimedArray(learn, dt=dt * 1000 * ms)}
+        from brian2 import Hz, second
+
+        ns.update(eta=params["eta"] * Hz, lam=params["lam"], tau_c=params["tau_c"] * second,
+                  tau_r=params["tau_r"] * second, baseline=params["baseline"])
+        pre = NeuronGroup(2, "r : 1", namespace=ns)
+        pre.run_regularly("r = pre_r(t, i)", when="start")
+        post = NeuronGroup(3, "r : 1", namespace=ns)
+        post.run_regularly("r = post_r(t, i)", when="start")
+        model = word_substitute(rule.model, {"reward": "rew(t)", "learn": "gate(t)"})  # declares dw/dt
+        syn = Synapses(pre, post, model, method=rule.method, namespace=ns)
+        syn.connect()
+        syn.w = w0.T.ravel()  # connect() creates synapses pre-major: (i, j) -> 3*i + j
+        run(n_steps * dt * 1000 * ms)
+        W = np.zeros((3, 2))
+        C = np.zeros((3, 2))
+        W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
+        C[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.C[:])
+        Rbar = np.array(syn.Rbar[:], dtype=float, copy=True)
+    finally:
+        if device_name == "cpp":
+            reset_device()
+            device.reinit()
+            device.activate()
+    ref = rule.reference_update(params, w0, np.zeros((3, 2)), 0.0, r_pre, r_post, reward, learn, dt, n_steps)
+    return (W, C, Rbar), ref, w0
+
+
+def test_rule_in_brian2_runtime_equals_reference(tmp_path):
+    (W, C, Rbar), (w_ref, C_ref, Rbar_ref), w0 = _brian_rule_run("runtime", tmp_path)
+    np.testing.assert_allclose(W, w_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(C, C_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Rbar, Rbar_ref, rtol=1e-9)
+    # the test can fail: the weights moved well beyond the tolerance
+    assert np.max(np.abs(w_ref - w0)) > 1e-2
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_rule_in_brian2_cpp_equals_reference(tmp_path):
+    (W, C, Rbar), (w_ref, C_ref, Rbar_ref), _ = _brian_rule_run("cpp", tmp_path)
+    np.testing.assert_allclose(W, w_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(C, C_ref, rtol=1e-9, atol=1e-12)
+
+
+# -- the task --------------------------------------------------------------------------------------------
+def test_reference_formulas():
+    from spikelearn.tasks import reward_coding_reference as ref
+
+    assert ref.finv(np.array([1.0]))[0] == pytest.approx(1.0 + np.log(1 - np.exp(-30.0)) / 30)
+    # finv inverts the sharp softplus
+    x = np.array([-0.05, 0.01, 0.5, 2.0])
+    np.testing.assert_allclose(ref.finv(np.log1p(np.exp(30 * x)) / 30), x, rtol=1e-9, atol=1e-12)
+    D = np.array([[0.5, 0.0], [0.0, 1.0]])
+    assert ref.reward("estimation", np.array([1.0, 0.5]), D, np.pi / 2) == pytest.approx(-(0.5 ** 2 + 0.5 ** 2))
+    z = 100 * 0.01
+    assert ref.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 1.0) == pytest.approx(
+        np.log(1 / (1 + np.exp(-z))))
+    assert ref.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 4.0) == pytest.approx(
+        np.log(1 - 1 / (1 + np.exp(-z))))
+
+
+@pytest.mark.parametrize("objective", ["estimation", "discrimination"])
+def test_in_loop_readout_and_reward_equal_formulas(rc_registry, tmp_path, objective):
+    over = TINY + [f'task.parameters.objective="{objective}"']
+    _, res = _run(rc_registry, tmp_path, "reward_estimation.toml", over, device="runtime")
+    r = np.asarray(res.state("rates")["r"])          # (N, n_t)
+    st = res.state("readout")
+    y = np.asarray(st["y"])                          # (n_out, n_t)
+    t = np.asarray(st["t"])
+    R = np.asarray(res.state("reward")["R"])[0]
+    # monitors record at the start of a step: the sample at t holds the state computed in the step t - dt
+    # (the sample at t = 0 holds the initial values and is left out)
+    keep = t > 1e-9
+    r, y, t, R = r[:, keep], y[:, keep], t[keep], R[keep]
+    theta = res.array("theta")[np.floor((t - 0.02) / 2.0 + 1e-9).astype(int)]
+    D0 = res.array("D_initial")                      # (N, n_out)
+    before = t - 0.02 < 16.0 - 1e-9                  # test blocks before training: the readout is fixed
+    np.testing.assert_allclose(y[:, before], D0.T @ r[:, before], rtol=1e-10, atol=1e-12)
+    if objective == "estimation":
+        expected = -((np.cos(theta) - y[0]) ** 2 + (np.sin(theta) - y[1]) ** 2)
+    else:
+        tgt = (theta < np.pi).astype(float)
+        p = 1 / (1 + np.exp(-100 * y[0]))
+        expected = tgt * np.log(p) + (1 - tgt) * np.log1p(-p)
+    np.testing.assert_allclose(R, expected, rtol=1e-9, atol=1e-9)
+    assert np.ptp(R) > 1e-3  # the reward actually varies
+
+
+def _reference_of_run(res, shuffle=False, plastic=True):
+    from spikelearn.tasks import reward_coding_reference as ref
+
+    N = len(res.array("D_initial"))
+    wr = res.weights("rec")
+    wi = res.weights("inp")
+    W_in = np.zeros((N, 12))
+    W_in[wi["j"], wi["i"]] = wi["w_initial"]
+    init = dict(W=np.zeros((N, N)), W_in=W_in, b=np.zeros(N), D=res.array("D_initial").T, r=np.full(N, 0.1))
+    params = dict(N=N, sigma=0.0, gain=0.2, eta=2.0, eta_d=1.0, lam=0.1, tau_c=0.5, tau_r=0.5, t_block=2.0,
+                  t_settle=1.0)
+    out = ref.simulate("estimation", res.array("theta"), res.array("learn"), np.random.default_rng(0), params,
+                       plastic=plastic, shuffle_reward=shuffle, record_every=0.02, init=init)
+    W = np.zeros((N, N))
+    W[wr["j"], wr["i"]] = wr["w_final"]
+    W_in_final = np.zeros((N, 12))
+    W_in_final[wi["j"], wi["i"]] = wi["w_final"]
+    return out, W, W_in_final, W_in
+
+
+@pytest.mark.parametrize("control", ["none", "shuffled", "off"])
+def test_noiseless_circuit_follows_numpy_reference(rc_registry, tmp_path, control):
+    over = TINY + ['populations.rates.parameters.sigma=0.0', f'task.parameters.control="{control}"']
+    _, res = _run(rc_registry, tmp_path, "reward_estimation.toml", over, device="runtime")
+    out, W, W_in, W_in0 = _reference_of_run(res, shuffle=control == "shuffled", plastic=control != "off")
+    np.testing.assert_allclose(W, out["W"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(W_in, out["W_in"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(W, W.T, atol=1e-12)   # the recurrent weights stay symmetric
+    if control == "off":
+        np.testing.assert_array_equal(W, 0.0)
+        np.testing.assert_array_equal(W_in, W_in0)
+    else:
+        assert np.max(np.abs(W_in - W_in0)) > 1e-4  # learning happened (the comparison can fail)
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_runtime_and_cpp_agree_without_noise(rc_registry, tmp_path):
+    over = TINY + ['populations.rates.parameters.sigma=0.0']
+    _, a = _run(rc_registry, tmp_path / "rt", "reward_estimation.toml", over, device="runtime")
+    _, b = _run(rc_registry, tmp_path / "cpp", "reward_estimation.toml", over, device="cpp")
+    for conn in ("rec", "inp"):
+        np.testing.assert_allclose(a.weights(conn)["w_final"], b.weights(conn)["w_final"], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(a.state("rates")["r"], b.state("rates")["r"], rtol=1e-8, atol=1e-12)
+
+
+# -- claims and controls (full scenarios, minutes on cpp) ---------------------------------------------------
+@pytest.mark.long
+@pytest.mark.standalone
+@pytest.mark.parametrize("control", ["off", "shuffled"])
+def test_estimation_controls_do_not_learn(rc_registry, tmp_path, control):
+    out, _ = _run(rc_registry, tmp_path, "reward_estimation.toml", [f'task.parameters.control="{control}"'])
+    assert abs(out.metrics["error_change"]) < 0.1
+    assert -out.metrics["error_change"] < 0.4  # the learning claim fails for the control
