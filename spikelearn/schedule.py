@@ -35,7 +35,10 @@ def install_phases(phases, duration, namespace, signals):
         namespace["sl_phase_period"] = period * second
         namespace["sl_phase_offset"] = offset * second
         namespace["sl_phase_duty"] = float(phases["duty"])
-        first = "int(((t + sl_phase_period - sl_phase_offset) % sl_phase_period) < sl_phase_duty*sl_phase_period)"
+        # evaluated in the middle of the time step: a phase boundary on the time grid is never ambiguous
+        # (floating-point modulo would round it either way), so a phase of n*dt lasts exactly n steps
+        first = ("int(((t + 0.5*dt + sl_phase_period - sl_phase_offset) % sl_phase_period)"
+                 " < sl_phase_duty*sl_phase_period)")
         signals[names[0]] = first
         if len(names) == 2:
             signals[names[1]] = f"(1 - {first})"
