@@ -61,6 +61,16 @@ def build_parser():
     p.add_argument("name", help="the rule's name (a Python identifier, e.g. my_rule)")
     p.add_argument("--dir", default=".", help="where to create the package directory (default: .)")
 
+    from .analysis.commands import add_export_arguments, add_inspect_arguments
+
+    add_inspect_arguments(sub.add_parser("inspect", help="figures + report.html of a run; two runs: a comparison"))
+    add_export_arguments(sub.add_parser("export", help="export a run's spikes as NWB"))
+
+    p = sub.add_parser("train-denoiser", help="train the swiss-roll dendritic denoisers (2x48 tree and 1-layer control)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="directory for denoiser_seed<K>*.npz (default: the package's data directory)")
+    p.add_argument("--steps", type=int, default=40000, help="Adam steps (default 40000)")
+
     p = sub.add_parser("list", help="list built-in scenarios, models, plasticity rules and tasks")
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
@@ -234,8 +244,32 @@ def cmd_new_plugin(args):
     return 0
 
 
+def cmd_inspect(args):
+    from .analysis.commands import inspect_command
+
+    return inspect_command(args)
+
+
+def cmd_export(args):
+    from .analysis.commands import export_command
+
+    return export_command(args)
+
+
+def cmd_train_denoiser(args):
+    from pathlib import Path
+
+    from .tasks.dendritic_reference import train_packaged_denoisers
+
+    out = args.out or str(Path(__file__).parent / "tasks" / "data")
+    paths = train_packaged_denoisers(args.seed, directory=out, steps=args.steps)
+    print(f"trained denoisers written: {paths}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
-            "new-plugin": cmd_new_plugin}
+            "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export,
+            "train-denoiser": cmd_train_denoiser}
 
 
 if __name__ == "__main__":
