@@ -128,7 +128,7 @@ def cmd_run(args):
         plugin_files=args.plugins, echo=echo,
     )
     if outcome.build_only:
-        print(f"built only (not run): generated and compiled for '{device}'; marker in {outcome.path}")
+        print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")
         return 0
     _print_outcome(outcome)
     if args.strict and not outcome.all_passed:

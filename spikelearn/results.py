@@ -8,6 +8,7 @@ ever overwritten. Analysis reads only the run directory (:class:`RunResult`), ne
 
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -28,8 +29,23 @@ def write_json_atomic(path, data):
     """Write JSON to ``path`` through a temporary file and a rename (never a half-written file)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    tmp.write_text(json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False) + "\n")
     os.replace(tmp, path)
+
+
+def _finite(obj):
+    """NaN and infinities become null: ``metrics.json`` stays strict JSON when a run diverged."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (np.floating, np.integer)):
+        return _finite(obj.item())
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _json_default(obj):
@@ -86,10 +102,10 @@ class RunDirectory:
         self.path = final
         return final
 
-    def abandon(self, status, reason):
-        """Mark incomplete (interrupted/failed) and move to ``<id>.incomplete``; keep everything."""
+    def abandon(self, status, reason, suffix=".incomplete"):
+        """Mark incomplete (interrupted/failed) and move to ``<id><suffix>``; keep everything."""
         self.status(status, reason)
-        final = self.base / f"{self.id}.incomplete"
+        final = self.base / f"{self.id}{suffix}"
         os.rename(self.path, final)
         self.path = final
         return final

@@ -158,7 +158,8 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 if build_only:
                     provenance["build_only"] = True
                     write_json_atomic(rundir.path / "provenance.json", provenance)
-                    path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run")
+                    path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
+                                          suffix=".build-only")
                     return RunOutcome(path, build_only=True)
                 save_recorders(ctx, rundir.path / "data")
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

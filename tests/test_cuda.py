@@ -118,7 +118,8 @@ def song_build(tmp_path_factory):
 @needs_nvcc
 def test_song_stdp_compiles_for_cuda(song_build):
     proc, build_dir = song_build["proc"], song_build["build_dir"]
-    assert "built only (not run)" in proc.stdout
+    assert "built only, not run" in proc.stdout
+    assert song_build["rundir"].name.endswith(".build-only")
     status = json.loads((song_build["rundir"] / "status.json").read_text())
     assert status["status"] == "build-only"
     main = build_dir / "main"
@@ -215,7 +216,8 @@ def test_builtin_scenario_compiles_for_cuda(name, tmp_path):
     proc = _cli(["run", name, "--device", "cuda", "--build-only", "--no-progress", "--out", str(tmp_path / "runs")],
                 tmp_path / "cache", hash_seed=1)
     assert proc.returncode == 0, f"{name} does not build for cuda:\n{proc.stderr[-3000:]}"
-    assert "built only (not run)" in proc.stdout
+    assert "built only, not run" in proc.stdout
+    assert song_build["rundir"].name.endswith(".build-only")
 
 
 # -- on a GPU: cpp and cuda agree ----------------------------------------------------------------------

@@ -106,3 +106,13 @@ def test_same_seed_same_spikes_on_runtime(write_scenario, registry, tmp_path):
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert len(a[1]) != len(c[1]) or not np.array_equal(a[1], c[1])
+
+
+def test_non_finite_numbers_are_written_as_null(tmp_path):
+    """A diverged run's NaN metrics must not make metrics.json invalid (strict) JSON."""
+    from spikelearn.results import write_json_atomic
+
+    path = tmp_path / "m.json"
+    write_json_atomic(path, {"a": float("nan"), "b": [np.float64("inf"), 1.5]})
+    assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}")) == {
+        "a": None, "b": [None, 1.5]}
