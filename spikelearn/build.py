@@ -264,6 +264,19 @@ def _same_value(a, b):
         return False
 
 
+def _known_synapse_count(scenario, name):
+    """Number of synapses of a connection when it follows from the scenario alone (p = 1 patterns)."""
+    conn = scenario.connections[name]
+    if conn.p < 1:
+        return None
+    n_pre, n_post = scenario.populations[conn.source].size, scenario.populations[conn.target].size
+    if conn.connect == "all":
+        return n_pre * n_post
+    if conn.connect == "one_to_one":
+        return min(n_pre, n_post)
+    return None
+
+
 def _summed_line(conn, ctx):
     target_expr, _, expr = conn.summed.partition("=")
     target_expr = target_expr.strip()
@@ -302,6 +315,14 @@ def _add_recorders(scenario, ctx):
             indices = spec["indices"]
             if isinstance(indices, int):
                 indices = list(range(indices))
+            n_syn = _known_synapse_count(scenario, conn)
+            if n_syn is not None and indices and max(indices) >= n_syn:
+                raise BuildError(f"record.weights.{conn}.indices: connection '{conn}' has {n_syn} synapses; "
+                                 f"indices must lie in [0, {n_syn})")
+            # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
+            from brian2 import BrianLogger
+
+            BrianLogger.suppress_name("cannot_check_statemonitor_indices")
             trace = StateMonitor(syn, "w", record=indices, dt=parse_quantity(spec["dt"]), name=f"wtrace_{conn}")
             ctx.objects.append(trace)
         ctx.recorders.append(Recorder("weights", conn, trace, synapses=syn))

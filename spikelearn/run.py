@@ -130,7 +130,11 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     bar = None
     try:
         with _FileLog(rundir.path / "log.txt"), _sigterm_as_interrupt():
-            from brian2 import defaultclock, seed as brian_seed
+            from brian2 import BrianLogger, defaultclock, seed as brian_seed
+
+            # every object the builder makes goes into the Network; Brian2's "never included in a
+            # network" warning only appears after a build error, as noise below the real message
+            BrianLogger.suppress_name("unused_brian_object")
 
             with DeviceSession(scenario) as session:
                 defaultclock.dt = scenario.dt
@@ -240,17 +244,16 @@ class _ProgressBar:
         from tqdm import tqdm
 
         self.total = total_seconds
-        self.bar = tqdm(total=round(total_seconds, 3), unit="s sim", desc="simulating", leave=True,
+        self.bar = tqdm(total=round(total_seconds, 3), unit="s sim", desc="building + simulating", leave=True,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s sim [{elapsed}<{remaining}]",
                         file=sys.stderr, dynamic_ncols=True)
         self.done = 0.0
-        self.bar.set_description("building + simulating")
 
     def update_fraction(self, fraction):
         value = round(min(max(fraction, 0.0), 1.0) * self.total, 3)
         if value > self.done:
             if self.done == 0.0:
-                self.bar.set_description("simulating")
+                self.bar.set_description_str("simulating", refresh=False)
             self.bar.update(value - self.done)
             self.done = value
 
