@@ -38,3 +38,40 @@ def write_scenario(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def deterministic_network(write_scenario):
+    """A network without random numbers (explicit input spikes -> 3 LIF neurons with additive STDP):
+    every device must give the same spikes and weights. Returns ``make(device) -> scenario path``."""
+    import numpy as np
+
+    def make(device):
+        rng = np.random.default_rng(5)
+        n, n_spikes = 40, 4000
+        cells = rng.choice(n * 5000, size=n_spikes, replace=False)  # distinct (neuron, 0.1 ms step) pairs
+        idx, steps = cells % n, cells // n
+        times = [f"{t}*second" for t in np.round(steps * 1e-4, 4)]
+        return write_scenario(f'''
+            name = "det"
+            dt = "0.1*ms"
+            duration = "500*ms"
+            device = "{device}"
+            [populations.inp]
+            model = "spike_generator"
+            size = {n}
+            parameters = {{ indices = {idx.tolist()}, times = {times} }}
+            [populations.out]
+            model = "lif_cond"
+            size = 3
+            [connections.c]
+            source = "inp"
+            target = "out"
+            weight = "0.008 + 0.004*(i % 3) + 0.001*j"
+            plasticity = {{ rule = "stdp_additive", wmax = 0.03, A_pre = 0.05 }}
+            [record]
+            spikes = ["out"]
+            weights = {{ c = {{}} }}
+        '''.replace("'", '"'))
+
+    return make

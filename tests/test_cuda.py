@@ -233,32 +233,9 @@ def _run(path, registry, out, device):
 @pytest.mark.cuda
 @needs_nvcc
 @needs_gpu
-def test_explicit_spikes_same_on_cpp_and_cuda(write_scenario, registry, tmp_path):
+def test_explicit_spikes_same_on_cpp_and_cuda(deterministic_network, registry, tmp_path):
     """No random numbers: identical output spikes; weights to 1e-9 relative (double precision on both)."""
-    rng = np.random.default_rng(5)
-    n, n_spikes = 40, 4000
-    cells = rng.choice(n * 5000, size=n_spikes, replace=False)
-    idx, steps = cells % n, cells // n
-    times = [f"{t}*second" for t in np.round(steps * 1e-4, 4)]
-    path = write_scenario(f'''
-        name = "det-cuda"
-        duration = "500*ms"
-        [populations.inp]
-        model = "spike_generator"
-        size = {n}
-        parameters = {{ indices = {idx.tolist()}, times = {times} }}
-        [populations.out]
-        model = "lif_cond"
-        size = 3
-        [connections.c]
-        source = "inp"
-        target = "out"
-        weight = "0.008 + 0.004*(i % 3) + 0.001*j"
-        plasticity = {{ rule = "stdp_additive", wmax = 0.03, A_pre = 0.05 }}
-        [record]
-        spikes = ["out"]
-        weights = {{ c = {{}} }}
-    '''.replace("'", '"'))
+    path = deterministic_network("cpp")
     a, b = _run(path, registry, tmp_path, "cpp"), _run(path, registry, tmp_path, "cuda")
     (ia, ta), (ib, tb) = a.spikes("out"), b.spikes("out")
     assert len(ta) > 10, "the test network must spike"

@@ -16,43 +16,14 @@ from spikelearn.scenario import load_scenario
 pytestmark = pytest.mark.standalone
 
 
-def deterministic(write_scenario, device):
-    rng = np.random.default_rng(5)
-    n, n_spikes = 40, 4000
-    cells = rng.choice(n * 5000, size=n_spikes, replace=False)  # distinct (neuron, 0.1 ms step) pairs
-    idx, steps = cells % n, cells // n
-    times = np.round(steps * 1e-4, 4)
-    return write_scenario(f'''
-        name = "det"
-        dt = "0.1*ms"
-        duration = "500*ms"
-        device = "{device}"
-        [populations.inp]
-        model = "spike_generator"
-        size = {n}
-        parameters = {{ indices = {idx.tolist()}, times = {[f"{t}*second" for t in times]} }}
-        [populations.out]
-        model = "lif_cond"
-        size = 3
-        [connections.c]
-        source = "inp"
-        target = "out"
-        weight = "0.008 + 0.004*(i % 3) + 0.001*j"
-        plasticity = {{ rule = "stdp_additive", wmax = 0.03, A_pre = 0.05 }}
-        [record]
-        spikes = ["out"]
-        weights = {{ c = {{}} }}
-    '''.replace("'", '"'))
-
-
 def run(path, registry, out):
     sc = load_scenario(path, registry)
     return RunResult(run_scenario(sc, registry, out_root=out, progress=False).path)
 
 
-def test_same_spikes_and_weights_on_runtime_and_cpp(write_scenario, registry, tmp_path):
-    a = run(deterministic(write_scenario, "runtime"), registry, tmp_path)
-    b = run(deterministic(write_scenario, "cpp"), registry, tmp_path)
+def test_same_spikes_and_weights_on_runtime_and_cpp(deterministic_network, registry, tmp_path):
+    a = run(deterministic_network("runtime"), registry, tmp_path)
+    b = run(deterministic_network("cpp"), registry, tmp_path)
     (ia, ta), (ib, tb) = a.spikes("out"), b.spikes("out")
     assert len(ta) > 10, "the test network must spike"
     np.testing.assert_array_equal(ia, ib)
