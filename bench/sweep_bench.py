@@ -1,6 +1,7 @@
 """Benchmark: a 16-point sweep (8 grid values x 2 seeds) on a 2-worker Dask LocalCluster vs the same
-points run one after the other, in the same command; plus what the build cache saves (a second, cached
-sweep of the same cpp points vs the first).
+points run one after the other, in the same command; plus what build reuse saves: a cold sweep whose grid
+parameter is given at run time (one build per worker and seed) vs a cold sweep that compiles every value
+(``--compile-parameters``), and a second, fully cached sweep.
 
     .venv/bin/python bench/sweep_bench.py [--device cpp|runtime]
 
@@ -42,7 +43,10 @@ def main():
     exe = [sys.executable, "-m", "spikelearn.cli"]
     work = Path(tempfile.mkdtemp(prefix="spikelearn-sweep-bench-"))
     env = {**os.environ, "SPIKELEARN_CACHE": str(work / "cache")}
+    load_before = os.getloadavg()
     try:
+        compiled_cold = timed(exe + sweep_args(work / "cmp", args.device) + ["--workers", "2", "--compile-parameters"],
+                              {**env, "SPIKELEARN_CACHE": str(work / "cache-compiled")})
         parallel_cold = timed(exe + sweep_args(work / "par", args.device) + ["--workers", "2"], env)
         shutil.rmtree(work / "par")
         parallel_cached = timed(exe + sweep_args(work / "par", args.device) + ["--workers", "2"], env)
@@ -60,7 +64,11 @@ def main():
     result = {
         "machine": {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "date": date.today().isoformat(), "device": args.device, "points": 16,
+        "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
+        "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+        "parallel_2_workers_cold_compiled_parameters_s": round(compiled_cold, 2),
         "parallel_2_workers_cold_cache_s": round(parallel_cold, 2),
+        "build_reuse_speedup_cold": round(compiled_cold / parallel_cold, 3),
         "parallel_2_workers_cached_s": round(parallel_cached, 2),
         "sequential_cached_s": round(sequential_cached, 2),
         "speedup_parallel_vs_sequential": round(sequential_cached / parallel_cached, 3),

@@ -56,6 +56,8 @@ class BuildContext:
         self.params = dict(scenario.task_params)
         self.dt = scenario.dt
         self.duration = scenario.duration
+        self.runtime_values = []  # (population or connection, variable, value): see `_runtime_declaration`
+        self.run_args = {}  # Brian2 run_args of the standalone program (cpp)
 
     # -- for tasks ---------------------------------------------------------------------------------
     def add(self, *objects):
@@ -117,6 +119,11 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
 
     ctx = BuildContext(scenario, registry)
     ctx.spike_inputs.update(spike_inputs or {})
+    via_run_args = _run_args_device() and scenario.device_options.get("runtime_parameters")
+    if via_run_args:  # values read from the command line before anything else in main() uses them
+        from brian2 import device
+
+        device.apply_run_args()
     install_phases(scenario.phases, scenario.duration, ctx.namespace, ctx.signals)
     if task is not None:
         task.prepare(ctx)
@@ -140,6 +147,7 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
             params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
         group = model.create(pname, pop.size, params, extra_eq, extra_reset, ctx)
         ctx.groups[pname] = group
+        _set_runtime_values(ctx, pname, group, via_run_args)
         ctx.objects.append(group)
 
     for cname, conn in scenario.connections.items():
@@ -162,6 +170,7 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
             kwargs["method"] = code["method"]
         syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
                        name=cname, **kwargs)
+        _set_runtime_values(ctx, cname, syn, via_run_args)
         if conn.connect == "all":
             syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
         elif conn.connect == "one_to_one":
@@ -193,7 +202,8 @@ def _compose_rules(cname, conn, ctx, pop_ns):
     from brian2 import Equations
 
     models, on_pre, on_post, namespace, methods = [], [], [], {}, set()
-    owner_of_var, owner_of_param = {}, {}
+    owner_of_var, owner_of_param, values = {}, {}, {}
+    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ()))
     for use in conn.rules:
         rule = ctx.registry.get("plasticity", use.name)
         declared = set(Equations(rule.model).names) if rule.model.strip() else set()
@@ -207,15 +217,22 @@ def _compose_rules(cname, conn, ctx, pop_ns):
                 )
             owner_of_var[var] = use.name
         params = _quantity_ns(use.params)
+        at_run = {p for p in params if f"{use.key}.{p}" in runtime}
         for pname, value in params.items():
-            if pname in namespace and not _same_value(namespace[pname], value):
+            if pname in values and not _same_value(values[pname], value):
                 raise BuildError(
                     f"{use.key}.{pname}: rules '{owner_of_param[pname]}' and '{use.name}' both use the parameter "
-                    f"'{pname}' with different values ({namespace[pname]} vs {value}) on connection '{cname}'"
+                    f"'{pname}' with different values ({values[pname]} vs {value}) on connection '{cname}'"
                 )
-            namespace[pname] = value
-            owner_of_param.setdefault(pname, use.name)
-        subst = {}
+            if pname in owner_of_param:
+                continue
+            values[pname] = value
+            owner_of_param[pname] = use.name
+            if pname in at_run:  # renamed: Brian2 reserves the suffixes _pre/_post (e.g. tau_post)
+                models.append(_runtime_declaration(ctx, cname, f"{pname}_rt", value))
+            else:
+                namespace[pname] = value
+        subst = {p: f"{p}_rt" for p in at_run}
         for side, pop in (("pre", conn.source), ("post", conn.target)):
             variables = getattr(rule, f"{side}_variables")
             if not variables:
@@ -230,7 +247,11 @@ def _compose_rules(cname, conn, ctx, pop_ns):
                     ctx.extra_reset[pop].append(_substitute(var.on_spike, renames))
                 subst[f"{vname}_{side}"] = f"{vname}_{cname}_{side}"
             for pname, value in params.items():
-                pop_ns[pop][f"{pname}_{cname}"] = value
+                name = f"{pname}_{cname}"
+                if pname not in at_run:
+                    pop_ns[pop][name] = value
+                elif (pop, name) not in {(owner, var) for owner, var, _ in ctx.runtime_values}:
+                    ctx.extra_equations[pop].append(_runtime_declaration(ctx, pop, name, value))
         for signal in rule.signals:
             subst[signal] = f"({ctx.signal_expr(signal)})"
         models.append(_substitute(rule.model, subst))
@@ -242,6 +263,38 @@ def _compose_rules(cname, conn, ctx, pop_ns):
         raise BuildError(f"connections.{cname}: composed rules ask for different integration methods {sorted(methods)}")
     return {"model": _join_code(models), "on_pre": _join_code(on_pre), "on_post": _join_code(on_post),
             "namespace": namespace, "method": methods.pop() if methods else None}
+
+
+def _runtime_declaration(ctx, owner, name, value):
+    """Declare a run-time parameter as a constant shared variable of its group (its value is set when
+    the program starts, not compiled in) and remember the value; returns the equation line."""
+    from brian2 import get_dimensions
+    from brian2.units.fundamentalunits import get_unit
+
+    ctx.runtime_values.append((owner, name, value))
+    dim = get_dimensions(value)
+    unit = "1" if dim.is_dimensionless else repr(get_unit(dim))
+    return f"{name} : {unit} (shared, constant)"
+
+
+def _run_args_device():
+    """Whether the current device takes parameter values on its command line (cpp_standalone's
+    ``run_args``; brian2cuda and the runtime device get them assigned instead)."""
+    from brian2 import get_device
+
+    return type(get_device()).__name__ == "CPPStandaloneDevice"
+
+
+def _set_runtime_values(ctx, owner, group, via_run_args):
+    """Give ``owner``'s run-time parameters their values: as run_args of the standalone program, or
+    assigned directly (runtime, cuda) right after the group exists, before anything reads them."""
+    for name, var, value in ctx.runtime_values:
+        if name != owner:
+            continue
+        if via_run_args:
+            ctx.run_args[getattr(group, var)] = value
+        else:
+            setattr(group, var, value)
 
 
 def _with_weight(model):

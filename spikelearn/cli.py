@@ -48,6 +48,9 @@ def build_parser():
     p.add_argument("--seeds", type=int, help="seeds per grid point (default: the [sweep] table's, or 1)")
     p.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--compile-parameters", action="store_true",
+                   help="compile plasticity parameters of the grid into each point's program instead of "
+                        "giving them at run time (one build per value; bitwise like a plain run)")
     p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -206,6 +209,7 @@ def cmd_sweep(args):
     seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
                           scheduler=args.scheduler, plugin_files=args.plugins, progress=not args.no_progress,
+                          runtime_parameters=not args.compile_parameters,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")
     return 0

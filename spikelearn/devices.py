@@ -2,10 +2,12 @@
 (brian2cuda's cuda_standalone).
 
 Standalone build directories live in a cache keyed by the content of the resolved scenario (minus the
-seed, which only changes ``main.cpp``): an unchanged network is not recompiled (Brian2 rewrites only
-changed files and ``make`` rebuilds only those), and different scenarios or parameter sets never share a
-directory, so concurrent runs cannot clobber each other's builds. A lock file serialises runs of the
-same build directory.
+seed, which only changes ``main.cpp``, and minus the values of ``device_options.runtime_parameters``,
+which the cpp program reads from its command line): an unchanged network is not recompiled (Brian2
+rewrites only changed files and ``make`` rebuilds only those), and different scenarios or parameter sets
+never share a directory, so concurrent runs cannot clobber each other's builds. A lock file serialises
+runs of the same build directory; ``$SPIKELEARN_BUILD_SLOT`` (set per Dask worker by a sweep) gives each
+worker its own copy, so workers never wait for each other.
 """
 
 import contextlib
@@ -35,9 +37,21 @@ def cache_root():
 
 def build_directory(scenario, device):
     """The cached build directory of a scenario on a standalone device."""
-    content = {k: v for k, v in scenario.data.items() if k != "seed"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return cache_root() / "build" / device / f"{scenario.name}-{digest}"
+    content = json.loads(json.dumps({k: v for k, v in scenario.data.items() if k != "seed"}, default=str))
+    if device == "cpp":  # values given on the command line (run_args) do not change the program
+        for key in scenario.device_options.get("runtime_parameters", ()):
+            _set_path(content, key, "<run-time>")
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+    slot = os.environ.get("SPIKELEARN_BUILD_SLOT")
+    return cache_root() / "build" / device / (f"{scenario.name}-{digest}" + (f"-w{slot}" if slot else ""))
+
+
+def _set_path(data, key, value):
+    """Set ``a.b[1].c`` in nested dicts and lists (the key paths of scenario errors and options)."""
+    node, parts = data, key.replace("[", ".").replace("]", "").split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[parts[-1]] = value
 
 
 class DeviceSession:
@@ -59,7 +73,13 @@ class DeviceSession:
         return self.name in STANDALONE
 
     def __enter__(self):
+        import gc
+
         from brian2 import prefs, set_device
+
+        # objects of an earlier run in this process still hold their names until collected, and Brian2
+        # would name the new ones "..._1": different generated files, so a needless recompilation
+        gc.collect()
 
         if self.name == "runtime":
             set_device("runtime")
@@ -103,11 +123,12 @@ class DeviceSession:
         return False
 
     # -- running -----------------------------------------------------------------------------------
-    def run(self, net, duration, progress=None, build_only=False):
+    def run(self, net, duration, progress=None, build_only=False, run_args=None):
         """Run ``net`` for ``duration``; on standalone devices generate, compile and execute.
 
         ``progress`` is a callable receiving the completed fraction; on standalone devices the
         generated code writes the fraction to a file that a thread here reads (no Python in the loop).
+        ``run_args`` are Brian2's command-line values of the standalone program (run-time parameters).
         """
         from brian2 import second
 
@@ -147,7 +168,8 @@ class DeviceSession:
             watcher.start()
         t0 = time.perf_counter()
         try:
-            device.build(directory=str(self.build_dir), compile=True, run=True, with_output=False)
+            device.build(directory=str(self.build_dir), compile=True, run=True, with_output=False,
+                         run_args=run_args or None)
         except RuntimeError as ex:
             raise BuildError(_compile_error_message(self.build_dir, ex)) from ex
         finally:

@@ -146,7 +146,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 t_run = time.perf_counter()
                 try:
                     session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
-                                build_only=build_only)
+                                build_only=build_only, run_args=ctx.run_args)
                 except KeyboardInterrupt:
                     if bar:
                         bar.close()

@@ -48,7 +48,7 @@ TOP_KEYS = {
 }
 POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
-DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads"}
+DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runtime_parameters"}
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
@@ -466,6 +466,10 @@ def parse_scenario(data, source, registry):
             entry["plasticity"] = rules_raw[0] if isinstance(cdata["plasticity"], dict) else rules_raw
         resolved["connections"][cname] = entry
 
+    runtime = check.string_list(options.get("runtime_parameters", []), "device_options.runtime_parameters")
+    if runtime:
+        device_options["runtime_parameters"] = _check_runtime_parameters(check, runtime, connections)
+
     phases = None
     if "phases" in data:
         phases = _parse_phases(check, data["phases"], duration)
@@ -528,6 +532,25 @@ def _parse_plasticity(check, registry, pl, key, source):
     if len(set(names)) != len(names):
         raise check.error(key, f"the same rule is listed twice: {names}")
     return uses, raws
+
+
+def runtime_parameter_keys(connections):
+    """Scenario keys that can be given at run time: the numeric parameters of plasticity rules."""
+    return [f"{use.key}.{name}" for conn in connections.values() for use in conn.rules
+            for name, value in use.params.items() if not isinstance(value, (str, list, bool))]
+
+
+def _check_runtime_parameters(check, keys, connections):
+    """``device_options.runtime_parameters``: numeric plasticity parameters whose values are given when
+    the compiled program starts (Brian2's ``run_args``) instead of being compiled in, so that runs which
+    differ only in them share one standalone build. Returns the keys, checked and de-duplicated."""
+    allowed = runtime_parameter_keys(connections)
+    for key in keys:
+        if key not in allowed:
+            raise check.error("device_options.runtime_parameters",
+                              f"'{key}' is not a numeric plasticity parameter{_did_you_mean(key, allowed)}; "
+                              f"allowed: {', '.join(allowed) or 'none (no plastic connection)'}")
+    return sorted(set(keys))
 
 
 def _check_identifier(check, name, key):

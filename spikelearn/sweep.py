@@ -10,8 +10,14 @@ sweep directory ``<out>/<scenario>/sweep-<digest>/`` holds:
 - ``table.csv``: one row per point — parameters, seed, status, every metric and claim;
 - ``figures/``: each scalar metric against the first grid parameter, mean ± s.e.m. over seeds.
 
-Re-running the same sweep resumes: points whose run directory exists are not recomputed. Points that
-differ only in their seed share a cached standalone build directory (see :mod:`spikelearn.devices`).
+Re-running the same sweep resumes: points whose run directory exists are not recomputed.
+
+Builds are reused across points. Each Dask worker has its own standalone build directories
+(``$SPIKELEARN_BUILD_SLOT``), so workers never wait for each other's locks. Points that differ only in
+their seed share a build (a new seed recompiles ``main.cpp`` alone). Grid keys that are numeric
+plasticity parameters become ``device_options.runtime_parameters``: on ``cpp`` the compiled program
+reads them from its command line (Brian2's ``run_args``), so points that differ only in them are not
+recompiled at all.
 """
 
 import copy
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScenarioError
-from .scenario import parse_override, parse_scenario
+from .scenario import parse_override, parse_scenario, runtime_parameter_keys
 
 __all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point"]
 
@@ -78,15 +84,17 @@ def _digest(obj, n=12):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
 
 
-def plan_sweep(base, grid, seeds, registry):
+def plan_sweep(base, grid, seeds, registry, runtime_parameters=True):
     """Validate every point before anything runs; return the list of `SweepPoint`.
 
     ``base`` is a validated Scenario; ``grid`` a dict key -> list of values; ``seeds`` a count (seeds
-    ``base.seed, base.seed + 1, ...``).
+    ``base.seed, base.seed + 1, ...``). With ``runtime_parameters``, grid keys that are numeric
+    plasticity parameters are given to the program at run time (one build for all their values).
     """
     if seeds < 1:
         raise ScenarioError(base.source, "sweep.seeds", f"must be >= 1, found: {seeds}")
     keys = list(grid)
+    runtime = sorted(set(keys) & set(runtime_parameter_keys(base.connections))) if runtime_parameters else []
     points = []
     for values in itertools.product(*(grid[k] for k in keys)):
         params = dict(zip(keys, values))
@@ -97,6 +105,9 @@ def plan_sweep(base, grid, seeds, registry):
             for k, v in params.items():
                 _assign(data, k, v)
             data["seed"] = seed
+            if runtime:
+                options = data.setdefault("device_options", {})
+                options["runtime_parameters"] = sorted(set(options.get("runtime_parameters", [])) | set(runtime))
             scenario = parse_scenario(data, f"{base.source} (sweep point {params}, seed {seed})", registry)
             points.append(SweepPoint(_digest(scenario.data), params, seed, scenario.data))
     return points
@@ -117,9 +128,19 @@ def run_point(data, plugin_sources):
     """Run one point on a worker as its own ``spikelearn run`` process (fresh Brian2 state, signals
     handled in its main thread), in a private temporary directory. Returns ``("ok", tar bytes of the
     run directory)`` or ``("failed", message)``."""
+    import os
+    import re
     import subprocess
 
     from .scenario import to_toml
+
+    env = dict(os.environ)
+    try:  # one set of build directories per worker: workers never queue on each other's build locks
+        from dask.distributed import get_worker
+
+        env["SPIKELEARN_BUILD_SLOT"] = re.sub(r"[^A-Za-z0-9]+", "_", str(get_worker().name))
+    except ValueError:  # not on a Dask worker (a point run on its own)
+        pass
 
     with tempfile.TemporaryDirectory(prefix="spikelearn-sweep-") as tmp:
         tmp = Path(tmp)
@@ -130,7 +151,7 @@ def run_point(data, plugin_sources):
         for name, text in plugin_sources.items():
             (tmp / name).write_text(text)
             command += ["--plugin", str(tmp / name)]
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
         runs = [p for p in (tmp / "runs").glob("*/*") if not p.name.startswith(".") and not p.name.endswith(".incomplete")]
         if proc.returncode != 0 or len(runs) != 1:
             errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spikelearn: error:")]
@@ -153,12 +174,12 @@ def _extract(payload, dest):
 
 
 def run_sweep(base, grid, seeds, registry, out_root="runs", workers=2, scheduler=None, plugin_files=(),
-              progress=True, echo=print):
+              progress=True, echo=print, runtime_parameters=True):
     """Run (or resume) a sweep; return the sweep directory."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    points = plan_sweep(base, grid, seeds, registry)
-    spec = {"scenario": base.data, "grid": grid, "seeds": seeds}
+    points = plan_sweep(base, grid, seeds, registry, runtime_parameters)
+    spec = {"scenario": base.data, "grid": grid, "seeds": seeds, "runtime_parameters": runtime_parameters}
     sweep_dir = Path(out_root) / base.name / f"sweep-{_digest(spec)}"
     (sweep_dir / "points").mkdir(parents=True, exist_ok=True)
     (sweep_dir / "failed").mkdir(exist_ok=True)
