@@ -17,13 +17,14 @@ Two tasks:
   Λs = −P12, is positive and increases with w_E and P22/Λs ≈ 1; internally generated differential
   correlations (variance of the stimulus decoded from the rate vector) are 0 without recurrence and grow
   with w_E; Poisson scaling of var(s) at w_E = 0. P11 against Λx + Λs is reported in the metrics: the
-  network's P11 is well below Λx + Λs (ratio 0.33-0.64) because the recurrence inflates var(s) while
-  the flat-p(z) model keeps the marginal of s at the likelihood; at w_E = 0, 1/var(s) equals the
-  population-vector likelihood precision (ratio ≈ 1.0), and is ≈ 0.88 of the Fisher information.
-- ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` ×
-  within-ring, plus uncoupled control pairs (cross ratio 0) at the same w_E. Claims: the correlation of
-  the two decoded stimuli increases with coupling strength, and matches the correlation Λc/(Λx + Λc) of
-  the coupled-prior posterior, with Λx = 1/var(s) of the uncoupled control and Λc = −P12.
+  network's P11 is below Λx + Λs (ratio 0.4-0.54 at F = 0.7, about 0.9 at F = 0) because the internal
+  variability of the recurrent input inflates var(s), which the flat-p(z) model keeps at the likelihood;
+  at w_E = 0, 1/var(s) equals the population-vector likelihood precision (ratio ≈ 1.0).
+- ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` × the E
+  kernel of scale w_E, within-ring E→E weights ``within_ee`` × that kernel (the authors' coupled
+  simulations cut them). Claims: the correlation of the two decoded stimuli increases with the coupling
+  strength, and matches the correlation Λc/(Λx + Λc) of the coupled-prior posterior, with Λx from each
+  ring's feedforward input (:func:`poisson_sampling_reference.likelihood_precision`) and Λc = −P12.
 """
 
 import logging
@@ -507,6 +508,8 @@ class PoissonSamplingCoupled(Task):
         if len(cross_list) != len(ctx.params["w_E"]):
             raise BuildError("task parameters cross_ratio and w_E need the same length")
         within = float(ctx.params["within_ee"])
+        if within < 0 or min(cross_list, default=0.0) < 0:
+            raise BuildError(f"task parameters cross_ratio ({cross_list}) and within_ee ({within}) must be >= 0")
         cross = iter(cross_list)
         _setup(ctx, 2, lambda ne, ni, w, width, rie: ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie,
                                                                              within))
