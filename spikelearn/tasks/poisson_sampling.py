@@ -35,7 +35,14 @@ from spikelearn.errors import BuildError
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 from spikelearn.tasks import poisson_sampling_reference as ref
 
-__all__ = ["PoissonSampling", "PoissonSamplingCoupled", "window_data", "ring_samples", "differential_signature", "differential_profile"]
+__all__ = [
+    "PoissonSampling",
+    "PoissonSamplingCoupled",
+    "window_data",
+    "ring_samples",
+    "differential_signature",
+    "differential_profile",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -584,7 +591,8 @@ class PoissonSamplingCoupled(Task):
             claims.append(Claim(
                 "coupled_matches_posterior",
                 "the sampled correlation of (s1, s2) matches the correlation of the coupled-prior posterior "
-                "(precision [[Λx1+Λc, −Λc], [−Λc, Λx2+Λc]], Λx from the feedforward input, Λc = −P12) within "
+                "(precision [[Λx1+Λc, −Λc], [−Λc, Λx2+Λc]], Λx from the feedforward input, Λc = −P12) "
+                "within "
                 f"±{tol:g}",
                 {"sampled": corr, "posterior": [c["corr_post"] for c in coupled]},
                 tol, all(abs(d) <= tol for d in diffs)))
