@@ -108,6 +108,29 @@ def test_popvec_precision_matches_monte_carlo():
     assert ref.popvec_precision(rates, pref, 0.02) < ref.fisher_information(rates, pref, 0.0, np.sqrt(2) * 40, 0.02)
 
 
+def test_differential_profile_recovers_differential_covariance():
+    """Synthetic recurrent inputs: a stimulus shift (differential, variance eps), a shared gain and private
+    noise. With the gain projected out the binned covariance is eps·f'_i f'_j (slope eps·max|f'f'|)."""
+    from spikelearn.tasks.poisson_sampling import differential_profile
+
+    rng = np.random.default_rng(2)
+    pref = ref.preferred_stimuli(90)
+    f = ref.feedforward_rates(90, 0, 30.0)
+    fp = f * ref.circular_distance(pref, 0.0)  # f' up to the factor 1/width², as in the template
+    eps = 2e-6
+    n = 20000
+    z = (f[None, :] * (1 + 0.2 * rng.standard_normal((n, 1)))       # gain fluctuation (std 20%)
+         + np.sqrt(eps) * rng.standard_normal((n, 1)) * fp[None, :]  # differential
+         + 0.5 * rng.standard_normal((n, 90)))                        # private
+    x, y = differential_profile(z, pref, f)
+    slope = np.polyfit(x, y, 1)[0]
+    assert slope == pytest.approx(eps * np.abs(np.outer(fp, fp)).max(), rel=0.1)
+    assert abs(np.interp(0.0, x, y)) < 0.05 * slope
+    # without the differential term the profile is flat
+    z_nodiff = f[None, :] * (1 + 0.2 * rng.standard_normal((n, 1))) + 0.5 * rng.standard_normal((n, 90))
+    assert abs(np.polyfit(*differential_profile(z_nodiff, pref, f), 1)[0]) < 0.1 * slope
+
+
 def test_variability_update_numpy():
     rng = np.random.default_rng(1)
     u = np.full(200000, 0.3)
