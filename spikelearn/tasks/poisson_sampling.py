@@ -17,7 +17,7 @@ Two tasks:
   Λs = −P12, is positive and increases with w_E and P22/Λs ≈ 1; internally generated differential
   correlations (variance of the stimulus decoded from the rate vector) are 0 without recurrence and grow
   with w_E; Poisson scaling of var(s) at w_E = 0. P11 against Λx + Λs is reported in the metrics: the
-  network's P11 is below Λx + Λs (ratio 0.4-0.54 at F = 0.7, about 0.9 at F = 0) because the internal
+  network's P11 is below Λx + Λs (ratio 0.39-0.58 at F = 0.7, about 0.9 at F = 0) because the internal
   variability of the recurrent input inflates var(s), which the flat-p(z) model keeps at the likelihood;
   at w_E = 0, 1/var(s) equals the population-vector likelihood precision (ratio ≈ 1.0).
 - ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` × the E
