@@ -357,7 +357,8 @@ def test_coupled_negative_control_internal_variability(preg, tmp_path):
     """F = 1 in the coupled rings: the internal variability of the small cross-ring inputs (variance F·u
     for a mean u << 1, rectified at zero rate) adds spikes around the other ring's bump, so the
     correlation exceeds the coupled-prior posterior's and ``coupled_matches_posterior`` fails
-    (measured, seed 1: sampled 0.30, 0.46, 0.65 against posterior 0.19, 0.25, 0.28; P11/(Λx+Λc) = 0.43-0.65)."""
+    (measured, seed 1: sampled 0.30, 0.46, 0.65 against posterior 0.19, 0.25, 0.28;
+    P11/(Λx+Λc) = 0.43-0.65)."""
     out = _run(preg, tmp_path, "poisson_sampling_coupled", ['populations.ring.parameters.fano=1.0'])
     claims = _claims(out.claims)
     assert not _passed(claims["coupled_matches_posterior"]), claims["coupled_matches_posterior"]
