@@ -17,13 +17,14 @@ Two tasks:
   Λs = −P12, is positive and increases with w_E and P22/Λs ≈ 1; internally generated differential
   correlations (variance of the stimulus decoded from the rate vector) are 0 without recurrence and grow
   with w_E; Poisson scaling of var(s) at w_E = 0. P11 against Λx + Λs is reported in the metrics: the
-  network's P11 is well below Λx + Λs (ratio 0.33-0.64) because the recurrence inflates var(s) while
-  the flat-p(z) model keeps the marginal of s at the likelihood; at w_E = 0, 1/var(s) equals the
-  population-vector likelihood precision (ratio ≈ 1.0), and is ≈ 0.88 of the Fisher information.
-- ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` ×
-  within-ring, plus uncoupled control pairs (cross ratio 0) at the same w_E. Claims: the correlation of
-  the two decoded stimuli increases with coupling strength, and matches the correlation Λc/(Λx + Λc) of
-  the coupled-prior posterior, with Λx = 1/var(s) of the uncoupled control and Λc = −P12.
+  network's P11 is below Λx + Λs (ratio 0.39-0.58 at F = 0.7, about 0.9 at F = 0) because the internal
+  variability of the recurrent input inflates var(s), which the flat-p(z) model keeps at the likelihood;
+  at w_E = 0, 1/var(s) equals the population-vector likelihood precision (ratio ≈ 1.0).
+- ``poisson_sampling_coupled``: two coupled rings per copy, cross-ring E weights ``cross_ratio`` × the E
+  kernel of scale w_E, within-ring E→E weights ``within_ee`` × that kernel (the authors' coupled
+  simulations cut them). Claims: the correlation of the two decoded stimuli increases with the coupling
+  strength, and matches the correlation Λc/(Λx + Λc) of the coupled-prior posterior, with Λx from each
+  ring's feedforward input (:func:`poisson_sampling_reference.likelihood_precision`) and Λc = −P12.
 """
 
 import logging
@@ -34,7 +35,14 @@ from spikelearn.errors import BuildError
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 from spikelearn.tasks import poisson_sampling_reference as ref
 
-__all__ = ["PoissonSampling", "PoissonSamplingCoupled", "window_data", "ring_samples", "differential_signature"]
+__all__ = [
+    "PoissonSampling",
+    "PoissonSamplingCoupled",
+    "window_data",
+    "ring_samples",
+    "differential_signature",
+    "differential_profile",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +51,7 @@ _COMMON = {
     "population": Param("ring", "the poisson_hawkes population holding every copy", kind="str"),
     "n_exc": Param(180, "E neurons per ring", kind="int"),
     "n_inh": Param(45, "I neurons per ring", kind="int"),
-    "w_E": Param([0.0, 0.005, 0.01, 0.02], "recurrent E weight w_E of each copy", kind="list"),
+    "w_E": Param([0.0, 0.01, 0.02, 0.04], "recurrent E weight w_E of each copy", kind="list"),
     "u_fwd": Param([30.0, 30.0, 30.0, 30.0], "peak feedforward rate (Hz) of each copy", kind="list"),
     "tuning_width": Param("40.0", "width a (degrees) of the E→E kernel; feedforward width is √2·a"),
     "ratio_ie": Param("5.0", "|J_xI| / J_xE"),
@@ -173,7 +181,7 @@ class PoissonSampling(Task):
     reference = "Zhang, Wu, Josic & Doiron (2023) Nat. Commun. 14:7074"
     parameters = {
         **_COMMON,
-        "w_E": Param([0.0, 0.005, 0.01, 0.02, 0.0], "recurrent E weight w_E of each copy", kind="list"),
+        "w_E": Param([0.0, 0.01, 0.02, 0.04, 0.0], "recurrent E weight w_E of each copy", kind="list"),
         "u_fwd": Param([30.0, 30.0, 30.0, 30.0, 60.0], "peak feedforward rate (Hz) of each copy", kind="list"),
         "p22_low": Param("0.7", "lower bound of P22/Λs"),
         "p22_high": Param("1.2", "upper bound of P22/Λs"),
@@ -375,7 +383,7 @@ def _raster_figure(result, p, conds, path, plt, span=0.5):
 
 
 def _correlation_figure(conds, path, plt):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 3.8))
     for c in conds:
         if c["u_fwd"] != conds[0]["u_fwd"]:
             continue
@@ -399,18 +407,52 @@ def _correlation_figure(conds, path, plt):
         lim = np.abs(B).max()
         im = ax2.imshow(B, extent=[-180, 180, 180, -180], cmap="RdBu_r", vmin=-lim, vmax=lim)
         fig.colorbar(im, ax=ax2)
-        ax2.set_title(f"recurrent-input covariance (20° bins, w_E = {c['w_E']:g});\n"
+        ax2.set_title(f"recurrent-input covariance, gain projected out (20° bins, w_E = {c['w_E']:g});\n"
                       f"similarity to f'f'ᵀ (differential) r = {score:.2f}, to ffᵀ (gain) r = {score_gain:.2f}",
                       fontsize=8)
         ax2.set_xlabel("preferred (deg)")
         ax2.set_ylabel("preferred (deg)")
+    for c in rec:
+        x, y = differential_profile(c["z"], c["preferred"], c["rate_fwd"])
+        ax3.plot(x, y, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
+    ax3.axhline(0, color="0.6", lw=0.8)
+    ax3.axvline(0, color="0.6", lw=0.8)
+    ax3.set_xlabel("f'ᵢ f'ⱼ / max (pairs binned)")
+    ax3.set_ylabel("recurrent-input covariance, gain projected out")
+    ax3.set_title("Differential correlations: covariance ∝ f'ᵢ f'ⱼ", fontsize=9)
+    ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
-def differential_signature(z, preferred, rate_fwd, bin_deg=20.0):
+def differential_profile(z, preferred, rate_fwd, n_bins=12):
+    """Mean pair covariance of the gain-projected recurrent input against ``f'_i f'_j`` (binned).
+
+    Differential correlations are ``Cov_ij = ε f'_i f'_j``: a line through 0 whose slope grows with the
+    variance ε of the internally generated stimulus fluctuation. Returns bin centres (``f'_i f'_j``
+    over its maximum) and the mean covariance of the pairs (i ≠ j) in each bin.
+    """
+    z = np.asarray(z, float)
+    zc = z - z.mean(axis=0)
+    g = z.mean(axis=0)
+    g = g / np.linalg.norm(g)
+    zc = zc - np.outer(zc @ g, g)
+    C = np.cov(zc.T)
+    fp = np.asarray(rate_fwd, float) * ref.circular_distance(preferred, 0.0)
+    T = np.outer(fp, fp)
+    T = T / np.abs(T).max()
+    off = ~np.eye(len(fp), dtype=bool)
+    edges = np.linspace(T[off].min(), T[off].max(), n_bins + 1)
+    k = np.clip(np.digitize(T[off], edges) - 1, 0, n_bins - 1)
+    cov = C[off]
+    x = np.array([T[off][k == b].mean() for b in range(n_bins) if np.any(k == b)])
+    y = np.array([cov[k == b].mean() for b in range(n_bins) if np.any(k == b)])
+    return x, y
+
+
+def differential_signature(z, preferred, rate_fwd, bin_deg=20.0, remove_gain=True):
     """Binned covariance of the recurrent-input fluctuations and its similarity to ``f' f'ᵀ``.
 
     ``z`` (n_windows, n) are per-window recurrent-input integrals. The covariance of neuron pairs
@@ -418,10 +460,19 @@ def differential_signature(z, preferred, rate_fwd, bin_deg=20.0):
     ``f'_i f'_j`` with ``f' ∝ rate_fwd·d/width²`` (the shape of differential correlations for a shift of
     the stimulus). Returns ``(binned_cov, binned_template, pearson_r, pearson_r_gain)`` over off-diagonal
     bins; ``pearson_r_gain`` is the similarity to ``f fᵀ`` (a shared gain fluctuation), for comparison.
+    With ``remove_gain`` the fluctuations along the mean recurrent-input profile (the gain direction,
+    orthogonal to ``f'`` for a symmetric bump) are projected out first: the shared gain fluctuation of
+    the recurrent input otherwise dominates the covariance and hides the differential part.
     """
     if bin_deg <= 0:
         raise ValueError(f"bin_deg must be > 0, found: {bin_deg}")
-    C = np.cov(np.asarray(z, float).T)
+    z = np.asarray(z, float)
+    zc = z - z.mean(axis=0)
+    if remove_gain:
+        g = z.mean(axis=0)
+        g = g / np.linalg.norm(g)
+        zc = zc - np.outer(zc @ g, g)
+    C = np.cov(zc.T)
     np.fill_diagonal(C, np.nan)
     fp = np.asarray(rate_fwd, float) * ref.circular_distance(preferred, 0.0)
     T = np.outer(fp, fp)
@@ -449,51 +500,64 @@ class PoissonSamplingCoupled(Task):
     reference = "Zhang, Wu, Josic & Doiron (2023) Nat. Commun. 14:7074"
     parameters = {
         **_COMMON,
-        "w_E": Param([0.0, 0.01, 0.01, 0.02, 0.02, 0.04, 0.04], "recurrent E weight w_E of each copy (pair of rings)",
-                     kind="list"),
-        "u_fwd": Param([30.0] * 7, "peak feedforward rate (Hz) of each copy", kind="list"),
-        "cross_ratio": Param([0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5],
-                             "cross-ring E weights over within-ring E weights, per copy (0: uncoupled control)",
+        "w_E": Param([0.01, 0.01, 0.01, 0.01], "weight scale w_E of each copy (pair of rings)", kind="list"),
+        "u_fwd": Param([30.0] * 4, "peak feedforward rate (Hz) of each copy", kind="list"),
+        "cross_ratio": Param([0.0, 0.5, 1.0, 2.0],
+                             "cross-ring E weights over the within-ring E kernel of scale w_E, per copy (0: uncoupled)",
                              kind="list"),
+        "within_ee": Param("0.0", "within-ring E→E weights over the kernel of scale w_E (the authors' coupled "
+                                  "simulations cut them: 0)"),
         "corr_tol": Param("0.05", "tolerance on |sampled − posterior| correlation of (s1, s2)"),
     }
 
     def build(self, ctx):
-        cross = iter(_floats(ctx.params["cross_ratio"], "cross_ratio"))
-        if len(_floats(ctx.params["cross_ratio"], "cross_ratio")) != len(ctx.params["w_E"]):
+        cross_list = _floats(ctx.params["cross_ratio"], "cross_ratio")
+        if len(cross_list) != len(ctx.params["w_E"]):
             raise BuildError("task parameters cross_ratio and w_E need the same length")
-        _setup(ctx, 2, lambda ne, ni, w, width, rie: ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie))
+        within = float(ctx.params["within_ee"])
+        if within < 0 or min(cross_list, default=0.0) < 0:
+            raise BuildError(f"task parameters cross_ratio ({cross_list}) and within_ee ({within}) must be >= 0")
+        cross = iter(cross_list)
+        _setup(ctx, 2, lambda ne, ni, w, width, rie: ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie,
+                                                                             within))
 
     def conditions(self, result):
-        """Per copy: (s1, s2) samples, their covariance, precision and correlation; for coupled copies
-        the posterior of the coupled-prior model (likelihood precision from the uncoupled copy with the
-        same w_E, coupling precision Λc = −P12)."""
+        """Per copy: (s1, s2) samples, their covariance, precision and correlation, and the posterior of the
+        coupled-prior model: likelihood precisions Λx1, Λx2 from each ring's feedforward input
+        (:func:`ref.likelihood_precision`), coupling-prior precision Λc = −P12 of the samples (the prior
+        the cross weights store, read out as Λs is in the single ring)."""
         p = result.params
         window, discard = float(p["window"]), float(p["discard"])
+        width = float(p["tuning_width"])
         counts, z, attrs, exc = window_data(result, p["population"], window, discard)
         w_e, u_fwd = _floats(p["w_E"], "w_E"), _floats(p["u_fwd"], "u_fwd")
         cross = _floats(p["cross_ratio"], "cross_ratio")
+        n_e, n_i = int(p["n_exc"]), int(p["n_inh"])
         out = []
         for c, (w, u, x) in enumerate(zip(w_e, u_fwd, cross)):
-            s = []
+            s, lam_x, n_spk = [], [], []
             for r in (0, 1):
                 sel = (attrs["copy"][exc] == c) & (attrs["ring"][exc] == r)
                 s.append(ref.popvec_angle(counts[:, sel], attrs["preferred"][exc][sel]))
+                lam_x.append(ref.likelihood_precision(attrs["rate_fwd"][exc][sel], width, window))
+                n_spk.append(float(counts[:, sel].sum(axis=1).mean()))
+            # one-way estimate from the weights: the cross input one ring's spikes give the other, as
+            # extra expected spikes per window (mean column sum of the cross E->E block × spike count),
+            # turned into a precision like the feedforward input's (count/(2a²))
+            W = ref.coupled_ring_weights(n_e, n_i, w, x, width, float(p["ratio_ie"]), float(p["within_ee"]))
+            m_c = float(W[:n_e, n_e + n_i:2 * n_e + n_i].sum(axis=0).mean())
+            lam_c_w = m_c * np.mean(n_spk) / (2 * width ** 2)
             s = np.column_stack(s)
             s = s[np.all(np.isfinite(s), axis=1)]
             d = ref.circular_distance(s, 0.0)
             C = np.cov(d.T)
-            out.append({"w_E": w, "u_fwd": u, "cross": x, "samples": d, "cov": C, "P": np.linalg.inv(C),
-                        "corr": float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1]))})
-        for c in out:
-            if c["cross"] > 0:
-                ctrl = [o for o in out if o["cross"] == 0 and o["w_E"] == c["w_E"] and o["u_fwd"] == c["u_fwd"]]
-                if ctrl:
-                    c["lam_x"] = 1 / np.diag(ctrl[0]["cov"])
-                    c["lam_c"] = float(-c["P"][0, 1])
-                    post = ref.coupled_posterior_precision(c["lam_x"][0], c["lam_x"][1], max(c["lam_c"], 0.0))
-                    c["post"] = post
-                    c["corr_post"] = ref.precision_to_correlation(post)
+            P = np.linalg.inv(C)
+            lam_c = float(-P[0, 1])
+            post = ref.coupled_posterior_precision(lam_x[0], lam_x[1], max(lam_c, 0.0))
+            out.append({"w_E": w, "u_fwd": u, "cross": x, "coupling": w * x, "samples": d, "cov": C, "P": P,
+                        "corr": float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1])), "lam_x": np.array(lam_x),
+                        "lam_c": lam_c, "post": post, "corr_post": ref.precision_to_correlation(post),
+                        "lam_c_weights": lam_c_w, "spikes_per_window": n_spk})
         return out
 
     def evaluate(self, result):
@@ -505,27 +569,32 @@ class PoissonSamplingCoupled(Task):
             metrics[f"corr_s1_s2_{tag}"] = c["corr"]
             metrics[f"var_s_{tag}"] = np.diag(c["cov"]).tolist()
             metrics[f"sampling_precision_{tag}"] = c["P"].tolist()
-            if "corr_post" in c:
-                metrics[f"lambda_x_uncoupled_{tag}"] = c["lam_x"].tolist()
-                metrics[f"lambda_c_{tag}"] = c["lam_c"]
-                metrics[f"corr_posterior_{tag}"] = c["corr_post"]
-        coupled = sorted([c for c in conds if c["cross"] > 0], key=lambda c: c["w_E"])
+            metrics[f"lambda_x_feedforward_{tag}"] = c["lam_x"].tolist()
+            metrics[f"lambda_c_{tag}"] = c["lam_c"]
+            metrics[f"lambda_c_one_way_weights_{tag}"] = c["lam_c_weights"]
+            metrics[f"spikes_per_window_{tag}"] = c["spikes_per_window"]
+            metrics[f"corr_posterior_{tag}"] = c["corr_post"]
+            metrics[f"p11_over_lambda_x_plus_lambda_c_{tag}"] = (
+                np.diag(c["P"]) / (c["lam_x"] + max(c["lam_c"], 0.0))).tolist()
+        coupled = sorted([c for c in conds if c["coupling"] > 0], key=lambda c: c["coupling"])
+        for c in coupled:
+            metrics[f"lambda_c_per_coupling_wE{c['w_E']:g}_cross{c['cross']:g}"] = c["lam_c"] / c["coupling"]
         corr = [c["corr"] for c in coupled]
         claims.append(Claim(
             "coupled_correlation_increases",
-            "the correlation of the two decoded stimuli strictly increases with coupling strength (w_E, cross "
-            "ratio fixed, w_E = " + ", ".join(f"{c['w_E']:g}" for c in coupled) + ")",
+            "the correlation of the two decoded stimuli strictly increases with the coupling strength w_E × cross "
+            "ratio (" + ", ".join(f"{c['coupling']:g}" for c in coupled) + ")",
             corr, "increasing", len(corr) >= 2 and all(b > a for a, b in zip(corr, corr[1:]))))
-        pred = [c for c in coupled if "corr_post" in c]
-        if pred:
+        if coupled:
             tol = float(p["corr_tol"])
-            diffs = [c["corr"] - c["corr_post"] for c in pred]
+            diffs = [c["corr"] - c["corr_post"] for c in coupled]
             claims.append(Claim(
                 "coupled_matches_posterior",
-                "the sampled correlation of (s1, s2) matches the posterior correlation Λc/(Λx+Λc) of the "
-                "coupled-prior model (Λx: 1/var(s) of the uncoupled copy with the same w_E, Λc = −P12) within "
+                "the sampled correlation of (s1, s2) matches the correlation of the coupled-prior posterior "
+                "(precision [[Λx1+Λc, −Λc], [−Λc, Λx2+Λc]], Λx from the feedforward input, Λc = −P12) "
+                "within "
                 f"±{tol:g}",
-                {"sampled": [c["corr"] for c in pred], "posterior": [c["corr_post"] for c in pred]},
+                {"sampled": corr, "posterior": [c["corr_post"] for c in coupled]},
                 tol, all(abs(d) <= tol for d in diffs)))
         return TaskOutcome(metrics, claims)
 
@@ -541,8 +610,7 @@ class PoissonSamplingCoupled(Task):
             s = c["samples"]
             ax.plot(s[:, 0], s[:, 1], ".", ms=2, alpha=0.4)
             _ellipse(ax, c["cov"], "k", "samples (2 sd)", ls="--")
-            if "post" in c:
-                _ellipse(ax, np.linalg.inv(c["post"]), "C3", f"posterior (ρ = {c['corr_post']:.2f})")
+            _ellipse(ax, np.linalg.inv(c["post"]), "C3", f"posterior (ρ = {c['corr_post']:.2f})")
             ax.set_title(f"w_E = {c['w_E']:g}, cross = {c['cross']:g}: ρ = {c['corr']:.2f}", fontsize=9)
             ax.set_xlabel("s1 (deg)")
             ax.set_ylabel("s2 (deg)")

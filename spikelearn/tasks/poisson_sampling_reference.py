@@ -26,6 +26,7 @@ __all__ = [
     "window_samples",
     "sampling_precision",
     "fisher_information",
+    "likelihood_precision",
     "popvec_precision",
     "hierarchical_posterior_precision",
     "coupled_posterior_precision",
@@ -73,18 +74,22 @@ def ring_weights(n_exc, n_inh, w_e, width=40.0, ratio_ie=5.0):
     return W
 
 
-def coupled_ring_weights(n_exc, n_inh, w_e, cross_ratio=0.5, width=40.0, ratio_ie=5.0):
+def coupled_ring_weights(n_exc, n_inh, w_e, cross_ratio=0.5, width=40.0, ratio_ie=5.0, within_ee=1.0):
     """Weight matrix of two coupled rings (ring 1: E, I; ring 2: E, I).
 
-    Within a ring: :func:`ring_weights`. Across rings (as in the authors' ``simCoupledHawkesNet.m``
-    without a shared inhibitory pool): E→E ``cross_ratio`` × the within-ring E→E kernel, E→I
-    ``cross_ratio·J_EE`` uniform, no inhibitory connection across rings.
+    Within a ring: :func:`ring_weights`, its E→E block scaled by ``within_ee`` (the authors' coupled-ring
+    simulations cut it, ``bCutRecConns``: ``within_ee = 0``). Across rings (as in the authors'
+    ``simCoupledHawkesNet.m`` without a shared inhibitory pool): E→E ``cross_ratio`` × the within-ring
+    E→E kernel of weight scale ``w_e``, E→I ``cross_ratio·J_EE`` uniform, no inhibitory connection
+    across rings.
     """
-    if cross_ratio < 0:
-        raise ValueError(f"cross_ratio must be >= 0, found: {cross_ratio}")
-    W1 = ring_weights(n_exc, n_inh, w_e, width, ratio_ie)
-    Wx = cross_ratio * W1.copy()
+    if cross_ratio < 0 or within_ee < 0:
+        raise ValueError(f"cross_ratio and within_ee must be >= 0, found: {cross_ratio}, {within_ee}")
+    W = ring_weights(n_exc, n_inh, w_e, width, ratio_ie)
+    Wx = cross_ratio * W
     Wx[:, n_exc:] = 0.0
+    W1 = W.copy()
+    W1[:n_exc, :n_exc] *= within_ee
     return np.block([[W1, Wx], [Wx, W1]])
 
 
@@ -184,6 +189,18 @@ def fisher_information(rates, preferred, stimulus=0.0, width=40.0, window=0.02):
     d = circular_distance(preferred, stimulus)
     rates = np.asarray(rates, float)
     return float(window * np.sum(rates * d ** 2) / width ** 4)
+
+
+def likelihood_precision(rates_exc, width=40.0, window=0.02):
+    """Precision (deg⁻²) of the likelihood p(x|s) carried by the feedforward input in one window.
+
+    The feedforward E rates have Gaussian tuning of width ``√2·width``, so their expected spike count
+    ``window·Σ rates`` locates the stimulus with precision ``window·Σ rates/(2·width²)`` (the
+    authors' ``PreMat_LH``, ``scanRecHawkesNet.m``/``scanCoupledHawkesNet.m``).
+    """
+    if width <= 0 or window <= 0:
+        raise ValueError(f"width and window must be > 0, found: {width}, {window}")
+    return float(window * np.sum(rates_exc) / (2 * width ** 2))
 
 
 def popvec_precision(rates, preferred, window=0.02):
