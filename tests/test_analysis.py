@@ -500,24 +500,53 @@ window.addEventListener("load", function () {
 </script></body>"""
 
 
+def _decoded_images(html):
+    """Every <img> of ``html`` decoded from its data: URI, as (mime, bytes); fails on any other source."""
+    import base64
+    import re
+
+    out = []
+    for src in _images(html):
+        m = re.fullmatch(r"data:(image/png|image/svg\+xml);base64,([A-Za-z0-9+/=]+)", src)
+        assert m, f"image not embedded as a base64 data: URI: {src[:80]}"
+        out.append((m.group(1), base64.b64decode(m.group(2), validate=True)))
+    return out
+
+
 @pytest.mark.long
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian package `chromium`)")
-def test_report_renders_in_headless_chromium(tmp_path):
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_report_renders_in_headless_chromium(tmp_path, fmt):
+    """report.html opened from disk by headless Chromium: every image is an embedded data: URI that the
+    browser decodes (naturalWidth > 0), and the screenshot shows a page with figures, not a blank one."""
+    import matplotlib.image as mpimg
+
     from spikelearn.analysis import inspect_run
 
     run = make_run(tmp_path, n_in=20, duration=3.0, rate=15.0)
-    report = inspect_run([run])
-    n_images = len(_images(report.read_text()))
-    probe = tmp_path / "probe.html"  # a copy with a script that counts images that failed to decode
-    probe.write_text(report.read_text().replace("</body>", _CHECK_IMAGES))
+    report = inspect_run([run], fmt=fmt)
+    html = report.read_text()
+    images = _decoded_images(html)
+    assert len(images) >= 8
+    for mime, data in images:  # what Python decodes is a whole image of the stated type
+        if mime == "image/png":
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-8:-4] == b"IEND"
+        else:
+            assert data.lstrip().startswith(b"<?xml") and data.rstrip().endswith(b"</svg>")
+    probe = tmp_path / "probe.html"  # a copy with a script that counts the images the browser decoded
+    probe.write_text(html.replace("</body>", _CHECK_IMAGES))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
                          timeout=120, check=True).stdout
-    assert f"IMAGES {n_images} BROKEN 0" in dom, dom[-500:]
+    assert f"IMAGES {len(images)} BROKEN 0" in dom, dom[-500:]
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()],
                    capture_output=True, timeout=120, check=True)
-    assert shot.stat().st_size > 10_000
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    # the page is mostly white, but the first screen holds tables and a raster: many dark pixels
+    dark = (pixels.mean(axis=2) < 0.3).mean()
+    assert 0.002 < dark < 0.5, dark
 
 
 @pytest.mark.long

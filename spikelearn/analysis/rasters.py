@@ -300,6 +300,10 @@ def raster_figure(i, t, n_neurons, t_start, t_stop, title="", phases=None, event
     ax_r.set_ylabel(f"neuron ({sort_label})" if sort_by is not None and sort_label else "neuron")
     if n_rows <= 10:
         ax_r.set_yticks(range(n_rows))
+    else:  # rows are neurons: integer ticks only
+        from matplotlib.ticker import MaxNLocator
+
+        ax_r.yaxis.set_major_locator(MaxNLocator(integer=True))
     rate_note = ""
     if n_rows > 0 and t_stop - t_start >= bin_size:
         centres, rate = population_rate(t, n_rows, t_start, t_stop, bin_size)
