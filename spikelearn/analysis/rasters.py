@@ -243,9 +243,13 @@ def plot_raster(ax, i, t, rows, n_rows, t_start, t_stop, max_markers=MAX_MARKERS
         ax.plot(t, y, linestyle="none", marker="|" if n_rows <= 60 else ".", markersize=size,
                 markeredgewidth=0.6 if n_rows <= 60 else 0, color=color, rasterized=True, zorder=2)
         return "markers"
-    n_x = 2000
-    n_y = int(min(n_rows, 1000))
-    counts, _, _ = np.histogram2d(y, t, bins=(n_y, n_x), range=((-0.5, n_rows - 0.5), (t_start, t_stop)))
+    # about two bins per pixel of a 110-dpi figure; counts by direct binning (histogram2d's searchsorted is
+    # several times slower for a million spikes)
+    n_x = 1500
+    n_y = int(min(n_rows, 750))
+    col = np.minimum(((t - t_start) * (n_x / (t_stop - t_start))).astype(np.int64), n_x - 1)
+    row = np.minimum(((y + 0.5) * (n_y / n_rows)).astype(np.int64), n_y - 1)
+    counts = np.bincount(row * n_x + col, minlength=n_y * n_x).reshape(n_y, n_x).astype(float)
     vmax = max(float(np.percentile(counts[counts > 0], 99)), 1.0)
     ax.imshow(counts, aspect="auto", origin="lower", interpolation="nearest", cmap="Greys", vmin=0,
               vmax=vmax, extent=(t_start, t_stop, -0.5, n_rows - 0.5), rasterized=True, zorder=2)
