@@ -366,7 +366,7 @@ def default_pairs(spiketrains, n_pairs=3):
     return [(top[0], top[k]) for k in range(1, len(top))][:n_pairs]
 
 
-def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None):
+def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None, neurons=None):
     """Correlation matrix, distribution of pairwise values, and (with ``preferred``) vs tuning distance.
 
     Parameters
@@ -379,12 +379,15 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         Period of a circular stimulus (see :func:`correlation_vs_tuning`).
     bin_size : float or None
         Shown in the title.
+    neurons : array_like of int or None
+        Population index of each row of ``cc``: the matrix's tick labels when there are at most 20.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     n_panels = 3 if preferred is not None else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.8))
@@ -395,16 +398,28 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         order = np.argsort(np.asarray(preferred, dtype=float), kind="stable")
         shown = shown[np.ix_(order, order)]
         order_note = " (sorted by preferred)"
+        if neurons is not None:
+            neurons = np.asarray(neurons)[order]
+    axis_label = "analysed neuron (position)"
     if shown.size:
         np.fill_diagonal(shown, np.nan)
         lim = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         im = axes[0].imshow(shown, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         fig.colorbar(im, ax=axes[0], shrink=0.8, label="r")
+        if neurons is not None and len(neurons) == shown.shape[0] <= 20:
+            ticks = np.arange(shown.shape[0])
+            labels = [str(int(k)) for k in neurons]
+            axes[0].set_xticks(ticks, labels, fontsize=8 if len(ticks) <= 10 else 6)
+            axes[0].set_yticks(ticks, labels, fontsize=8 if len(ticks) <= 10 else 6)
+            axis_label = "neuron"
+        else:
+            for axis in (axes[0].xaxis, axes[0].yaxis):
+                axis.set_major_locator(MaxNLocator(integer=True))
     else:
         axes[0].text(0.5, 0.5, "fewer than 2 active neurons", transform=axes[0].transAxes, ha="center")
     axes[0].set_title("count correlations" + order_note, fontsize=9)
-    axes[0].set_xlabel("analysed neuron (position)")
-    axes[0].set_ylabel("analysed neuron (position)")
+    axes[0].set_xlabel(axis_label)
+    axes[0].set_ylabel(axis_label)
     if values.size:
         axes[1].hist(values, bins=min(60, max(10, int(np.sqrt(values.size)))), color="C0", alpha=0.8)
         axes[1].axvline(float(np.mean(values)), color="k", linestyle="--", linewidth=1,
@@ -412,6 +427,7 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         axes[1].legend(fontsize=8)
     axes[1].set_xlabel("pairwise correlation r")
     axes[1].set_ylabel("pairs")
+    axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set_title(f"{values.size:,} pairs", fontsize=9)
     if preferred is not None:
         centres, mean, sem, count = correlation_vs_tuning(cc, preferred, period=period)
@@ -463,6 +479,7 @@ def correlogram_figure(results, labels, title=""):
 def variability_figure(fano, cv, title="", counting_window=None):
     """Distributions of Fano factors and CVs of ISIs (Poisson: both 1)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4))
     for ax, values, name in ((axes[0], fano, "Fano factor"), (axes[1], cv, "CV of ISIs")):
@@ -475,6 +492,7 @@ def variability_figure(fano, cv, title="", counting_window=None):
             ax.legend(fontsize=8)
         elif values.size:
             ax.hist(values, bins=min(40, max(5, int(np.sqrt(values.size)) * 2)), color="C2", alpha=0.8)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.axvline(float(np.median(values)), color="k", linestyle="--", linewidth=1,
                        label=f"median {np.median(values):.3g}")
             ax.legend(fontsize=8)

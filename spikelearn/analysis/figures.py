@@ -383,7 +383,8 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
     if stats["cc"].shape[0] < 2:  # a single active neuron: no pairs
         return paths
     paths.insert(0, save_figure(correlation_figure(stats["cc"], title=name, preferred=stats["preferred"],
-                                                   period=period, bin_size=corr_bin), outdir, f"correlations_{name}", fmt))
+                                                   period=period, bin_size=corr_bin, neurons=stats["cc_neurons"]),
+                                outdir, f"correlations_{name}", fmt))
     trains, active = stats["trains"], stats["neurons"]
     position = {int(k): p for p, k in enumerate(active)}
     if pairs:
