@@ -160,6 +160,37 @@ def test_correlation_matrix_matches_numpy_and_elephant(no_warnings):
     assert_allclose(cc, np.corrcoef(counts), atol=1e-9)
 
 
+def test_spikes_on_the_dt_grid_bin_like_numpy_without_log_messages(no_warnings):
+    """Simulated spike times are multiples of dt, so many sit on a bin edge up to rounding: Elephant
+    moves them into the following bin (as numpy.histogram does), and says nothing about it here."""
+    import logging
+
+    from spikelearn.analysis.correlations import _elephant_rounding_logger
+
+    rng = np.random.default_rng(11)
+    dt, duration = 1e-4, 20.0
+    trains_t = [np.unique(rng.integers(0, int(duration / dt), 300)) * dt for _ in range(3)]
+    trains_t[1] = np.unique(np.r_[trains_t[1], np.arange(1, 1000) * 0.02])  # spikes on every edge
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep(level=logging.DEBUG)
+    rounding = _elephant_rounding_logger()
+    rounding.addHandler(handler)
+    try:
+        cc, _ = corr.correlation_matrix(as_trains(trains_t, duration), bin_size=0.02)
+    finally:
+        rounding.removeHandler(handler)
+    assert not [r for r in records if r.levelno >= logging.WARNING], [r.getMessage() for r in records]
+    edges = np.arange(0, 1000 + 1) * 0.02
+    counts = np.array([np.histogram(t, edges)[0] for t in trains_t])
+    assert counts[1].sum() == len(trains_t[1])
+    assert_allclose(cc, np.corrcoef(counts), atol=1e-9)
+
+
 def test_correlation_matrix_leaves_out_silent_and_constant_trains(no_warnings):
     rng = np.random.default_rng(4)
     trains = [poisson_times(rng, 10.0, 10.0), np.array([]), poisson_times(rng, 10.0, 10.0),

@@ -45,17 +45,32 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 def _quiet_upstream(func):
-    """Run ``func`` with two known, harmless upstream warnings silenced: quantities' deprecation of
+    """Run ``func`` with known, harmless upstream warnings silenced: quantities' deprecation of
     ``copy=`` and NumPy's pending deprecation of ``numpy.matrix``, which Elephant and Neo trigger on
-    ordinary calls. Every other warning still shows."""
+    ordinary calls, and Elephant's log message "Correcting N rounding errors by shifting the affected
+    spikes into the following bin": simulated spike times lie on the dt grid, so many fall on a bin edge
+    up to float rounding, and moving them into the following bin is the intended binning (the same as
+    ``numpy.histogram``'s). Every other warning still shows."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            silence_upstream_warnings()
-            return func(*args, **kwargs)
+        rounding = _elephant_rounding_logger()
+        level = rounding.level
+        rounding.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                silence_upstream_warnings()
+                return func(*args, **kwargs)
+        finally:
+            rounding.setLevel(level)
 
     return wrapper
+
+
+def _elephant_rounding_logger():
+    """The logger of ``elephant.utils`` (named after its file), which reports bin-edge rounding fixes."""
+    utils = importlib.import_module("elephant.utils")
+    return logging.getLogger(utils.__file__)
 
 
 def silence_upstream_warnings():
