@@ -438,6 +438,25 @@ def test_inspect_report_is_self_contained(tmp_path, no_warnings):
     assert "mean pairwise r" in html
 
 
+def test_run_report_embeds_the_run_figures(tmp_path, no_warnings):
+    """The report written at the end of every run: the figures of RUN/figures, sorted into sections."""
+    import matplotlib.pyplot as plt
+
+    from spikelearn.run import write_run_report
+
+    run = make_run(tmp_path, n_in=10, n_out=2)
+    standard_figures(run, run / "figures", strict=True)
+    fig = plt.figure()
+    fig.savefig(run / "figures" / "task_curve.png")
+    plt.close(fig)
+    html = write_run_report(run).read_text()
+    figures = sorted(p.name for p in (run / "figures").glob("*.png"))
+    assert len(_images(html)) == len(figures) == 5
+    assert html.index("raster_inputs.png") < html.index("weights_c.png") < html.index("task_curve.png")
+    assert f"run <code>{RUN_ID}</code>" in html and "status <b>complete</b>" in html
+    assert f"spikelearn inspect {run}" in html
+
+
 def test_compare_two_runs(tmp_path, no_warnings):
     from spikelearn.analysis import inspect_run
     from spikelearn.analysis.compare import scenario_differences

@@ -3,8 +3,8 @@
 Each scenario runs shortened (runtime device, NumPy target, fewer chains/samples/blocks, a shorter
 duration: the overrides below), then its figures are made exactly as ``spikelearn run`` and
 ``spikelearn inspect`` make them -- the standard figures, the task's figures, every analysis figure and
-report.html -- with Python warnings turned into errors and any warning or error logged by spikelearn
-failing the test. The overrides change sizes and durations only, so the figures have the same content
+both report.html files -- with Python warnings turned into errors; any warning or error logged
+(by spikelearn or a library that logs through the root logger) fails the test. The overrides change sizes and durations only, so the figures have the same content
 as in a full run; the claims of a shortened run are not checked here (each area's tests do that).
 """
 
@@ -68,7 +68,7 @@ def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
     from spikelearn.plugin import Task
     from spikelearn.registry import default_registry
     from spikelearn.results import RunResult
-    from spikelearn.run import make_figures, run_scenario
+    from spikelearn.run import make_figures, run_scenario, write_run_report
     from spikelearn.scenario import load_scenario
 
     registry = default_registry()
@@ -82,6 +82,7 @@ def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
         warnings.simplefilter("error")
         silence_upstream_warnings()
         made = [p.name for p in make_figures(result, task)]  # as at the end of `spikelearn run`
+        run_report = write_run_report(outcome.path)
         report = inspect_run([outcome.path])  # as `spikelearn inspect RUN`
     logged = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
     assert not logged, logged
@@ -92,6 +93,6 @@ def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
     task_made = [n for n in made if not n.startswith(("raster_", "weights_"))]
     if task is not None and type(task).figures is not Task.figures:
         assert task_made, f"task {scenario.task} draws figures but made none"
-    html = report.read_text()
-    assert html.count("<img ") >= len(made)
+    assert run_report.read_text().count("<img ") == len(made)
+    assert report.read_text().count("<img ") >= len(made)
     assert all(p.stat().st_size > 2000 for p in (outcome.path / "figures").iterdir())

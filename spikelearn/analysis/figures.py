@@ -150,16 +150,14 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
         values = label = None
     t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0)
     stem = f"raster_{name}"
-    title = name
     if neurons is None and n > MAX_RASTER_ROWS:
         neurons = raster_subset(n, values)
-        title = f"{name} ({neurons.size} of {n} neurons shown)"
-    fig = raster_figure(i, t, n, t0, t1, title=title, phases=phases, events=events, neurons=neurons,
+    fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
                         sort_by=values, sort_label=label, bin_size=bin_size)
     paths = [save_figure(fig, outdir, stem, fmt)]
     if window is None and t1 - t0 > ZOOM_AFTER:
         z0 = t1 - ZOOM_SECONDS
-        fig = raster_figure(i, t, n, z0, t1, title=f"{title} (last {ZOOM_SECONDS:g} s)", phases=phases,
+        fig = raster_figure(i, t, n, z0, t1, title=f"{name} (last {ZOOM_SECONDS:g} s)", phases=phases,
                             events=events, neurons=neurons, sort_by=values, sort_label=label,
                             bin_size=bin_size if bin_size and bin_size < ZOOM_SECONDS / 5 else None)
         paths.append(save_figure(fig, outdir, f"{stem}_end", fmt))

@@ -324,7 +324,8 @@ def raster_figure(i, t, n_neurons, t_start, t_stop, title="", phases=None, event
         ax_rate.text(0.995, 0.95, f"{rate_note}, bin {bin_size * 1e3:.3g} ms", transform=ax_rate.transAxes,
                      ha="right", va="top", fontsize=8, color="0.2", zorder=5,
                      bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
-    subtitle = f"{t.size:,} spikes, {n_rows} neurons" + (" (density image)" if drawn == "image" else "")
+    shown = f"{n_rows} of {n_neurons} neurons" if n_rows < n_neurons else f"{n_rows} neuron{'s' * (n_rows != 1)}"
+    subtitle = f"{t.size:,} spike{'s' * (t.size != 1)}, {shown}" + (" (density image)" if drawn == "image" else "")
     ax_r.set_title(f"{title}  —  {subtitle}" if title else subtitle, fontsize=10)
     handles, labels = ax_r.get_legend_handles_labels()
     if handles:
