@@ -19,7 +19,7 @@ SHORT = {
                                "task.parameters.n_replicas=20"],
     "adversarial-wake-sleep-spiking": ['duration="2*second"', 'task.parameters.stage2_start="1*second"',
                                        "task.parameters.n_replicas=20"],
-    "dendritic-posterior": ['duration="1.2*second"', 'dt="0.5*ms"', "populations.exact.size=60",
+    "dendritic-posterior": ['duration="0.8*second"', 'dt="1*ms"', "populations.exact.size=60",
                             "populations.additive.size=60", "task.parameters.discard_cycles=0"],
     "dendritic-prior": ['duration="0.6*second"', 'dt="0.5*ms"', "populations.soma.size=60",
                         "task.parameters.readout_units=4"],

@@ -379,13 +379,14 @@ def _correlation_figure(conds, path, plt):
     for c in conds:
         if c["u_fwd"] != conds[0]["u_fwd"]:
             continue
-        C = np.corrcoef(c["counts"].T)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a silent neuron has NaN correlations
+            C = np.corrcoef(c["counts"].T)
         pref = c["preferred"]
         d = np.abs(ref.circular_distance(pref[:, None], pref[None, :]))
         bins = np.arange(0, 181, 10)
         k = np.digitize(d, bins) - 1
-        off = ~np.eye(len(pref), dtype=bool)
-        m = [np.nanmean(C[(k == b) & off]) for b in range(len(bins) - 1)]
+        ok = ~np.eye(len(pref), dtype=bool) & np.isfinite(C)
+        m = [C[(k == b) & ok].mean() if np.any((k == b) & ok) else np.nan for b in range(len(bins) - 1)]
         ax1.plot(bins[:-1] + 5, m, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
     ax1.set_xlabel("|preferred-stimulus difference| (deg)")
     ax1.set_ylabel("spike-count correlation (20 ms)")
