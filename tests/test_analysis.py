@@ -275,6 +275,13 @@ def test_correlation_vs_tuning_distance():
     assert count.sum() == 24 * 23 // 2
     assert_allclose(mean, 0.3 - 0.2 * centres / (np.pi / 2), atol=0.03)
     assert np.all(np.diff(mean) < 0)
+    # untuned neurons (preferred NaN) are left out, not turned into NaN distances
+    untuned = pref.copy()
+    untuned[::6] = np.nan
+    centres2, mean2, _, count2 = corr.correlation_vs_tuning(cc, untuned, n_bins=4, period=np.pi)
+    assert count2.sum() == 20 * 19 // 2
+    assert_allclose(centres2, centres)
+    assert_allclose(mean2, 0.3 - 0.2 * centres / (np.pi / 2), atol=0.03)
     with pytest.raises(ValueError, match="cc must be"):
         corr.correlation_vs_tuning(cc[:3, :3], pref)
 

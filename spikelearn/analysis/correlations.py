@@ -197,7 +197,8 @@ def correlation_vs_tuning(cc, preferred, n_bins=10, period=None):
     cc : numpy.ndarray, shape (n, n)
         Correlation matrix.
     preferred : array_like, shape (n,)
-        Preferred stimulus of each neuron of ``cc`` (same order).
+        Preferred stimulus of each neuron of ``cc`` (same order); ``NaN`` for an untuned neuron, whose
+        pairs are left out.
     n_bins : int
         Distance bins.
     period : float or None
@@ -223,7 +224,7 @@ def correlation_vs_tuning(cc, preferred, n_bins=10, period=None):
         dist = np.mod(dist, period)
         dist = np.minimum(dist, period - dist)
     values = cc[iu]
-    ok = np.isfinite(values)
+    ok = np.isfinite(values) & np.isfinite(dist)  # untuned neurons (preferred NaN) have no distance
     dist, values = dist[ok], values[ok]
     hi = float(dist.max()) if dist.size else 1.0
     edges = np.linspace(0.0, hi if hi > 0 else 1.0, int(n_bins) + 1)
@@ -429,7 +430,7 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None,
             axis_label = "neuron"
         else:
             for axis in (axes[0].xaxis, axes[0].yaxis):
-                axis.set_major_locator(MaxNLocator(integer=True))
+                axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     else:
         axes[0].text(0.5, 0.5, "fewer than 2 active neurons", transform=axes[0].transAxes, ha="center")
     axes[0].set_title("count correlations" + order_note, fontsize=9)

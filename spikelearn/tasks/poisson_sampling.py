@@ -114,7 +114,7 @@ def _setup(ctx, rings_per_copy, weights_fn):
     ctx.record_state(f"{pop}_zint", group, ["z_int"], exc_idx.tolist(), p["window"])
     # preferred: NaN for I neurons (untuned), so that rasters sorted by it put them last
     ctx.save_attributes(pop, preferred=np.where(is_exc > 0, preferred, np.nan), is_exc=is_exc, copy=copy,
-                        ring=ring, rate_fwd=rates)
+                        ring=ring, rate_fwd=rates, preferred_period=360.0)
     ctx.save_array("w_E", np.asarray(w_e))
     ctx.save_array("u_fwd", np.asarray(u_fwd))
 
