@@ -625,6 +625,7 @@ def test_song_stdp_short_run_figures_and_report(tmp_path):
                     "--out", str(tmp_path), "--no-progress"], check=True, capture_output=True, timeout=600)
     (run,) = [p for p in (tmp_path / "song-stdp").iterdir() if not p.name.startswith(".")]
     assert (run / "figures" / "raster_inputs.png").exists()
+    assert len(_images((run / "report.html").read_text())) == len(list((run / "figures").glob("*.png")))
     from spikelearn.analysis import inspect_run
 
     with warnings.catch_warnings():
