@@ -94,7 +94,8 @@ class BuildContext:
         self.arrays[name] = np.asarray(array)
 
     def save_attributes(self, population, **attributes):
-        """Per-neuron attributes (e.g. ``preferred``) for sorting rasters and tuning analyses."""
+        """Per-neuron attributes (e.g. ``preferred``) for sorting rasters and tuning analyses; a circular
+        stimulus also saves its period as ``preferred_period`` (e.g. 360 for degrees of direction)."""
         self.attributes.setdefault(population, {}).update({k: np.asarray(v) for k, v in attributes.items()})
 
 

@@ -171,6 +171,13 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
         outcome = evaluate_run(rundir.path, task, registry, figures=figures)
         path = rundir.finalize()
         outcome.path = path
+        if figures:
+            try:
+                write_run_report(path)
+            except Exception as ex:  # the run is complete and saved; only its report is missing
+                logger.error("report failed: %s: %s", type(ex).__name__, ex, exc_info=True)
+                warnings.warn(f"report.html of {path} failed ({type(ex).__name__}: {ex}); the results are saved",
+                              stacklevel=2)
         return outcome
     except (RunInterrupted, KeyboardInterrupt):
         if rundir.path.name.startswith("."):
@@ -222,6 +229,19 @@ def make_figures(result, task):
 
     plt.close("all")
     return paths
+
+
+def write_run_report(path):
+    """``report.html`` of a finished run directory: the figures in ``figures/`` embedded, with the claims,
+    metrics, resolved scenario and provenance (``spikelearn inspect`` adds the spike-train statistics)."""
+    from .analysis.report import write_report
+
+    result = RunResult(path)
+    figures = sorted(p for p in (Path(path) / "figures").glob("*") if p.suffix in (".png", ".svg"))
+    sections = {"activity": [p for p in figures if p.name.startswith("raster_")],
+                "weights": [p for p in figures if p.name.startswith("weights_")]}
+    sections["task"] = [p for p in figures if p not in sections["activity"] + sections["weights"]]
+    return write_report(result, sections, Path(path) / "report.html", written_by="spikelearn run")
 
 
 def _plain(value):

@@ -45,17 +45,32 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 def _quiet_upstream(func):
-    """Run ``func`` with two known, harmless upstream warnings silenced: quantities' deprecation of
+    """Run ``func`` with known, harmless upstream warnings silenced: quantities' deprecation of
     ``copy=`` and NumPy's pending deprecation of ``numpy.matrix``, which Elephant and Neo trigger on
-    ordinary calls. Every other warning still shows."""
+    ordinary calls, and Elephant's log message "Correcting N rounding errors by shifting the affected
+    spikes into the following bin": simulated spike times lie on the dt grid, so many fall on a bin edge
+    up to float rounding, and moving them into the following bin is the intended binning (the same as
+    ``numpy.histogram``'s). Every other warning still shows."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            silence_upstream_warnings()
-            return func(*args, **kwargs)
+        rounding = _elephant_rounding_logger()
+        level = rounding.level
+        rounding.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                silence_upstream_warnings()
+                return func(*args, **kwargs)
+        finally:
+            rounding.setLevel(level)
 
     return wrapper
+
+
+def _elephant_rounding_logger():
+    """The logger of ``elephant.utils`` (named after its file), which reports bin-edge rounding fixes."""
+    utils = importlib.import_module("elephant.utils")
+    return logging.getLogger(utils.__file__)
 
 
 def silence_upstream_warnings():
@@ -182,7 +197,8 @@ def correlation_vs_tuning(cc, preferred, n_bins=10, period=None):
     cc : numpy.ndarray, shape (n, n)
         Correlation matrix.
     preferred : array_like, shape (n,)
-        Preferred stimulus of each neuron of ``cc`` (same order).
+        Preferred stimulus of each neuron of ``cc`` (same order); ``NaN`` for an untuned neuron, whose
+        pairs are left out.
     n_bins : int
         Distance bins.
     period : float or None
@@ -208,7 +224,7 @@ def correlation_vs_tuning(cc, preferred, n_bins=10, period=None):
         dist = np.mod(dist, period)
         dist = np.minimum(dist, period - dist)
     values = cc[iu]
-    ok = np.isfinite(values)
+    ok = np.isfinite(values) & np.isfinite(dist)  # untuned neurons (preferred NaN) have no distance
     dist, values = dist[ok], values[ok]
     hi = float(dist.max()) if dist.size else 1.0
     edges = np.linspace(0.0, hi if hi > 0 else 1.0, int(n_bins) + 1)
@@ -366,7 +382,7 @@ def default_pairs(spiketrains, n_pairs=3):
     return [(top[0], top[k]) for k in range(1, len(top))][:n_pairs]
 
 
-def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None):
+def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None, neurons=None):
     """Correlation matrix, distribution of pairwise values, and (with ``preferred``) vs tuning distance.
 
     Parameters
@@ -379,12 +395,15 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         Period of a circular stimulus (see :func:`correlation_vs_tuning`).
     bin_size : float or None
         Shown in the title.
+    neurons : array_like of int or None
+        Population index of each row of ``cc``: the matrix's tick labels when there are at most 20.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     n_panels = 3 if preferred is not None else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.8))
@@ -395,16 +414,28 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         order = np.argsort(np.asarray(preferred, dtype=float), kind="stable")
         shown = shown[np.ix_(order, order)]
         order_note = " (sorted by preferred)"
+        if neurons is not None:
+            neurons = np.asarray(neurons)[order]
+    axis_label = "analysed neuron (position)"
     if shown.size:
         np.fill_diagonal(shown, np.nan)
         lim = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         im = axes[0].imshow(shown, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         fig.colorbar(im, ax=axes[0], shrink=0.8, label="r")
+        if neurons is not None and len(neurons) == shown.shape[0] <= 20:
+            ticks = np.arange(shown.shape[0])
+            labels = [str(int(k)) for k in neurons]
+            axes[0].set_xticks(ticks, labels, fontsize=8 if len(ticks) <= 10 else 6)
+            axes[0].set_yticks(ticks, labels, fontsize=8 if len(ticks) <= 10 else 6)
+            axis_label = "neuron"
+        else:
+            for axis in (axes[0].xaxis, axes[0].yaxis):
+                axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     else:
         axes[0].text(0.5, 0.5, "fewer than 2 active neurons", transform=axes[0].transAxes, ha="center")
     axes[0].set_title("count correlations" + order_note, fontsize=9)
-    axes[0].set_xlabel("analysed neuron (position)")
-    axes[0].set_ylabel("analysed neuron (position)")
+    axes[0].set_xlabel(axis_label)
+    axes[0].set_ylabel(axis_label)
     if values.size:
         axes[1].hist(values, bins=min(60, max(10, int(np.sqrt(values.size)))), color="C0", alpha=0.8)
         axes[1].axvline(float(np.mean(values)), color="k", linestyle="--", linewidth=1,
@@ -412,6 +443,7 @@ def correlation_figure(cc, title="", preferred=None, period=None, bin_size=None)
         axes[1].legend(fontsize=8)
     axes[1].set_xlabel("pairwise correlation r")
     axes[1].set_ylabel("pairs")
+    axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set_title(f"{values.size:,} pairs", fontsize=9)
     if preferred is not None:
         centres, mean, sem, count = correlation_vs_tuning(cc, preferred, period=period)
@@ -463,6 +495,7 @@ def correlogram_figure(results, labels, title=""):
 def variability_figure(fano, cv, title="", counting_window=None):
     """Distributions of Fano factors and CVs of ISIs (Poisson: both 1)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4))
     for ax, values, name in ((axes[0], fano, "Fano factor"), (axes[1], cv, "CV of ISIs")):
@@ -475,6 +508,7 @@ def variability_figure(fano, cv, title="", counting_window=None):
             ax.legend(fontsize=8)
         elif values.size:
             ax.hist(values, bins=min(40, max(5, int(np.sqrt(values.size)) * 2)), color="C2", alpha=0.8)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.axvline(float(np.median(values)), color="k", linestyle="--", linewidth=1,
                        label=f"median {np.median(values):.3g}")
             ax.legend(fontsize=8)

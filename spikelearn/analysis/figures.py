@@ -24,11 +24,17 @@ __all__ = [
     "events_of",
     "connection_wmax",
     "sort_key",
+    "raster_subset",
+    "MAX_RASTER_ROWS",
 ]
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("png", "svg", "pdf")
+
+#: a raster shows at most this many neurons unless a neuron subset is chosen (a figure has ~300 pixel
+#: rows: more neurons than that blur into noise); see :func:`raster_subset`
+MAX_RASTER_ROWS = 400
 
 #: runs longer than this (s) also get a zoomed raster of their last ``ZOOM_SECONDS``
 ZOOM_AFTER = 10.0
@@ -144,6 +150,8 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
         values = label = None
     t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0)
     stem = f"raster_{name}"
+    if neurons is None and n > MAX_RASTER_ROWS:
+        neurons = raster_subset(n, values)
     fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
                         sort_by=values, sort_label=label, bin_size=bin_size)
     paths = [save_figure(fig, outdir, stem, fmt)]
@@ -154,6 +162,28 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
                             bin_size=bin_size if bin_size and bin_size < ZOOM_SECONDS / 5 else None)
         paths.append(save_figure(fig, outdir, f"{stem}_end", fmt))
     return paths
+
+
+def raster_subset(n, sort_by=None, max_rows=None):
+    """The neurons a raster shows by default when a population has more than ``max_rows`` of them
+    (default :data:`MAX_RASTER_ROWS`): the first ``max_rows`` by index (neighbouring neurons often
+    belong together: the units of one chain, one ring copy), or, when rows are sorted by an attribute,
+    ``max_rows`` spread evenly over the sorted order so the whole range of the attribute is covered.
+
+    Examples
+    --------
+    >>> raster_subset(10, max_rows=4).tolist()
+    [0, 1, 2, 3]
+    >>> raster_subset(6, sort_by=[5, 4, 3, 2, 1, 0], max_rows=3).tolist()
+    [0, 3, 5]
+    """
+    max_rows = MAX_RASTER_ROWS if max_rows is None else int(max_rows)
+    if n <= max_rows:
+        return np.arange(n)
+    if sort_by is None:
+        return np.arange(max_rows)
+    order = np.argsort(np.asarray(sort_by), kind="stable")
+    return np.sort(order[np.linspace(0, n - 1, max_rows).round().astype(np.int64)])
 
 
 def _weight_paths(result, conn, outdir, fmt):
@@ -185,7 +215,8 @@ def standard_figures(result, outdir, fmt="png", window=None, populations=None, n
     populations : list of str or None
         Spike recorders to draw (default: all).
     neurons : array_like of int or None
-        Neuron subset drawn in every raster.
+        Neuron subset drawn in every raster (default: all, or :func:`raster_subset` of populations
+        larger than :data:`MAX_RASTER_ROWS`; the rate underneath is that of the neurons drawn).
     bin_size : float or None
         Population-rate bin in s (default: about 200 bins over the window).
     sort_by : str or None
@@ -350,7 +381,8 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
     if stats["cc"].shape[0] < 2:  # a single active neuron: no pairs
         return paths
     paths.insert(0, save_figure(correlation_figure(stats["cc"], title=name, preferred=stats["preferred"],
-                                                   period=period, bin_size=corr_bin), outdir, f"correlations_{name}", fmt))
+                                                   period=period, bin_size=corr_bin, neurons=stats["cc_neurons"]),
+                                outdir, f"correlations_{name}", fmt))
     trains, active = stats["trains"], stats["neurons"]
     position = {int(k): p for p, k in enumerate(active)}
     if pairs:

@@ -243,9 +243,13 @@ def plot_raster(ax, i, t, rows, n_rows, t_start, t_stop, max_markers=MAX_MARKERS
         ax.plot(t, y, linestyle="none", marker="|" if n_rows <= 60 else ".", markersize=size,
                 markeredgewidth=0.6 if n_rows <= 60 else 0, color=color, rasterized=True, zorder=2)
         return "markers"
-    n_x = 2000
-    n_y = int(min(n_rows, 1000))
-    counts, _, _ = np.histogram2d(y, t, bins=(n_y, n_x), range=((-0.5, n_rows - 0.5), (t_start, t_stop)))
+    # about two bins per pixel of a 110-dpi figure; counts by direct binning (histogram2d's searchsorted is
+    # several times slower for a million spikes)
+    n_x = 1500
+    n_y = int(min(n_rows, 750))
+    col = np.minimum(((t - t_start) * (n_x / (t_stop - t_start))).astype(np.int64), n_x - 1)
+    row = np.minimum(((y + 0.5) * (n_y / n_rows)).astype(np.int64), n_y - 1)
+    counts = np.bincount(row * n_x + col, minlength=n_y * n_x).reshape(n_y, n_x).astype(float)
     vmax = max(float(np.percentile(counts[counts > 0], 99)), 1.0)
     ax.imshow(counts, aspect="auto", origin="lower", interpolation="nearest", cmap="Greys", vmin=0,
               vmax=vmax, extent=(t_start, t_stop, -0.5, n_rows - 0.5), rasterized=True, zorder=2)
@@ -300,6 +304,10 @@ def raster_figure(i, t, n_neurons, t_start, t_stop, title="", phases=None, event
     ax_r.set_ylabel(f"neuron ({sort_label})" if sort_by is not None and sort_label else "neuron")
     if n_rows <= 10:
         ax_r.set_yticks(range(n_rows))
+    else:  # rows are neurons: integer ticks only
+        from matplotlib.ticker import MaxNLocator
+
+        ax_r.yaxis.set_major_locator(MaxNLocator(integer=True))
     rate_note = ""
     if n_rows > 0 and t_stop - t_start >= bin_size:
         centres, rate = population_rate(t, n_rows, t_start, t_stop, bin_size)
@@ -316,7 +324,8 @@ def raster_figure(i, t, n_neurons, t_start, t_stop, title="", phases=None, event
         ax_rate.text(0.995, 0.95, f"{rate_note}, bin {bin_size * 1e3:.3g} ms", transform=ax_rate.transAxes,
                      ha="right", va="top", fontsize=8, color="0.2", zorder=5,
                      bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
-    subtitle = f"{t.size:,} spikes, {n_rows} neurons" + (" (density image)" if drawn == "image" else "")
+    shown = f"{n_rows} of {n_neurons} neurons" if n_rows < n_neurons else f"{n_rows} neuron{'s' * (n_rows != 1)}"
+    subtitle = f"{t.size:,} spike{'s' * (t.size != 1)}, {shown}" + (" (density image)" if drawn == "image" else "")
     ax_r.set_title(f"{title}  —  {subtitle}" if title else subtitle, fontsize=10)
     handles, labels = ax_r.get_legend_handles_labels()
     if handles:

@@ -158,7 +158,7 @@ def _summary_table(summaries):
     return "<table>" + "".join(rows) + "</table>"
 
 
-def write_report(result, sections, out_path, summaries=None, options=None):
+def write_report(result, sections, out_path, summaries=None, options=None, written_by="spikelearn inspect"):
     """Write ``report.html`` for one run.
 
     Parameters
@@ -172,6 +172,9 @@ def write_report(result, sections, out_path, summaries=None, options=None):
         Per-population correlation summaries.
     options : dict or None
         Analysis options, listed in the report.
+    written_by : str
+        The command named at the bottom of the page. Any other than ``spikelearn inspect`` adds a line
+        saying how to get the spike-train statistics.
 
     Returns
     -------
@@ -198,7 +201,10 @@ def write_report(result, sections, out_path, summaries=None, options=None):
     if options:
         parts += ["<h3>Analysis options</h3>", metrics_table(options)]
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    parts.append(f"<p class='sub'>Written by spikelearn inspect at {stamp}.</p>")
+    if written_by != "spikelearn inspect":
+        parts.append(f"<p class='sub'>Spike-train statistics (correlations, correlograms, Fano factors, CVs) "
+                     f"and weight matrices: <code>spikelearn inspect {_esc(result.path)}</code></p>")
+    parts.append(f"<p class='sub'>Written by {_esc(written_by)} at {stamp}.</p>")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     tmp.write_text(html_page(title, "\n".join(parts)), encoding="utf-8")

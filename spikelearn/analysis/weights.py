@@ -136,6 +136,10 @@ def weight_histogram_figure(weights, title="", wmax=None):
         ax.legend(fontsize=8)
     ax.set_xlabel("w / wmax" if wmax else "w")
     ax.set_ylabel("synapses")
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))  # tiny or huge weights: an offset, not overlap
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"{title}: weights before/after ({w1.size:,} synapses)" if title else "weights before/after",
                  fontsize=10)
     fig.tight_layout()
@@ -209,7 +213,9 @@ def weight_matrix_figure(weights, n_pre=None, n_post=None, title="", pre_sort=No
     if n_rows <= 10:
         axes[0].set_yticks(range(n_rows))
     axes[0].set_ylabel(pre_label)
-    fig.colorbar(im, ax=axes, shrink=0.85, label="w")
+    cbar = fig.colorbar(im, ax=axes, shrink=0.85, label="w")
+    cbar.formatter.set_powerlimits((-3, 4))
+    cbar.update_ticks()
     note = f" (block mean {factor[0]}x{factor[1]})" if factor != (1, 1) else ""
     fig.suptitle((f"{title}: weight matrix" if title else "weight matrix") + note, fontsize=10)
     return fig
@@ -245,6 +251,7 @@ def weight_evolution_figure(weights, title="", max_lines=40, wmax=None):
     ax.plot(t, trace.mean(axis=0), color="C0", linewidth=2, label="mean")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("w / wmax" if wmax else "w")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
     ax.set_title(f"{title}: {trace.shape[0]} traced synapses" if title else "traced synapses", fontsize=10)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()

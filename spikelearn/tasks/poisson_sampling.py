@@ -122,7 +122,7 @@ def _setup(ctx, rings_per_copy, weights_fn):
     ctx.record_state(f"{pop}_zint", group, ["z_int"], exc_idx.tolist(), p["window"])
     # preferred: NaN for I neurons (untuned), so that rasters sorted by it put them last
     ctx.save_attributes(pop, preferred=np.where(is_exc > 0, preferred, np.nan), is_exc=is_exc, copy=copy,
-                        ring=ring, rate_fwd=rates)
+                        ring=ring, rate_fwd=rates, preferred_period=360.0)
     ctx.save_array("w_E", np.asarray(w_e))
     ctx.save_array("u_fwd", np.asarray(u_fwd))
 
@@ -387,13 +387,14 @@ def _correlation_figure(conds, path, plt):
     for c in conds:
         if c["u_fwd"] != conds[0]["u_fwd"]:
             continue
-        C = np.corrcoef(c["counts"].T)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a silent neuron has NaN correlations
+            C = np.corrcoef(c["counts"].T)
         pref = c["preferred"]
         d = np.abs(ref.circular_distance(pref[:, None], pref[None, :]))
         bins = np.arange(0, 181, 10)
         k = np.digitize(d, bins) - 1
-        off = ~np.eye(len(pref), dtype=bool)
-        m = [np.nanmean(C[(k == b) & off]) for b in range(len(bins) - 1)]
+        ok = ~np.eye(len(pref), dtype=bool) & np.isfinite(C)
+        m = [C[(k == b) & ok].mean() if np.any((k == b) & ok) else np.nan for b in range(len(bins) - 1)]
         ax1.plot(bins[:-1] + 5, m, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
     ax1.set_xlabel("|preferred-stimulus difference| (deg)")
     ax1.set_ylabel("spike-count correlation (20 ms)")

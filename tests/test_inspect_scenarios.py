@@ -1,0 +1,98 @@
+"""Every built-in scenario's figures are made without errors or warnings.
+
+Each scenario runs shortened (runtime device, NumPy target, fewer chains/samples/blocks, a shorter
+duration: the overrides below), then its figures are made exactly as ``spikelearn run`` and
+``spikelearn inspect`` make them -- the standard figures, the task's figures, every analysis figure and
+both report.html files -- with Python warnings turned into errors; any warning or error logged
+(by spikelearn or a library that logs through the root logger) fails the test. The overrides change sizes and durations only, so the figures have the same content
+as in a full run; the claims of a shortened run are not checked here (each area's tests do that).
+"""
+
+import logging
+import warnings
+
+import pytest
+
+#: the shortened version of each built-in scenario (on top of ``COMMON``)
+SHORT = {
+    "adversarial-wake-sleep": ['duration="3*second"', 'task.parameters.stage2_start="1*second"',
+                               "task.parameters.n_replicas=20"],
+    "adversarial-wake-sleep-spiking": ['duration="2*second"', 'task.parameters.stage2_start="1*second"',
+                                       "task.parameters.n_replicas=20"],
+    "dendritic-posterior": ['duration="0.8*second"', 'dt="1*ms"', "populations.exact.size=60",
+                            "populations.additive.size=60", "task.parameters.discard_cycles=0"],
+    "dendritic-prior": ['duration="0.6*second"', 'dt="0.5*ms"', "populations.soma.size=60",
+                        "task.parameters.readout_units=4"],
+    "dendritic-prior-T50": ['duration="0.3*second"', 'dt="0.5*ms"', "populations.soma.size=60"],
+    "dendritic-swissroll": ['duration="0.4*second"', 'dt="0.5*ms"', "populations.deep.size=40",
+                            "populations.shallow.size=40"],
+    "dynamic-inversion": ['duration="200*ms"'],
+    "dynamic-inversion-learning": ['duration="3*second"', "task.parameters.checkpoint_every=5",
+                                   "task.parameters.n_test=50"],
+    "dynamic-inversion-spiking": ['duration="0.6*second"', 'task.parameters.average_window="0.2*second"'],
+    "nudged-gradient": ['duration="1*second"', "task.parameters.n_samples=3"],
+    "nudged-train": ['dt="2.5*ms"', 'phases.durations=["10*ms", "2.5*ms"]', 'duration="22.5*second"',
+                     "task.parameters.epochs=1"],
+    "poisson-sampling": ['duration="2*second"', 'task.parameters.discard="0.5*second"'],
+    "poisson-sampling-coupled": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
+    "reward-discrimination": ["populations.rates.size=5", "task.parameters.n_train=3",
+                              "task.parameters.n_test_angles=4", "task.parameters.n_repeats=2",
+                              'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',
+                              'task.parameters.record_dt="20*ms"', 'duration="38*second"'],
+    "reward-estimation": ["populations.rates.size=5", "task.parameters.n_train=3",
+                          "task.parameters.n_test_angles=4", "task.parameters.n_repeats=2",
+                          'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',
+                          'task.parameters.record_dt="20*ms"', 'duration="38*second"'],
+    "song-stdp": ['duration="2*second"'],
+    "stdp-window-gradient": ['duration="2*second"', "task.parameters.n_pairings=2"],
+    "stdp-window-ou": ['duration="10*second"', "task.parameters.n_blocks=2"],
+    "surprise-oscillation": ['duration="4*second"', 'task.parameters.stage2_start="1*second"',
+                             'task.parameters.test_start="2*second"', 'task.parameters.test_block="1*second"',
+                             "task.parameters.n_replicas=20", "task.parameters.n_probe=5"],
+}
+COMMON = ['device="runtime"', 'device_options.target="numpy"']
+
+
+def test_every_builtin_scenario_has_a_short_version():
+    from spikelearn.scenario import builtin_scenarios
+
+    assert sorted(SHORT) == sorted(builtin_scenarios())
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("name", sorted(SHORT))
+def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
+    from spikelearn.analysis import inspect_run
+    from spikelearn.analysis._io import spike_recorders, weight_recorders
+    from spikelearn.analysis.correlations import silence_upstream_warnings
+    from spikelearn.plugin import Task
+    from spikelearn.registry import default_registry
+    from spikelearn.results import RunResult
+    from spikelearn.run import make_figures, run_scenario, write_run_report
+    from spikelearn.scenario import load_scenario
+
+    registry = default_registry()
+    scenario = load_scenario(name, registry, COMMON + SHORT[name])
+    outcome = run_scenario(scenario, registry, out_root=tmp_path, progress=False, figures=False)
+    result = RunResult(outcome.path)
+    task = registry.get("tasks", scenario.task) if scenario.task else None
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="spikelearn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silence_upstream_warnings()
+        made = [p.name for p in make_figures(result, task)]  # as at the end of `spikelearn run`
+        run_report = write_run_report(outcome.path)
+        report = inspect_run([outcome.path])  # as `spikelearn inspect RUN`
+    logged = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not logged, logged
+    for pop in spike_recorders(result):
+        assert f"raster_{pop}.png" in made
+    for conn in weight_recorders(result):
+        assert f"weights_{conn}.png" in made
+    task_made = [n for n in made if not n.startswith(("raster_", "weights_"))]
+    if task is not None and type(task).figures is not Task.figures:
+        assert task_made, f"task {scenario.task} draws figures but made none"
+    assert run_report.read_text().count("<img ") == len(made)
+    assert report.read_text().count("<img ") >= len(made)
+    assert all(p.stat().st_size > 2000 for p in (outcome.path / "figures").iterdir())
