@@ -22,12 +22,15 @@ Three-factor updates (gated off during the first ``t_settle`` of every block and
 
 ``C``, ``C_in``, ``c_b`` and ``Rbar`` are running averages (time constants ``tau_c`` and ``tau_r``). The order
 of one step is the order of the Brian2 task (:mod:`spikelearn.tasks.reward_coding`): rates, readout and
-reward, weight updates, running averages. The defaults follow the authors' code (Bredenberg et al.,
-``pl_exp_params_cr.py``): running-average rate ``dt*3/20`` per step (``tau_c = 20/3``), relative weight decays,
-initial weights ``W ~ U(-0.3, 0.3)/sqrt(N)``, ``W_in ~ U(-0.5, 0.5)/sqrt(n_in)``, unit-gain inputs; the
-learning rates are larger (their runs are ~17x longer), and no reward baseline (``baseline = 0``): with
-``R <= 0`` the lagging ``C`` then makes transients anti-Hebbian (stabilising), whereas a lagging ``Rbar``
-turns the sudden rise of ``R`` after a block switch into a positive third factor and runaway excitation.
+reward, weight updates, running averages. The defaults are those of ``scenarios/reward_estimation.toml``:
+from the authors' code (Bredenberg et al., ``pl_exp_params_cr.py``) the initial weights ``W ~ U(-0.3,
+0.3)/sqrt(N)``, ``W_in ~ U(-0.5, 0.5)/sqrt(n_in)``, unit-gain inputs and the recurrent decay; a learning rate
+120x theirs (their runs are ~17x longer); a reward baseline with short running averages (``tau_c = tau_r =
+2``, so that both have settled within ``t_settle`` after a block switch) and no decay of ``W_in`` and ``b``.
+Measured alternatives (NumPy, seed 1, 500 blocks): without a baseline the refitted-decoder error does not fall
+(+4 %); with a baseline but ``tau = 20/3`` (the authors' value) the shuffled-reward control runs away (the
+lagging ``Rbar`` and ``C`` correlate after block switches); with the authors' input/bias decays the error
+falls less (-25 % in Brian2 at ``eta = 0.03``, -30 % at 0.06) and the shuffled control destroys the code.
 """
 
 import numpy as np
@@ -36,9 +39,9 @@ __all__ = ["finv", "inputs", "schedule", "simulate", "reward", "decoder_error", 
            "discriminability", "region_mean", "DEFAULTS"]
 
 DEFAULTS = dict(N=40, n_in=12, dt=0.02, sigma=0.2, gamma=30.0, r_min=1e-3, r_max=100.0, kappa=0.75,
-                gain=1.0, eta=0.03, eta_d=0.1, lam=8e-4, lam_in=4.8e-3, lam_b=4.8e-3, tau_c=20 / 3,
-                tau_r=20 / 3, slope=100.0, y_tol=1e-4, t_block=30.0, t_settle=10.0, w_scale=0.3, w_in_scale=0.5,
-                b_init=0.0, baseline=0.0)
+                gain=1.0, eta=0.06, eta_d=0.1, lam=8e-4, lam_in=0.0, lam_b=0.0, tau_c=2.0, tau_r=2.0,
+                slope=100.0, y_tol=1e-4, t_block=30.0, t_settle=10.0, w_scale=0.3, w_in_scale=0.5, b_init=0.0,
+                baseline=1.0)
 
 
 def finv(r, gamma=30.0):
