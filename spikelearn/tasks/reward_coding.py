@@ -12,7 +12,8 @@ from a von Mises prior (mean 0, ``kappa``). The task provides, all in Brian2 cod
 - a readout ``y = D r`` (summed variable) whose weights ``D`` learn by their own delta rule;
 - the reward ``R`` (a summed variable of a one-unit group, read by the rates as a linked variable, i.e. the
   global signal ``reward``): estimation ``-||(cos theta, sin theta) - D r||^2``, discrimination
-  ``t log y + (1 - t) log(1 - y)`` with ``y = sigmoid(slope D r)`` and ``t = [theta in [0, pi)]``.
+  ``t log y + (1 - t) log(1 - y)`` with ``y = sigmoid(slope D r)`` kept within ``[y_tol, 1 - y_tol]`` (as in
+  the authors' code) and ``t = [theta in [0, pi)]``.
 
 Order within one time step: rates (Euler-Maruyama, then clipping), readout ``y`` from the clipped rates,
 reward, then the weight updates (plastic synapses and ``D``) — the order of the NumPy reference
@@ -35,7 +36,7 @@ import numpy as np
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 from spikelearn.tasks import reward_coding_reference as ref
 
-__all__ = ["RewardCoding", "test_responses", "region_fisher"]
+__all__ = ["RewardCoding", "test_responses"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +72,6 @@ def test_responses(result, phase_code):
     return r[keep], theta[block[keep]], repeat_of_block[block[keep]]
 
 
-def region_fisher(fisher, centre, n_angles):
-    """Mean of ``fisher`` over the test angle nearest ``centre`` and its two neighbours."""
-    k = int(round(centre / (2 * np.pi / n_angles))) % n_angles
-    return float(np.mean(fisher[[(k - 1) % n_angles, k, (k + 1) % n_angles]]))
-
-
 class RewardCoding(Task):
     name = "reward_coding"
     description = "Reward-modulated Hebbian learning of estimation/discrimination codes (Bredenberg et al. 2020)"
@@ -92,13 +87,16 @@ class RewardCoding(Task):
         "t_settle": Param("5*second", "learning gated off at the start of each block"),
         "n_test_angles": Param(16, "equally spaced test angles", kind="int"),
         "n_repeats": Param(3, "repeats of each test angle (before and after)", kind="int"),
+        "test_offset": Param("0.0", "test angles 2 pi (k + test_offset)/n_test_angles (0.5: none on 0 or pi)"),
         "kappa": Param("0.75", "concentration of the von Mises prior"),
         "eta_d": Param("0.1*Hz", "learning rate of the readout's delta rule"),
         "slope": Param("100.0", "discrimination: y = sigmoid(slope * D r)"),
+        "y_tol": Param("1e-4", "discrimination: y is kept within [y_tol, 1 - y_tol] in the reward"),
         "record_dt": Param("1*second", "sampling interval of the recorded rates"),
         "min_error_drop": Param("0.4", "estimation: relative fall of the held-out decoder error"),
         "min_accuracy_gain": Param("0.1", "discrimination: rise of held-out accuracy (absolute)"),
         "max_control_change": Param("0.1", "controls: |relative change| of the error (|change| of accuracy)"),
+        "min_allocation": Param("1.25", "ratio of discriminability gains (prior mean / pi; boundaries / sides)"),
     }
     provides_signals = ("reward", "learn")
 
@@ -117,7 +115,7 @@ class RewardCoding(Task):
         if p["rates"] not in ctx.scenario.populations:
             raise BuildError(f"task reward_coding: no population '{p['rates']}' (parameter 'rates')")
         theta, learn, phase = ref.schedule(ctx.rng, int(p["n_train"]), int(p["n_test_angles"]),
-                                           int(p["n_repeats"]), float(p["kappa"]))
+                                           int(p["n_repeats"]), float(p["kappa"]), float(p["test_offset"]))
         need = len(theta) * t_block
         if float(ctx.duration) + 1e-9 < need:
             raise BuildError(f"task reward_coding: {len(theta)} blocks of {t_block:g} s need duration >= {need:g} s; "
@@ -143,7 +141,7 @@ class RewardCoding(Task):
         objective = p["objective"]
         n_out = 2 if objective == "estimation" else 1
         ns = dict(ctx.namespace)
-        ns.update(slope=float(p["slope"]), eta_d=p["eta_d"])
+        ns.update(slope=float(p["slope"]), eta_d=p["eta_d"], log_y_tol=float(np.log(float(p["y_tol"]))))
         if objective == "estimation":
             target = "target = cos(theta_stim(t))*int(i == 0) + sin(theta_stim(t))*int(i == 1) : 1"
             err = "err = target - y : 1"
@@ -151,8 +149,8 @@ class RewardCoding(Task):
         else:
             target = "target = int(theta_stim(t) < pi) : 1"
             err = "err = target - 1/(1 + exp(-slope*y)) : 1"
-            reward = (f"R_post = -(target_pre*{_softplus('-slope*y_pre')} + "
-                      f"(1 - target_pre)*{_softplus('slope*y_pre')}) : 1 (summed)")
+            reward = (f"R_post = clip(-(target_pre*{_softplus('-slope*y_pre')} + "
+                      f"(1 - target_pre)*{_softplus('slope*y_pre')}), log_y_tol, 0) : 1 (summed)")
         readout = NeuronGroup(n_out, f"y : 1\n{target}\n{err}", namespace=ns, order=20, name="readout")
         dec = Synapses(rates, readout, "dD/dt = eta_d*learn_gate(t)*err_post*r_pre : 1 (clock-driven)\n"
                        "y_post = D*r_pre : 1 (summed)", method="euler", namespace=ns, order=40, name="decoder")
@@ -195,13 +193,13 @@ class RewardCoding(Task):
     def analyse(self, result):
         """Decoder error, accuracy and discriminability before (phase 0) and after (phase 2) training."""
         p = result.params
-        kappa, n_ang = float(p["kappa"]), int(p["n_test_angles"])
+        kappa, n_ang, offset = float(p["kappa"]), int(p["n_test_angles"]), float(p["test_offset"])
         out = {}
         for code, tag in ((0, "before"), (2, "after")):
             r, th, rep = test_responses(result, code)
             if len(r) == 0:
                 raise ValueError(f"no recorded test responses for phase '{tag}' (is the run complete?)")
-            angles, fi = ref.discriminability(r, th, n_ang)
+            angles, fi = ref.discriminability(r, th, n_ang, offset)
             out[tag] = {
                 "error": ref.decoder_error(r, th, rep, kappa),
                 "accuracy": ref.classification_accuracy(r, th, rep, kappa),
@@ -214,7 +212,6 @@ class RewardCoding(Task):
     def evaluate(self, result):
         p = result.params
         a = self.analyse(result)
-        n_ang = int(p["n_test_angles"])
         b, f = a["before"], a["after"]
         m = {
             "error_before": b["error"], "error_after": f["error"],
@@ -227,22 +224,28 @@ class RewardCoding(Task):
         regions = {"0": 0.0, "pi": np.pi, "pi_2": np.pi / 2, "3pi_2": 3 * np.pi / 2}
         for tag in ("before", "after"):
             for name, c in regions.items():
-                m[f"fisher_{name}_{tag}"] = region_fisher(a[tag]["fisher"], c, n_ang)
+                m[f"fisher_{name}_{tag}"] = ref.region_mean(a[tag]["fisher"], a["angles"], c)
         gain = {name: m[f"fisher_{name}_after"] / m[f"fisher_{name}_before"] for name in regions}
         for name, g in gain.items():
             m[f"fisher_gain_{name}"] = g
-        # estimation: resources where stimuli are frequent (0) vs rare (pi); discrimination: at the rare
-        # category boundary (pi) vs away from both boundaries (pi/2, 3pi/2)
+        # estimation: resources where stimuli are frequent (0) vs rare (pi); discrimination: at the category
+        # boundaries (0 and pi) vs away from them (pi/2, 3pi/2), and at the rare boundary pi alone
+        sides = 0.5 * (gain["pi_2"] + gain["3pi_2"])
         m["allocation_prior_mean_vs_pi"] = gain["0"] / gain["pi"]
-        m["allocation_boundary_pi_vs_sides"] = gain["pi"] / (0.5 * (gain["pi_2"] + gain["3pi_2"]))
+        m["allocation_boundaries_vs_sides"] = 0.5 * (gain["0"] + gain["pi"]) / sides
+        m["allocation_pi_vs_sides"] = gain["pi"] / sides
         claims = []
         ctl = p["control"]
         tol = float(p["max_control_change"])
+        alloc = float(p["min_allocation"])
         if p["objective"] == "estimation":
             if ctl == "none":
                 thr = float(p["min_error_drop"])
                 claims.append(Claim("error_drop", f"held-out decoder error falls by >= {thr:.0%}",
                                     -m["error_change"], thr, -m["error_change"] >= thr))
+                v = m["allocation_prior_mean_vs_pi"]
+                claims.append(Claim("allocation_prior_mean", f"discriminability gain near the prior mean (0) >= "
+                                    f"{alloc:g} x the gain near pi", v, alloc, v >= alloc))
             else:
                 claims.append(Claim(f"control_{ctl}_error", f"control '{ctl}': held-out decoder error changes by "
                                     f"< {tol:.0%}", abs(m["error_change"]), tol, abs(m["error_change"]) < tol))
@@ -251,6 +254,9 @@ class RewardCoding(Task):
                 thr = float(p["min_accuracy_gain"])
                 claims.append(Claim("accuracy_gain", f"held-out accuracy rises by >= {thr:g}",
                                     m["accuracy_change"], thr, m["accuracy_change"] >= thr))
+                v = m["allocation_boundaries_vs_sides"]
+                claims.append(Claim("allocation_boundaries", f"discriminability gain at the category boundaries "
+                                    f"(0, pi) >= {alloc:g} x the gain at pi/2, 3pi/2", v, alloc, v >= alloc))
             else:
                 claims.append(Claim(f"control_{ctl}_accuracy", f"control '{ctl}': held-out accuracy changes by "
                                     f"< {tol:g}", abs(m["accuracy_change"]), tol, abs(m["accuracy_change"]) < tol))
