@@ -1,0 +1,414 @@
+"""spikelearn's benchmark suite: framework overhead against hand-written Brian2, the devices, NEST, and the
+built-in scenarios. One command:
+
+    .venv/bin/python bench/run.py                 # parts overhead, devices, nest, bandwidth (~1 h on 2 busy cores)
+    .venv/bin/python bench/run.py --quick         # smoke run: short simulations, 2 repeats, N <= 10^4
+    .venv/bin/python bench/run.py --scenarios     # also: wall time of every built-in scenario on cpp
+
+Writes ``bench/results/<machine>-<date>.json`` and ``.md`` (the table) and prints the table.
+
+Every measurement runs in its own process (``bench/worker.py``); peak memory is that process tree's
+maximum resident set (``os.wait4``: the largest of the Python process and the binary it ran). The
+implementations compared in one table row run interleaved, alternating which goes first, ``--repeats``
+times; the table shows medians and the ratios of the paired runs' medians. These machines are shared
+and noisy: the load average is recorded before and after each part.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "bench" / "worker.py"
+COBA = {"scenario": "bench/scenarios/coba_stdp.toml", "plugins": ["bench/coba_model.py"]}
+# state bytes touched by one plastic synaptic event of additive STDP on cpp: w, Apre, Apost, lastupdate
+# (float64, read and written: 4*8*2) + the synapse index (int32) from the spike queue + the target index
+BYTES_PER_EVENT = 4 * 8 * 2 + 4 + 4
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+def measure(spec, timeout):
+    """Run one worker; return its result with ``wall_s`` and ``peak_rss_mb``, or ``{"error": ...}``."""
+    spec = {**spec, "t0": time.time()}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, str(WORKER), json.dumps(spec)], stdout=out,
+                                stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read()
+    lines = [ln for ln in text.splitlines() if ln.startswith("BENCH-RESULT ")]
+    if proc.returncode != 0 or not lines:
+        tail = " | ".join(text.strip().splitlines()[-3:])
+        why = "timed out" if time.monotonic() > deadline else f"exit {proc.returncode}"
+        return {"error": f"{why}: {tail[-600:]}"}
+    result = json.loads(lines[-1][len("BENCH-RESULT "):])
+    result["wall_s"] = wall
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # Linux: kB
+    return result
+
+
+def paired(specs, repeats, timeout, log):
+    """Run the specs interleaved ``repeats`` times (order rotated each time); return lists of results."""
+    results = {name: [] for name in specs}
+    names = list(specs)
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            res = measure(specs[name], timeout)
+            results[name].append(res)
+            log(f"    {name} #{r + 1}: " + (res["error"] if "error" in res else
+                                            f"run {res['run_s']:.3f} s, first step {res['first_step_s']:.2f} s, "
+                                            f"wall {res['wall_s']:.2f} s, {res['peak_rss_mb']:.0f} MB"))
+    return results
+
+
+def med(results, key):
+    values = [r[key] for r in results if "error" not in r and key in r]
+    return statistics.median(values) if values else None
+
+
+def errors(results):
+    return [r["error"] for r in results if "error" in r]
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def load():
+    return list(os.getloadavg())
+
+
+# -- parts ----------------------------------------------------------------------------------------------
+def bandwidth(size_mb=256, repeats=7):
+    """STREAM-like copy with NumPy (one core): bytes read + written per second, best of ``repeats``."""
+    import numpy as np
+
+    a = np.ones(size_mb * 2**20 // 8)
+    b = np.empty_like(a)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return {"copy_gb_s": 2 * a.nbytes / best / 1e9, "array_mb": size_mb, "repeats": repeats,
+            "note": "read + written bytes of a 1-core np.copyto, best of repeats (write-allocate traffic not counted)"}
+
+
+def song_spec(impl, device, duration, seed, cache, build_root, n_out=1, target="cython", inputs="exponential"):
+    spec = {"impl": impl, "device": device, "duration": duration, "seed": seed, "cache": cache, "target": target,
+            "n_out": n_out}
+    if impl == "spikelearn":
+        spec.update(scenario="song-stdp", set=[f"populations.out.size={n_out}"])
+    elif impl == "brian2":
+        spec.update(net="song", inputs=inputs,
+                    build_dir=str(Path(build_root) / f"song-{inputs}-{n_out}-{duration}"))
+    return spec
+
+
+def coba_spec(impl, device, duration, seed, cache, build_root, target="cython"):
+    spec = {"impl": impl, "device": device, "duration": duration, "seed": seed, "cache": cache, "target": target}
+    if impl == "spikelearn":
+        spec.update(COBA)
+    else:
+        spec.update(net="coba", build_dir=str(Path(build_root) / f"coba-{duration}"))
+    return spec
+
+
+def overhead_part(cfg, log):
+    """spikelearn vs the same network hand-written in Brian2: same device, same seed, paired runs."""
+    rows = []
+    cases = [("song", "cpp", cfg.song_duration), ("coba", "cpp", cfg.coba_duration)]
+    if not cfg.quick:
+        cases.append(("song", "runtime", cfg.song_runtime_duration))
+    for net, device, duration in cases:
+        log(f"  overhead: {net} on {device}, {duration} s simulated")
+        make = song_spec if net == "song" else coba_spec
+        specs = {"spikelearn": make("spikelearn", device, duration, cfg.seed, cfg.cache, cfg.build_root),
+                 "brian2": make("brian2", device, duration, cfg.seed, cfg.cache, cfg.build_root)}
+        if net == "song" and device == "cpp":
+            specs["brian2_poissongroup"] = song_spec("brian2", device, duration, cfg.seed, cfg.cache, cfg.build_root,
+                                                     inputs="poissongroup")
+        before = load()
+        # the first run of each builds (cold cache for spikelearn: its cache directory is new)
+        first = {name: measure(spec, cfg.timeout) for name, spec in specs.items()}
+        res = paired(specs, cfg.repeats, cfg.timeout, log)
+        sl, b2 = res["spikelearn"], res["brian2"]
+        row = {
+            "network": net, "device": device, "duration_s": duration, "repeats": cfg.repeats,
+            "load_before": before, "load_after": load(),
+            "spikelearn": summary(sl), "brian2": summary(b2),
+            "run_time_ratio": ratio(med(sl, "run_s"), med(b2, "run_s")),
+            "paired_run_time_ratios": [ratio(a.get("run_s"), b.get("run_s")) for a, b in zip(sl, b2)],
+            "peak_memory_ratio": ratio(med(sl, "peak_rss_mb"), med(b2, "peak_rss_mb")),
+            "first_step_overhead_s": diff(med(sl, "first_step_s"), med(b2, "first_step_s")),
+            "wall_ratio": ratio(med(sl, "wall_s"), med(b2, "wall_s")),
+            "first_run": {name: {k: r.get(k) for k in ("first_step_s", "compile_s", "run_s", "wall_s", "error")}
+                          for name, r in first.items()},
+        }
+        if "brian2_poissongroup" in res:
+            row["brian2_poissongroup"] = summary(res["brian2_poissongroup"])
+            row["poissongroup_over_spikelearn_run_time"] = ratio(med(res["brian2_poissongroup"], "run_s"), med(sl, "run_s"))
+        if device == "cpp":
+            row["cached_build_saving_s"] = diff(first["spikelearn"].get("wall_s"), med(sl, "wall_s"))
+            row["cold_build_wall_s"] = first["spikelearn"].get("wall_s")
+        rows.append(row)
+    return rows
+
+
+def diff(a, b):
+    return a - b if a is not None and b is not None else None
+
+
+def summary(results):
+    out = {k: med(results, k) for k in ("run_s", "first_step_s", "compile_s", "wall_s", "peak_rss_mb")}
+    ok = [r for r in results if "error" not in r]
+    out["counts"] = ok[0]["counts"] if ok else None
+    out["errors"] = errors(results)
+    return out
+
+
+def nest_available():
+    """``None`` when NEST imports, else exactly why not."""
+    proc = subprocess.run([sys.executable, "-c", "import nest; print(nest.__version__)"], capture_output=True,
+                          text=True, timeout=300)
+    if proc.returncode == 0:
+        return None, proc.stdout.strip().splitlines()[-1]
+    return (proc.stderr.strip().splitlines() or ["import nest failed"])[-1], None
+
+
+def events_per_second(res, n_in, n_out):
+    """Plastic synaptic events (pre spike x fan-out + post spike x fan-in) per wall second of the loop."""
+    if "error" in res or not res.get("run_s"):
+        return None
+    pre, post = res["counts"]["inputs"][0], res["counts"]["out"][0]
+    return (pre * n_out + post * n_in) / res["run_s"]
+
+
+def devices_part(cfg, bw, log):
+    """Song-type network with N = 1000 * n_out synapses on each device (and NEST), spikelearn's scenario."""
+    nest_error, nest_version = nest_available()
+    rows = []
+    for n_syn, duration in cfg.sizes:
+        n_out = n_syn // 1000
+        specs = {}
+        for device, target in (("runtime", "numpy"), ("runtime", "cython"), ("cpp", None)):
+            label = target or device
+            if n_syn > cfg.max_runtime_synapses and device == "runtime":
+                continue
+            specs[label] = song_spec("spikelearn", device, duration, cfg.seed, cfg.cache, cfg.build_root,
+                                     n_out=n_out, target=target or "cython")
+        if nest_error is None:
+            specs["nest"] = {"impl": "nest", "duration": duration, "seed": cfg.seed, "n_out": n_out}
+        log(f"  devices: N = {n_syn} synapses ({n_out} outputs), {duration} s simulated: {', '.join(specs)}")
+        before = load()
+        first = {name: measure(spec, cfg.timeout) for name, spec in specs.items()}
+        res = paired(specs, cfg.repeats, cfg.timeout, log)
+        for name, results in res.items():
+            eps = [e for e in (events_per_second(r, 1000, n_out) for r in results) if e is not None]
+            eps_med = statistics.median(eps) if eps else None
+            run_s = med(results, "run_s")
+            rows.append({
+                "synapses": n_syn, "device": name, "duration_s": duration, "load_before": before, "load_after": load(),
+                "build_first_s": first[name].get("first_step_s"), "compile_first_s": first[name].get("compile_s"),
+                "build_cached_s": med(results, "first_step_s"), "compile_cached_s": med(results, "compile_s"),
+                "run_s": run_s, "real_time_factor": ratio(duration, run_s), "plastic_events_per_s": eps_med,
+                "bandwidth_fraction": (eps_med * BYTES_PER_EVENT / (bw["copy_gb_s"] * 1e9)) if eps_med else None,
+                "peak_rss_mb": med(results, "peak_rss_mb"), "counts": summary(results)["counts"],
+                "errors": errors(results) + ([first[name]["error"]] if "error" in first[name] else []),
+            })
+        if "nest" in res and "cpp" in res:
+            rows[-1]["cpp_over_nest_run_time"] = ratio(med(res["cpp"], "run_s"), med(res["nest"], "run_s"))
+    return rows, {"error": nest_error, "version": nest_version}
+
+
+def scenarios_part(cfg, log):
+    """Wall time of every built-in scenario on cpp (``--scenario-duration`` shortens them; stated)."""
+    from spikelearn.scenario import builtin_scenarios
+
+    rows = []
+    out = tempfile.mkdtemp(prefix="slbench-scen-")
+    env = {**os.environ, "SPIKELEARN_CACHE": cfg.cache, "MPLBACKEND": "Agg"}
+    for name in sorted(builtin_scenarios()):
+        cmd = [str(Path(sys.executable).parent / "spikelearn"), "run", name, "--device", "cpp", "--no-progress",
+               "--out", out]
+        if cfg.scenario_duration:
+            cmd += ["--set", f'duration="{cfg.scenario_duration}*second"']
+        row = {"scenario": name, "load_before": load()}
+        for attempt in ("first", "cached"):
+            t0 = time.perf_counter()
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=cfg.scenario_timeout)
+                status = proc.returncode
+                tail = proc.stderr.strip().splitlines()[-1:] if status else []
+            except subprocess.TimeoutExpired:
+                status, tail = "timeout", []
+            row[f"{attempt}_wall_s"] = time.perf_counter() - t0
+            row[f"{attempt}_status"] = status
+            if tail:
+                row["error"] = tail[0][-300:]
+            passed = [ln for ln in (proc.stdout.splitlines() if status == 0 else []) if ln.strip().startswith("[")]
+            row["claims"] = f"{sum('[PASS]' in ln for ln in passed)}/{len(passed)} pass"
+            if status != 0:
+                break
+        log(f"  scenario {name}: first {row['first_wall_s']:.1f} s, cached {row.get('cached_wall_s', float('nan')):.1f} s, "
+            f"status {row['first_status']}, claims {row['claims']}")
+        rows.append(row)
+    shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+# -- report ---------------------------------------------------------------------------------------------
+def fmt(x, spec=".3g"):
+    return "–" if x is None else format(x, spec)
+
+
+def markdown(result):
+    m = result["machine"]
+    lines = [f"Machine `{m['node']}`: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+             f"Brian2 {m['brian2']}; load average {fmt(result['load_start'][0], '.1f')} at start, "
+             f"{fmt(result['load_end'][0], '.1f')} at the end (shared machine: absolute times are inflated, "
+             f"ratios are of paired runs). Memory bandwidth (NumPy copy, 1 core): "
+             f"{fmt(result['bandwidth']['copy_gb_s'], '.1f')} GB/s. Mode: {result['mode']}, "
+             f"{result['repeats']} repeats, medians.", ""]
+    if result.get("overhead"):
+        lines += ["**Framework overhead** (spikelearn scenario vs the same network hand-written in Brian2, same "
+                  "device and seed, paired runs):", "",
+                  "| network | device | sim s | run s spikelearn | run s Brian2 | run-time ratio | peak MB (sl / b2) | "
+                  "memory ratio | command→first step s (sl / b2) | overhead s |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in result["overhead"]:
+            sl, b2 = r["spikelearn"], r["brian2"]
+            lines.append(f"| {r['network']} | {r['device']} | {r['duration_s']:g} | {fmt(sl['run_s'])} | {fmt(b2['run_s'])} | "
+                         f"**{fmt(r['run_time_ratio'], '.3f')}** | {fmt(sl['peak_rss_mb'], '.0f')} / {fmt(b2['peak_rss_mb'], '.0f')} | "
+                         f"{fmt(r['peak_memory_ratio'], '.2f')} | {fmt(sl['first_step_s'], '.2f')} / {fmt(b2['first_step_s'], '.2f')} | "
+                         f"**{fmt(r['first_step_overhead_s'], '.2f')}** |")
+        for r in result["overhead"]:
+            if "brian2_poissongroup" in r:
+                lines += ["", f"Song on cpp with Brian2's `PoissonGroup` (one random number per input per step): run "
+                          f"{fmt(r['brian2_poissongroup']['run_s'])} s, {fmt(r['poissongroup_over_spikelearn_run_time'], '.2f')}x "
+                          f"spikelearn's exponential-interval input. Cached rebuild saving (cpp, whole command): cold "
+                          f"{fmt(r.get('cold_build_wall_s'), '.1f')} s → cached {fmt(r['spikelearn']['wall_s'], '.1f')} s "
+                          f"(saves {fmt(r.get('cached_build_saving_s'), '.1f')} s)."]
+        lines.append("")
+    if result.get("devices"):
+        lines += ["**Devices** (spikelearn's `song-stdp` with 1000 inputs → N/1000 outputs, all-to-all STDP; NEST: "
+                  "the same network with `stdp_synapse`, 1 thread):", "",
+                  "| synapses | device | sim s | build s (first / cached) | run s | × real time | plastic events/s | "
+                  "fraction of bandwidth | peak MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in result["devices"]:
+            lines.append(f"| {r['synapses']:.0e} | {r['device']} | {r['duration_s']:g} | {fmt(r['build_first_s'], '.1f')} / "
+                         f"{fmt(r['build_cached_s'], '.1f')} | {fmt(r['run_s'])} | {fmt(r['real_time_factor'], '.3g')} | "
+                         f"{fmt(r['plastic_events_per_s'], '.3g')} | {fmt(r['bandwidth_fraction'], '.2%')} | "
+                         f"{fmt(r['peak_rss_mb'], '.0f')} |" + (f" {'; '.join(r['errors'])[:120]}" if r["errors"] else ""))
+        ratios = [(r["synapses"], r["cpp_over_nest_run_time"]) for r in result["devices"] if r.get("cpp_over_nest_run_time")]
+        if ratios:
+            lines += ["", "cpp / NEST run time: " + ", ".join(f"N={n:.0e}: {x:.3f}" for n, x in ratios)]
+        lines += ["", f"Build = command → first simulated step (imports, validation, code generation, compilation). "
+                  f"Bytes per plastic event: {BYTES_PER_EVENT} (w, Apre, Apost, lastupdate read and written + "
+                  f"2 indices). cuda: {result['cuda']}. NEST: {result['nest']['version'] or result['nest']['error']}.", ""]
+    if result.get("scenarios"):
+        lines += [f"**Built-in scenarios on cpp** ({result['scenario_duration']}):", "",
+                  "| scenario | first run s | cached run s | status | claims |", "| --- | --- | --- | --- | --- |"]
+        for r in result["scenarios"]:
+            lines.append(f"| {r['scenario']} | {r['first_wall_s']:.1f} | {fmt(r.get('cached_wall_s'), '.1f')} | "
+                         f"{r['first_status']} | {r['claims']} |")
+    lines += ["", f"Produced by `{result['command']}`."]
+    return "\n".join(lines) + "\n"
+
+
+def machine():
+    import brian2
+    import numpy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"node": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "brian2": brian2.__version__, "numpy": numpy.__version__}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: short simulations, 2 repeats, N <= 10^4")
+    parser.add_argument("--repeats", type=int, help="paired repeats per row (default 5; --quick 2)")
+    parser.add_argument("--parts", default="overhead,devices",
+                        help="comma-separated parts among overhead, devices (NEST is part of devices)")
+    parser.add_argument("--scenarios", action="store_true", help="also time every built-in scenario on cpp")
+    parser.add_argument("--scenario-duration", type=float,
+                        help="simulate each scenario for this many seconds instead of its own duration")
+    parser.add_argument("--scenario-timeout", type=float, default=1800)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
+    parser.add_argument("--max-runtime-synapses", type=float, default=1e5,
+                        help="largest N run on the runtime devices (numpy at 10^6 takes hours here)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    cfg = parser.parse_args(argv)
+    cfg.repeats = cfg.repeats or (2 if cfg.quick else 5)
+    cfg.song_duration = 1.0 if cfg.quick else 10.0
+    cfg.song_runtime_duration = 2.0
+    cfg.coba_duration = 0.2 if cfg.quick else 1.0
+    cfg.sizes = [(1000, 1.0), (10000, 1.0)] if cfg.quick else [(1000, 10.0), (10000, 10.0), (100000, 2.0), (1000000, 1.0)]
+    work = Path(tempfile.mkdtemp(prefix="slbench-"))
+    cfg.cache, cfg.build_root = str(work / "cache"), str(work / "brian2-builds")
+    parts = set(cfg.parts.split(","))
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    result = {"command": " ".join(["bench/run.py"] + (argv if argv is not None else sys.argv[1:])),
+              "date": date.today().isoformat(), "machine": machine(), "mode": "quick" if cfg.quick else "full",
+              "repeats": cfg.repeats, "seed": cfg.seed, "load_start": load(),
+              "cuda": "not measured: no GPU on this machine and none lent to this run"}
+    try:
+        log("memory bandwidth")
+        result["bandwidth"] = bandwidth()
+        if "overhead" in parts:
+            result["overhead"] = overhead_part(cfg, log)
+        if "devices" in parts:
+            result["devices"], result["nest"] = devices_part(cfg, result["bandwidth"], log)
+        if cfg.scenarios:
+            result["scenario_duration"] = (f"shortened to {cfg.scenario_duration:g} s simulated each"
+                                           if cfg.scenario_duration else "each scenario's own duration")
+            result["scenarios"] = scenarios_part(cfg, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["load_end"] = load()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{platform.node()}-{result['date']}" + ("-quick" if cfg.quick else "")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    (out / f"{stem}.md").write_text(table)
+    print(table)
+    log(f"written: {out / (stem + '.json')}, {out / (stem + '.md')}")
+
+
+if __name__ == "__main__":
+    main()
