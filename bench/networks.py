@@ -27,10 +27,10 @@ def song(n_in=1000, n_out=1, inputs="exponential"):
 
     p = SONG
     if inputs == "exponential":
-        inp = NeuronGroup(n_in, "rate = 15.0*Hz : Hz (constant over dt)\nnext_spike : second",
-                          threshold="t >= next_spike", reset="next_spike = t + (-log(rand()))/rate",
-                          method="euler", name="inputs")
-        inp.next_spike = "-log(rand())/(15.0*Hz)"
+        inp = NeuronGroup(n_in, "rate : Hz (constant)\nnext_spike : second", threshold="t >= next_spike",
+                          reset="next_spike = t + (-log(rand()))/rate", method="euler", name="inputs")
+        inp.rate = "15.0*Hz"
+        inp.next_spike = "-log(rand())/rate"
     else:
         inp = PoissonGroup(n_in, rates=p["rate_hz"] * Hz, name="inputs")
     out = NeuronGroup(n_out, """
@@ -114,7 +114,7 @@ def song_nest(n_in=1000, n_out=1, seed=1):
     p = SONG
     g_l = 10.0  # nS; dimensionless conductances of the Brian2 model are in units of g_L
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
+    nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": 0.1, "rng_seed": seed, "local_num_threads": 1, "print_time": False})
     gen = nest.Create("poisson_generator", params={"rate": p["rate_hz"]})
     parrots = nest.Create("parrot_neuron", n_in)

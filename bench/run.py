@@ -7,8 +7,8 @@ built-in scenarios. One command:
 
 Writes ``bench/results/<machine>-<date>.json`` and ``.md`` (the table) and prints the table.
 
-Every measurement runs in its own process (``bench/worker.py``); peak memory is that process tree's
-maximum resident set (``os.wait4``: the largest of the Python process and the binary it ran). The
+Every measurement runs in its own process (``bench/worker.py``); peak memory is the largest resident set
+of that process and of what it ran (compiler, standalone binary). The
 implementations compared in one table row run interleaved, alternating which goes first, ``--repeats``
 times; the table shows medians and the ratios of the paired runs' medians. These machines are shared
 and noisy: the load average is recorded before and after each part.
@@ -37,34 +37,29 @@ BYTES_PER_EVENT = 4 * 8 * 2 + 4 + 4
 
 # -- measuring ------------------------------------------------------------------------------------------
 def measure(spec, timeout):
-    """Run one worker; return its result with ``wall_s`` and ``peak_rss_mb``, or ``{"error": ...}``."""
+    """Run one worker; return its result with ``wall_s``, or ``{"error": ...}``."""
     spec = {**spec, "t0": time.time()}
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, str(WORKER), json.dumps(spec)], stdout=out,
                                 stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            timed_out = True
         wall = time.perf_counter() - t0
         out.seek(0)
         text = out.read()
     lines = [ln for ln in text.splitlines() if ln.startswith("BENCH-RESULT ")]
     if proc.returncode != 0 or not lines:
         tail = " | ".join(text.strip().splitlines()[-3:])
-        why = "timed out" if time.monotonic() > deadline else f"exit {proc.returncode}"
+        why = "timed out" if timed_out else f"exit {proc.returncode}"
         return {"error": f"{why}: {tail[-600:]}"}
     result = json.loads(lines[-1][len("BENCH-RESULT "):])
-    result["wall_s"] = wall
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # Linux: kB
+    result["wall_s"] = wall  # the worker reports its own peak memory (see worker.peak_rss_mb)
     return result
 
 
@@ -85,6 +80,11 @@ def paired(specs, repeats, timeout, log):
 
 def med(results, key):
     values = [r[key] for r in results if "error" not in r and key in r]
+    return statistics.median(values) if values else None
+
+
+def med_diff(results, a, b):
+    values = [r[a] - r.get(b, 0.0) for r in results if "error" not in r and a in r]
     return statistics.median(values) if values else None
 
 
@@ -160,9 +160,13 @@ def overhead_part(cfg, log):
             "load_before": before, "load_after": load(),
             "spikelearn": summary(sl), "brian2": summary(b2),
             "run_time_ratio": ratio(med(sl, "run_s"), med(b2, "run_s")),
+            "run_cpu_ratio": ratio(med(sl, "run_cpu_s"), med(b2, "run_cpu_s")),
             "paired_run_time_ratios": [ratio(a.get("run_s"), b.get("run_s")) for a, b in zip(sl, b2)],
             "peak_memory_ratio": ratio(med(sl, "peak_rss_mb"), med(b2, "peak_rss_mb")),
             "first_step_overhead_s": diff(med(sl, "first_step_s"), med(b2, "first_step_s")),
+            # imports, validation and network construction, without compilation (cpp: Brian2 alone
+            # recompiles main.cpp on every run, spikelearn does not; see README)
+            "before_build_overhead_s": diff(med_diff(sl, "first_step_s", "compile_s"), med_diff(b2, "first_step_s", "compile_s")),
             "wall_ratio": ratio(med(sl, "wall_s"), med(b2, "wall_s")),
             "first_run": {name: {k: r.get(k) for k in ("first_step_s", "compile_s", "run_s", "wall_s", "error")}
                           for name, r in first.items()},
@@ -228,18 +232,20 @@ def devices_part(cfg, bw, log):
         for name, results in res.items():
             eps = [e for e in (events_per_second(r, 1000, n_out) for r in results) if e is not None]
             eps_med = statistics.median(eps) if eps else None
-            run_s = med(results, "run_s")
+            run_s, cpu_s = med(results, "run_s"), med(results, "run_cpu_s")
             rows.append({
                 "synapses": n_syn, "device": name, "duration_s": duration, "load_before": before, "load_after": load(),
                 "build_first_s": first[name].get("first_step_s"), "compile_first_s": first[name].get("compile_s"),
                 "build_cached_s": med(results, "first_step_s"), "compile_cached_s": med(results, "compile_s"),
-                "run_s": run_s, "real_time_factor": ratio(duration, run_s), "plastic_events_per_s": eps_med,
+                "run_s": run_s, "run_cpu_s": cpu_s,
+                "real_time_factor": ratio(duration, run_s), "real_time_factor_cpu": ratio(duration, cpu_s), "plastic_events_per_s": eps_med,
                 "bandwidth_fraction": (eps_med * BYTES_PER_EVENT / (bw["copy_gb_s"] * 1e9)) if eps_med else None,
                 "peak_rss_mb": med(results, "peak_rss_mb"), "counts": summary(results)["counts"],
                 "errors": errors(results) + ([first[name]["error"]] if "error" in first[name] else []),
             })
         if "nest" in res and "cpp" in res:
             rows[-1]["cpp_over_nest_run_time"] = ratio(med(res["cpp"], "run_s"), med(res["nest"], "run_s"))
+            rows[-1]["cpp_over_nest_run_cpu"] = ratio(med(res["cpp"], "run_cpu_s"), med(res["nest"], "run_cpu_s"))
     return rows, {"error": nest_error, "version": nest_version}
 
 
@@ -295,15 +301,16 @@ def markdown(result):
     if result.get("overhead"):
         lines += ["**Framework overhead** (spikelearn scenario vs the same network hand-written in Brian2, same "
                   "device and seed, paired runs):", "",
-                  "| network | device | sim s | run s spikelearn | run s Brian2 | run-time ratio | peak MB (sl / b2) | "
-                  "memory ratio | command→first step s (sl / b2) | overhead s |",
+                  "| network | device | sim s | run s spikelearn | run s Brian2 | run-time ratio (CPU) | peak MB (sl / b2) | "
+                  "memory ratio | command→first step s (sl / b2) | overhead s (without compiling) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in result["overhead"]:
             sl, b2 = r["spikelearn"], r["brian2"]
             lines.append(f"| {r['network']} | {r['device']} | {r['duration_s']:g} | {fmt(sl['run_s'])} | {fmt(b2['run_s'])} | "
-                         f"**{fmt(r['run_time_ratio'], '.3f')}** | {fmt(sl['peak_rss_mb'], '.0f')} / {fmt(b2['peak_rss_mb'], '.0f')} | "
+                         f"**{fmt(r['run_time_ratio'], '.3f')}** ({fmt(r['run_cpu_ratio'], '.3f')}) | "
+                         f"{fmt(sl['peak_rss_mb'], '.0f')} / {fmt(b2['peak_rss_mb'], '.0f')} | "
                          f"{fmt(r['peak_memory_ratio'], '.2f')} | {fmt(sl['first_step_s'], '.2f')} / {fmt(b2['first_step_s'], '.2f')} | "
-                         f"**{fmt(r['first_step_overhead_s'], '.2f')}** |")
+                         f"{fmt(r['first_step_overhead_s'], '.2f')} (**{fmt(r['before_build_overhead_s'], '.2f')}**) |")
         for r in result["overhead"]:
             if "brian2_poissongroup" in r:
                 lines += ["", f"Song on cpp with Brian2's `PoissonGroup` (one random number per input per step): run "
@@ -315,16 +322,18 @@ def markdown(result):
     if result.get("devices"):
         lines += ["**Devices** (spikelearn's `song-stdp` with 1000 inputs → N/1000 outputs, all-to-all STDP; NEST: "
                   "the same network with `stdp_synapse`, 1 thread):", "",
-                  "| synapses | device | sim s | build s (first / cached) | run s | × real time | plastic events/s | "
+                  "| synapses | device | sim s | build s (first / cached) | run s (CPU s) | × real time (CPU) | plastic events/s | "
                   "fraction of bandwidth | peak MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in result["devices"]:
             lines.append(f"| {r['synapses']:.0e} | {r['device']} | {r['duration_s']:g} | {fmt(r['build_first_s'], '.1f')} / "
-                         f"{fmt(r['build_cached_s'], '.1f')} | {fmt(r['run_s'])} | {fmt(r['real_time_factor'], '.3g')} | "
+                         f"{fmt(r['build_cached_s'], '.1f')} | {fmt(r['run_s'])} ({fmt(r['run_cpu_s'])}) | "
+                         f"{fmt(r['real_time_factor'], '.3g')} ({fmt(r['real_time_factor_cpu'], '.3g')}) | "
                          f"{fmt(r['plastic_events_per_s'], '.3g')} | {fmt(r['bandwidth_fraction'], '.2%')} | "
                          f"{fmt(r['peak_rss_mb'], '.0f')} |" + (f" {'; '.join(r['errors'])[:120]}" if r["errors"] else ""))
-        ratios = [(r["synapses"], r["cpp_over_nest_run_time"]) for r in result["devices"] if r.get("cpp_over_nest_run_time")]
+        ratios = [(r["synapses"], r["cpp_over_nest_run_time"], r.get("cpp_over_nest_run_cpu"))
+                  for r in result["devices"] if r.get("cpp_over_nest_run_time")]
         if ratios:
-            lines += ["", "cpp / NEST run time: " + ", ".join(f"N={n:.0e}: {x:.3f}" for n, x in ratios)]
+            lines += ["", "cpp / NEST run time (CPU time): " + ", ".join(f"N={n:.0e}: {x:.3f} ({fmt(c, '.3f')})" for n, x, c in ratios)]
         lines += ["", f"Build = command → first simulated step (imports, validation, code generation, compilation). "
                   f"Bytes per plastic event: {BYTES_PER_EVENT} (w, Apre, Apost, lastupdate read and written + "
                   f"2 indices). cuda: {result['cuda']}. NEST: {result['nest']['version'] or result['nest']['error']}.", ""]
@@ -357,7 +366,7 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: short simulations, 2 repeats, N <= 10^4")
-    parser.add_argument("--repeats", type=int, help="paired repeats per row (default 5; --quick 2)")
+    parser.add_argument("--repeats", type=int, help="paired repeats per row (default 3; --quick 2)")
     parser.add_argument("--parts", default="overhead,devices",
                         help="comma-separated parts among overhead, devices (NEST is part of devices)")
     parser.add_argument("--scenarios", action="store_true", help="also time every built-in scenario on cpp")
@@ -370,11 +379,11 @@ def main(argv=None):
                         help="largest N run on the runtime devices (numpy at 10^6 takes hours here)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     cfg = parser.parse_args(argv)
-    cfg.repeats = cfg.repeats or (2 if cfg.quick else 5)
+    cfg.repeats = cfg.repeats or (2 if cfg.quick else 3)
     cfg.song_duration = 1.0 if cfg.quick else 10.0
     cfg.song_runtime_duration = 2.0
     cfg.coba_duration = 0.2 if cfg.quick else 1.0
-    cfg.sizes = [(1000, 1.0), (10000, 1.0)] if cfg.quick else [(1000, 10.0), (10000, 10.0), (100000, 2.0), (1000000, 1.0)]
+    cfg.sizes = [(1000, 1.0), (10000, 0.5)] if cfg.quick else [(1000, 5.0), (10000, 2.0), (100000, 1.0), (1000000, 0.5)]
     work = Path(tempfile.mkdtemp(prefix="slbench-"))
     cfg.cache, cfg.build_root = str(work / "cache"), str(work / "brian2-builds")
     parts = set(cfg.parts.split(","))

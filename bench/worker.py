@@ -6,13 +6,15 @@ Timing points, the same for every implementation: ``first_step_s`` is the time f
 (the parent's clock before it spawned this process) to the first simulated step: the end of
 ``Network.before_run`` on ``runtime``, the launch of the compiled binary on ``cpp``, the call of
 ``nest.Simulate`` for NEST. ``run_s`` is the simulation loop alone (Brian2's own ``_last_run_time``, read
-by the binary from its clock on ``cpp``; the ``Simulate`` call for NEST). ``compile_s`` is code generation
+by the binary from its clock on ``cpp``; the ``Simulate`` call for NEST); ``run_cpu_s`` the CPU time of
+the same (on ``cpp`` the binary's whole CPU time), which a loaded machine inflates much less. ``compile_s`` is code generation
 + compilation on ``cpp`` (``device.build`` up to the binary's launch).
 """
 
 import glob
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -32,6 +34,7 @@ def _hooks():
     def timed_before_run(self, namespace):
         before_run(self, namespace)
         MARKS.setdefault("first_step", time.time())
+        MARKS["cpu0"] = time.process_time()
 
     Network.before_run = timed_before_run
     net_run = Network.run
@@ -42,6 +45,7 @@ def _hooks():
 
         if not isinstance(get_device(), CPPStandaloneDevice):
             MARKS["run_s"] = float(get_device()._last_run_time)
+            MARKS["run_cpu_s"] = time.process_time() - MARKS["cpu0"]
         return out
 
     Network.run = timed_net_run
@@ -49,8 +53,12 @@ def _hooks():
 
     def timed_run(self, *args, **kwargs):
         MARKS["first_step"] = time.time()  # standalone: Network.before_run only generated code
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = run(self, *args, **kwargs)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         MARKS["run_s"] = float(self._last_run_time)
+        # CPU time of the binary (start-up and writing results included): robust to a loaded machine
+        MARKS["run_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         return out
 
     CPPStandaloneDevice.run = timed_run
@@ -64,7 +72,8 @@ def _hooks():
 
 
 def _result(t0, counts):
-    out = {"first_step_s": MARKS["first_step"] - t0, "run_s": MARKS["run_s"], "counts": counts}
+    out = {"first_step_s": MARKS["first_step"] - t0, "run_s": MARKS["run_s"], "run_cpu_s": MARKS["run_cpu_s"],
+           "counts": counts}
     if "build_start" in MARKS:
         out["compile_s"] = MARKS["first_step"] - MARKS["build_start"]
     return out
@@ -135,12 +144,24 @@ def nest_run(spec, t0):
     recorders, _ = networks.song_nest(n_out=spec.get("n_out", 1), seed=spec["seed"])
     import nest
 
-    first = time.time()
+    first, cpu0 = time.time(), time.process_time()
     nest.Simulate(spec["duration"] * 1000.0)
-    run = time.time() - first
+    run, run_cpu = time.time() - first, time.process_time() - cpu0
     counts = {name: [int(r.get("n_events")), 1000 if name == "inputs" else spec.get("n_out", 1)]
               for name, r in recorders.items()}
-    return {"first_step_s": first - t0, "run_s": run, "counts": counts, "nest_version": nest.__version__}
+    return {"first_step_s": first - t0, "run_s": run, "run_cpu_s": run_cpu, "counts": counts, "nest_version": nest.__version__}
+
+
+def peak_rss_mb():
+    """Largest resident set of this process and the processes it ran (the compiler, the binary): this
+    process's VmHWM (its own address space since exec, unlike ``ru_maxrss``, which a process spawned by
+    a large parent inherits) and its children's ``ru_maxrss``."""
+    own = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            own = float(line.split()[1]) / 1024.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return max(own, children)
 
 
 def main():
@@ -152,6 +173,7 @@ def main():
     impl = {"spikelearn": spikelearn_run, "brian2": brian2_run, "nest": nest_run}[spec["impl"]]
     result = impl(spec, t0)
     result["worker_wall_s"] = time.time() - t0
+    result["peak_rss_mb"] = peak_rss_mb()
     print("BENCH-RESULT " + json.dumps(result), flush=True)
 
 

@@ -131,3 +131,20 @@ def test_dead_time_process_fails_the_same_checks():
     assert fano < 1.0 - 4 * fano_se
     with pytest.raises(AssertionError):
         _assert_poisson(p, fano, fano_se, rate_z, corr)
+
+
+@pytest.mark.parametrize("rate, threshold", [
+    ("15*Hz", "t >= next_spike"),
+    ("5*Hz*(1 + i)", "t >= next_spike"),
+    ("15*Hz*(1 + sin(2*pi*t/second))", "rand() < rate*dt"),
+])
+def test_only_rates_constant_in_time_use_the_exponential_method(registry, rate, threshold):
+    """A rate that changes with t cannot be drawn once per interval: it uses the per-step draw. A rate
+    fixed in time is a constant per neuron, set once (no per-step update)."""
+    from brian2 import Hz
+
+    group = registry.get("models", "poisson").create("inp", 4, {"rate": rate, "method": "exponential"}, "", "", None)
+    assert group.events["spike"] == threshold
+    if threshold.startswith("t >="):
+        assert group.variables["rate"].constant
+        assert np.allclose(group.rate[:] / Hz, [15] * 4 if "i" not in rate else [5, 10, 15, 20])
