@@ -210,10 +210,12 @@ def events_per_second(res, n_in, n_out):
     return (pre * n_out + post * n_in) / res["run_s"]
 
 
-def devices_part(cfg, bw, log):
-    """Song-type network with N = 1000 * n_out synapses on each device (and NEST), spikelearn's scenario."""
+def devices_part(cfg, bw, log, result, save):
+    """Song-type network with N = 1000 * n_out synapses on each device (and NEST), spikelearn's scenario.
+    Rows go into ``result["devices"]`` as they are measured (``save`` is called after each size)."""
     nest_error, nest_version = nest_available()
-    rows = []
+    result["nest"] = {"error": nest_error, "version": nest_version}
+    rows = result["devices"] = []
     for n_syn, duration in cfg.sizes:
         n_out = n_syn // 1000
         specs = {}
@@ -246,7 +248,7 @@ def devices_part(cfg, bw, log):
         if "nest" in res and "cpp" in res:
             rows[-1]["cpp_over_nest_run_time"] = ratio(med(res["cpp"], "run_s"), med(res["nest"], "run_s"))
             rows[-1]["cpp_over_nest_run_cpu"] = ratio(med(res["cpp"], "run_cpu_s"), med(res["nest"], "run_cpu_s"))
-    return rows, {"error": nest_error, "version": nest_version}
+        save()
 
 
 def scenarios_part(cfg, log):
@@ -297,7 +299,7 @@ def markdown(result):
              f"{fmt(result['load_end'][0], '.1f')} at the end (shared machine: absolute times are inflated, "
              f"ratios are of paired runs). Memory bandwidth (NumPy copy, 1 core): "
              f"{fmt(result['bandwidth']['copy_gb_s'], '.1f')} GB/s. Mode: {result['mode']}, "
-             f"{result['repeats']} repeats, medians.", ""]
+             f"{result['repeats']} repeats, medians; simulated durations x{result['duration_scale']:g}.", ""]
     if result.get("overhead"):
         lines += ["**Framework overhead** (spikelearn scenario vs the same network hand-written in Brian2, same "
                   "device and seed, paired runs):", "",
@@ -377,13 +379,17 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--max-runtime-synapses", type=float, default=1e5,
                         help="largest N run on the runtime devices (numpy at 10^6 takes hours here)")
+    parser.add_argument("--duration-scale", type=float, default=1.0,
+                        help="multiply every simulated duration by this (e.g. 0.2 on a loaded machine; recorded)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     cfg = parser.parse_args(argv)
     cfg.repeats = cfg.repeats or (2 if cfg.quick else 3)
-    cfg.song_duration = 1.0 if cfg.quick else 10.0
-    cfg.song_runtime_duration = 2.0
-    cfg.coba_duration = 0.2 if cfg.quick else 1.0
-    cfg.sizes = [(1000, 1.0), (10000, 0.5)] if cfg.quick else [(1000, 5.0), (10000, 2.0), (100000, 1.0), (1000000, 0.5)]
+    k = cfg.duration_scale
+    cfg.song_duration = k * (1.0 if cfg.quick else 10.0)
+    cfg.song_runtime_duration = k * (1.0 if cfg.quick else 2.0)
+    cfg.coba_duration = k * (0.2 if cfg.quick else 1.0)
+    cfg.sizes = [(n, k * d) for n, d in ([(1000, 1.0), (10000, 0.5)] if cfg.quick else
+                                         [(1000, 10.0), (10000, 5.0), (100000, 1.0), (1000000, 0.5)])]
     work = Path(tempfile.mkdtemp(prefix="slbench-"))
     cfg.cache, cfg.build_root = str(work / "cache"), str(work / "brian2-builds")
     parts = set(cfg.parts.split(","))
@@ -393,26 +399,31 @@ def main(argv=None):
 
     result = {"command": " ".join(["bench/run.py"] + (argv if argv is not None else sys.argv[1:])),
               "date": date.today().isoformat(), "machine": machine(), "mode": "quick" if cfg.quick else "full",
-              "repeats": cfg.repeats, "seed": cfg.seed, "load_start": load(),
+              "repeats": cfg.repeats, "seed": cfg.seed, "duration_scale": cfg.duration_scale, "load_start": load(),
               "cuda": "not measured: no GPU on this machine and none lent to this run"}
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{platform.node()}-{result['date']}" + ("-quick" if cfg.quick else "")
+
+    def save():  # after every part: a late failure keeps what was measured
+        result["load_end"] = load()
+        (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+
     try:
         log("memory bandwidth")
         result["bandwidth"] = bandwidth()
         if "overhead" in parts:
             result["overhead"] = overhead_part(cfg, log)
+            save()
         if "devices" in parts:
-            result["devices"], result["nest"] = devices_part(cfg, result["bandwidth"], log)
+            devices_part(cfg, result["bandwidth"], log, result, save)
         if cfg.scenarios:
             result["scenario_duration"] = (f"shortened to {cfg.scenario_duration:g} s simulated each"
                                            if cfg.scenario_duration else "each scenario's own duration")
             result["scenarios"] = scenarios_part(cfg, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result["load_end"] = load()
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{platform.node()}-{result['date']}" + ("-quick" if cfg.quick else "")
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+        save()
     table = markdown(result)
     (out / f"{stem}.md").write_text(table)
     print(table)

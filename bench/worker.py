@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -84,7 +85,7 @@ def spikelearn_run(spec, t0):
     _hooks()
     from spikelearn.cli import main
 
-    out = tempfile.mkdtemp(prefix="slbench-")
+    out = tempfile.mkdtemp(prefix="slbench-run-")
     argv = ["run", spec["scenario"], "--device", spec["device"], "--seed", str(spec["seed"]), "--no-progress",
             "--out", out, "--set", f'duration="{spec["duration"]}*second"']
     argv += [a for kv in spec.get("set", []) for a in ("--set", kv)]
@@ -106,6 +107,7 @@ def spikelearn_run(spec, t0):
     for f in glob.glob(os.path.join(run_dir, "data", "spikes_*.npz")):
         with np.load(f) as d:
             counts[Path(f).stem[len("spikes_"):]] = [int(len(d["t"])), int(d["N"])]
+    shutil.rmtree(out)
     return _result(t0, counts)
 
 
