@@ -102,18 +102,30 @@ def load():
 
 # -- parts ----------------------------------------------------------------------------------------------
 def bandwidth(size_mb=256, repeats=7):
-    """STREAM-like copy with NumPy (one core): bytes read + written per second, best of ``repeats``."""
+    """STREAM-like copy with NumPy (one core): bytes read + written per second, best of ``repeats``, by
+    wall time and by CPU time (a loaded machine deschedules the copy: the CPU-time figure is the one
+    the plastic events are compared with, themselves counted per CPU second)."""
     import numpy as np
 
     a = np.ones(size_mb * 2**20 // 8)
     b = np.empty_like(a)
-    best = float("inf")
+    wall, cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         np.copyto(b, a)
-        best = min(best, time.perf_counter() - t0)
-    return {"copy_gb_s": 2 * a.nbytes / best / 1e9, "array_mb": size_mb, "repeats": repeats,
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return {"copy_gb_s": 2 * a.nbytes / wall / 1e9, "copy_gb_s_cpu": 2 * a.nbytes / cpu / 1e9, "array_mb": size_mb,
+            "repeats": repeats, "load": load(),
             "note": "read + written bytes of a 1-core np.copyto, best of repeats (write-allocate traffic not counted)"}
+
+
+def bandwidth_fraction(row, bw):
+    """Plastic events per CPU second x bytes per event / the CPU-time copy bandwidth."""
+    eps = row.get("plastic_events_per_s")
+    if not eps or not row.get("run_cpu_s") or not bw.get("copy_gb_s_cpu"):
+        return None, None
+    eps_cpu = eps * row["run_s"] / row["run_cpu_s"]
+    return eps_cpu, eps_cpu * BYTES_PER_EVENT / (bw["copy_gb_s_cpu"] * 1e9)
 
 
 def song_spec(impl, device, duration, seed, cache, build_root, n_out=1, target="cython", inputs="exponential"):
@@ -186,7 +198,7 @@ def diff(a, b):
 
 
 def summary(results):
-    out = {k: med(results, k) for k in ("run_s", "first_step_s", "compile_s", "wall_s", "peak_rss_mb")}
+    out = {k: med(results, k) for k in ("run_s", "run_cpu_s", "first_step_s", "compile_s", "wall_s", "peak_rss_mb")}
     ok = [r for r in results if "error" not in r]
     out["counts"] = ok[0]["counts"] if ok else None
     out["errors"] = errors(results)
@@ -210,7 +222,7 @@ def events_per_second(res, n_in, n_out):
     return (pre * n_out + post * n_in) / res["run_s"]
 
 
-def devices_part(cfg, bw, log, result, save):
+def devices_part(cfg, log, result, save):
     """Song-type network with N = 1000 * n_out synapses on each device (and NEST), spikelearn's scenario.
     Rows go into ``result["devices"]`` as they are measured (``save`` is called after each size)."""
     nest_error, nest_version = nest_available()
@@ -241,7 +253,6 @@ def devices_part(cfg, bw, log, result, save):
                 "build_cached_s": med(results, "first_step_s"), "compile_cached_s": med(results, "compile_s"),
                 "run_s": run_s, "run_cpu_s": cpu_s,
                 "real_time_factor": ratio(duration, run_s), "real_time_factor_cpu": ratio(duration, cpu_s), "plastic_events_per_s": eps_med,
-                "bandwidth_fraction": (eps_med * BYTES_PER_EVENT / (bw["copy_gb_s"] * 1e9)) if eps_med else None,
                 "peak_rss_mb": med(results, "peak_rss_mb"), "counts": summary(results)["counts"],
                 "errors": errors(results) + ([first[name]["error"]] if "error" in first[name] else []),
             })
@@ -298,7 +309,8 @@ def markdown(result):
              f"Brian2 {m['brian2']}; load average {fmt(result['load_start'][0], '.1f')} at start, "
              f"{fmt(result['load_end'][0], '.1f')} at the end (shared machine: absolute times are inflated, "
              f"ratios are of paired runs). Memory bandwidth (NumPy copy, 1 core): "
-             f"{fmt(result['bandwidth']['copy_gb_s'], '.1f')} GB/s. Mode: {result['mode']}, "
+             f"{fmt(result['bandwidth'].get('copy_gb_s_cpu'), '.1f')} GB/s per CPU second "
+             f"({fmt(result['bandwidth']['copy_gb_s'], '.1f')} GB/s by wall time). Mode: {result['mode']}, "
              f"{result['repeats']} repeats, medians; simulated durations x{result['duration_scale']:g}.", ""]
     if result.get("overhead"):
         lines += ["**Framework overhead** (spikelearn scenario vs the same network hand-written in Brian2, same "
@@ -324,13 +336,14 @@ def markdown(result):
     if result.get("devices"):
         lines += ["**Devices** (spikelearn's `song-stdp` with 1000 inputs → N/1000 outputs, all-to-all STDP; NEST: "
                   "the same network with `stdp_synapse`, 1 thread):", "",
-                  "| synapses | device | sim s | build s (first / cached) | run s (CPU s) | × real time (CPU) | plastic events/s | "
-                  "fraction of bandwidth | peak MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| synapses | device | sim s | build s (first / cached) | run s (CPU s) | × real time (CPU) | "
+                  "plastic events per CPU s | fraction of bandwidth | peak MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in result["devices"]:
+            eps_cpu, fraction = bandwidth_fraction(r, result["bandwidth"])
             lines.append(f"| {r['synapses']:.0e} | {r['device']} | {r['duration_s']:g} | {fmt(r['build_first_s'], '.1f')} / "
                          f"{fmt(r['build_cached_s'], '.1f')} | {fmt(r['run_s'])} ({fmt(r['run_cpu_s'])}) | "
                          f"{fmt(r['real_time_factor'], '.3g')} ({fmt(r['real_time_factor_cpu'], '.3g')}) | "
-                         f"{fmt(r['plastic_events_per_s'], '.3g')} | {fmt(r['bandwidth_fraction'], '.2%')} | "
+                         f"{fmt(eps_cpu, '.3g')} | {fmt(fraction, '.2%')} | "
                          f"{fmt(r['peak_rss_mb'], '.0f')} |" + (f" {'; '.join(r['errors'])[:120]}" if r["errors"] else ""))
         ratios = [(r["synapses"], r["cpp_over_nest_run_time"], r.get("cpp_over_nest_run_cpu"))
                   for r in result["devices"] if r.get("cpp_over_nest_run_time")]
@@ -347,6 +360,22 @@ def markdown(result):
                          f"{r['first_status']} | {r['claims']} |")
     lines += ["", f"Produced by `{result['command']}`."]
     return "\n".join(lines) + "\n"
+
+
+def report(paths):
+    """Merge the parts of earlier result files (the first one's header) and write their table."""
+    merged = {}
+    for path in paths:
+        for key, value in json.loads(Path(path).read_text()).items():
+            if key in ("overhead", "devices", "nest", "scenarios", "scenario_duration", "load_end") or key not in merged:
+                merged[key] = value
+    merged["command"] = "; ".join(json.loads(Path(p).read_text())["command"] for p in paths)
+    if "copy_gb_s_cpu" not in merged["bandwidth"]:  # results from before the CPU-time bandwidth
+        merged["bandwidth"] = bandwidth()
+        merged["bandwidth"]["note"] += "; measured when the table was written"
+    table = markdown(merged)
+    Path(paths[0]).with_suffix(".md").write_text(table)
+    print(table)
 
 
 def machine():
@@ -379,10 +408,17 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--max-runtime-synapses", type=float, default=1e5,
                         help="largest N run on the runtime devices (numpy at 10^6 takes hours here)")
+    parser.add_argument("--sizes", dest="sizes_arg",
+                        help="comma-separated synapse counts of the devices part, among 1e3,1e4,1e5,1e6 (default: all)")
     parser.add_argument("--duration-scale", type=float, default=1.0,
                         help="multiply every simulated duration by this (e.g. 0.2 on a loaded machine; recorded)")
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="only write the table of earlier results (several files: their parts merged)")
+    parser.add_argument("--tag", help="suffix of the result files (e.g. when parts run as separate commands)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     cfg = parser.parse_args(argv)
+    if cfg.report:
+        return report(cfg.report)
     cfg.repeats = cfg.repeats or (2 if cfg.quick else 3)
     k = cfg.duration_scale
     cfg.song_duration = k * (1.0 if cfg.quick else 10.0)
@@ -390,6 +426,9 @@ def main(argv=None):
     cfg.coba_duration = k * (0.2 if cfg.quick else 1.0)
     cfg.sizes = [(n, k * d) for n, d in ([(1000, 1.0), (10000, 0.5)] if cfg.quick else
                                          [(1000, 10.0), (10000, 5.0), (100000, 1.0), (1000000, 0.5)])]
+    if cfg.sizes_arg:
+        wanted = {int(float(x)) for x in cfg.sizes_arg.split(",")}
+        cfg.sizes = [(n, d) for n, d in cfg.sizes if n in wanted]
     work = Path(tempfile.mkdtemp(prefix="slbench-"))
     cfg.cache, cfg.build_root = str(work / "cache"), str(work / "brian2-builds")
     parts = set(cfg.parts.split(","))
@@ -403,7 +442,7 @@ def main(argv=None):
               "cuda": "not measured: no GPU on this machine and none lent to this run"}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{platform.node()}-{result['date']}" + ("-quick" if cfg.quick else "")
+    stem = f"{platform.node()}-{result['date']}" + ("-quick" if cfg.quick else "") + (f"-{cfg.tag}" if cfg.tag else "")
 
     def save():  # after every part: a late failure keeps what was measured
         result["load_end"] = load()
@@ -416,7 +455,7 @@ def main(argv=None):
             result["overhead"] = overhead_part(cfg, log)
             save()
         if "devices" in parts:
-            devices_part(cfg, result["bandwidth"], log, result, save)
+            devices_part(cfg, log, result, save)
         if cfg.scenarios:
             result["scenario_duration"] = (f"shortened to {cfg.scenario_duration:g} s simulated each"
                                            if cfg.scenario_duration else "each scenario's own duration")
