@@ -269,7 +269,8 @@ def scenarios_part(cfg, log):
     rows = []
     out = tempfile.mkdtemp(prefix="slbench-scen-")
     env = {**os.environ, "SPIKELEARN_CACHE": cfg.cache, "MPLBACKEND": "Agg"}
-    for name in sorted(builtin_scenarios()):
+    names = cfg.scenario_names.split(",") if cfg.scenario_names else list(builtin_scenarios())
+    for name in names:
         cmd = [str(Path(sys.executable).parent / "spikelearn"), "run", name, "--device", "cpp", "--no-progress",
                "--out", out]
         if cfg.scenario_duration:
@@ -403,6 +404,7 @@ def main(argv=None):
     parser.add_argument("--scenarios", action="store_true", help="also time every built-in scenario on cpp")
     parser.add_argument("--scenario-duration", type=float,
                         help="simulate each scenario for this many seconds instead of its own duration")
+    parser.add_argument("--scenario-names", help="comma-separated built-in scenarios (default: all)")
     parser.add_argument("--scenario-timeout", type=float, default=1800)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
