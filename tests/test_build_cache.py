@@ -18,6 +18,18 @@ from pathlib import Path
 import pytest
 
 
+def _cli(args, cache, hash_seed):
+    env = {**os.environ, "SPIKELEARN_CACHE": str(cache), "PYTHONHASHSEED": str(hash_seed), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "spikelearn.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=3600)
+
+
+def _snapshot(build_dir):
+    files = [p for p in Path(build_dir).rglob("*")
+             if p.is_file() and (p.suffix in (".cpp", ".h", ".o") or p.name in ("main", "makefile"))
+             and "static_arrays" not in p.parts and "results" not in p.parts]
+    return {str(p.relative_to(build_dir)): p.stat().st_mtime_ns for p in files}
+
 
 def test_clock_sets_iterate_in_the_same_order_whatever_the_addresses():
     """What the cache relies on, in-process and cheap: once a cpp session has started, a set of clocks

@@ -101,7 +101,7 @@ def test_exponential_method_is_a_poisson_process_like_bernoulli(registry, write_
     assert stats.ks_2samp(isi_exp, isi_ber).pvalue > 1e-3
     assert abs(fano - fano_b) < 4 * np.hypot(fano_se, fano_se_b)
     # the exponential method's default is the one the `poisson` model uses
-    path = write_scenario(f'''
+    path = write_scenario('''
         name = "poisson-default"
         duration = "1*ms"
         [populations.inp]
