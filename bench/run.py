@@ -1,9 +1,11 @@
 """spikelearn's benchmark suite: framework overhead against hand-written Brian2, the devices, NEST, and the
 built-in scenarios. One command:
 
-    .venv/bin/python bench/run.py                 # parts overhead, devices, nest, bandwidth (~1 h on 2 busy cores)
+    .venv/bin/python bench/run.py                 # overhead + devices (with NEST when it imports); hours on 2 busy cores
     .venv/bin/python bench/run.py --quick         # smoke run: short simulations, 2 repeats, N <= 10^4
+    .venv/bin/python bench/run.py --parts overhead --tag overhead    # one part (see --help: --sizes, --duration-scale)
     .venv/bin/python bench/run.py --scenarios     # also: wall time of every built-in scenario on cpp
+    .venv/bin/python bench/run.py --report A.json B.json             # the table of parts run separately
 
 Writes ``bench/results/<machine>-<date>.json`` and ``.md`` (the table) and prints the table.
 
