@@ -2,8 +2,9 @@
 
 ``poisson`` draws its next spike time from an exponential distribution when it fires and spikes when
 ``t`` reaches it, so it costs per spike rather than one random number per neuron per step; for a
-constant rate this is exactly a Poisson process (up to the time grid). A time-varying ``rate``
-expression falls back to the per-step Bernoulli draw ``rand() < rate*dt`` (``method = "bernoulli"``).
+rate that is constant in time (a number, or an expression of ``i``) this is exactly a Poisson process on
+the time grid (``tests/test_inputs.py``). A time-varying ``rate`` expression (one of ``t``, or calling a
+TimedArray) always uses the per-step Bernoulli draw ``rand() < rate*dt`` (``method = "bernoulli"``).
 ``spike_generator`` replays spike times given in the scenario or by the task; ``spike_train`` does the
 same on a NeuronGroup (a spike-indicator TimedArray as threshold), so plasticity rules can attach
 neuron-side variables (traces, rates) to neurons whose spike times are forced.
@@ -23,7 +24,8 @@ class Poisson(Model):
     kind = "poisson"
     parameters = {
         "rate": Param("10*Hz", "firing rate: a rate, or a Brian2 expression in Hz (e.g. '10*Hz*(1 + sin(2*pi*t/second))')", kind="code"),
-        "method": Param("exponential", "'exponential': next spike time drawn at each spike (constant rates, cost per spike); "
+        "method": Param("exponential", "'exponential': next spike time drawn at each spike (rates constant in time, cost per spike; "
+                        "a time-varying rate uses 'bernoulli'); "
                         "'bernoulli': rand() < rate*dt every step (any rate expression)", kind="str",
                         choices=("exponential", "bernoulli")),
     }
@@ -34,18 +36,31 @@ class Poisson(Model):
         rate = params["rate"]
         rate_code = rate if isinstance(rate, str) else f"{float(rate)!r}*Hz"
         namespace = {k: v for k, v in params.items() if k not in ("rate", "method")}
-        if params["method"] == "exponential":
-            eqs = f"rate = {rate_code} : Hz (constant over dt)\nnext_spike : second\n" + extra_equations
+        if params["method"] == "exponential" and not _time_varying(rate_code, namespace):
+            # a rate fixed in time is a per-neuron constant, set once: no per-step update of `rate`
+            eqs = "rate : Hz (constant)\nnext_spike : second\n" + extra_equations
             reset = "next_spike = t + (-log(rand()))/rate\n" + extra_reset
             group = NeuronGroup(size, eqs, threshold="t >= next_spike", reset=reset, method="euler",
                                 namespace=namespace, name=name)
-            # `rate` (constant over dt) is only computed once the run starts: use its expression here
-            group.next_spike = f"-log(rand())/({rate_code})"
+            group.rate = rate_code
+            group.next_spike = "-log(rand())/rate"
         else:
             eqs = f"rate = {rate_code} : Hz (constant over dt)\n" + extra_equations
             group = NeuronGroup(size, eqs, threshold="rand() < rate*dt", reset=extra_reset or None,
                                 method="euler", namespace=namespace, name=name)
         return group
+
+
+def _time_varying(code, namespace):
+    """Whether a rate expression can change during the run: it names ``t`` (or the time step), draws
+    random numbers, or calls a function from the namespace (a TimedArray of ``t``, a phase gate)."""
+    from brian2 import Function
+    from brian2.utils.stringtools import get_identifiers
+
+    names = get_identifiers(code)
+    if names & {"t", "t_in_timesteps", "rand", "randn", "xi"}:
+        return True
+    return any(isinstance(namespace.get(n), Function) for n in names)
 
 
 class SpikeTimes(Model):

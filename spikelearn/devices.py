@@ -85,6 +85,7 @@ class DeviceSession:
             set_device("runtime")
             prefs.codegen.target = self.options["target"]
         elif self.name == "cpp":
+            _stable_clock_order()
             self._acquire()
             set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
             if self.options["threads"]:
@@ -179,6 +180,18 @@ class DeviceSession:
         logger.info("standalone build + run took %.2f s", time.perf_counter() - t0)
         if progress is not None:
             progress(1.0)
+
+
+def _stable_clock_order():
+    """Brian2's ``network_run`` writes one ``main.cpp`` line per clock in the order of a ``set`` of clocks,
+    whose default hash is a memory address: ``main.cpp`` changed from one process to the next and an
+    unchanged network recompiled ``main.cpp`` on every run (~3 s). Clocks get the name-digest hash
+    that the cuda device uses (see `spikelearn.cuda._patch_brian2cuda`, item 3)."""
+    from brian2.core.clocks import BaseClock
+
+    from .cuda import _stable_clock_hash
+
+    BaseClock.__hash__ = _stable_clock_hash
 
 
 def _watch_progress(path, progress, stop):

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.special import logsumexp, ndtr
 
 __all__ = [
     "BETA_MIN",
@@ -167,6 +166,8 @@ class Mixture:
 
     def logpdf(self, x):
         """Log density at ``x`` (n, d)."""
+        from scipy.special import logsumexp  # here, not at import: loading the task registry stays cheap
+
         return logsumexp(self.log_components(x), axis=1)
 
     def sample(self, n, rng):
@@ -180,6 +181,8 @@ class Mixture:
 
         ``edges`` is a pair of edge arrays; returns an array of shape (len(e0)-1, len(e1)-1).
         """
+        from scipy.special import ndtr
+
         if self.means.shape[1] != 2:
             raise ValueError(f"bin_masses needs a 2-D mixture, found dimension {self.means.shape[1]}")
         total = 0.0
@@ -216,6 +219,8 @@ def mixture_score(x, mixture, abar):
     mixture : Mixture
     abar : float or ndarray of shape (n,)
     """
+    from scipy.special import logsumexp
+
     x = np.atleast_2d(x)
     abar = np.broadcast_to(np.asarray(abar, dtype=float), (x.shape[0],))[:, None, None]
     m = np.sqrt(abar) * mixture.means[None]
@@ -239,6 +244,8 @@ def posterior_mixture(prior=PRIOR, gate_sensory=0, gate_context=0, y_sensory=0.6
     -------
     Mixture
     """
+    from scipy.special import logsumexp
+
     for name, g in (("gate_sensory", gate_sensory), ("gate_context", gate_context)):
         if g not in (0, 1, True, False):
             raise ValueError(f"{name} must be 0 or 1, found: {g}")

@@ -26,7 +26,6 @@ training of a two-layer ``tanh`` student on a teacher network of the same shape.
 import logging
 
 import numpy as np
-from scipy import linalg, optimize
 
 from spikelearn.errors import BuildError
 
@@ -156,6 +155,8 @@ def check_stable(W, B, alpha=0.0, gain=1.0, margin=0.0, what="dynamic inversion 
 
 def _lyap_trace(As, eps):
     # tr(P) - 1/eps, P solving As P + P As^T = -I
+    from scipy import linalg  # here, not at import: loading the task registry stays cheap
+
     P = linalg.solve_continuous_lyapunov(As, -np.eye(As.shape[0]))
     return np.trace(P) - 1.0 / eps
 
@@ -173,6 +174,8 @@ def smoothed_spectral_abscissa(J, eps=0.01):
     s : float
     grad : ndarray, same shape as ``J``
     """
+    from scipy import linalg, optimize
+
     J = _as_matrix("J", J)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, found: {eps}")
@@ -266,6 +269,8 @@ def controller_trajectory(W, B, e, times, alpha=0.0, gain=1.0):
     delta : ndarray, shape (n_times, n_pre)
     u : ndarray, shape (n_times, n_post)
     """
+    from scipy import linalg
+
     J = controller_jacobian(W, B, alpha, gain)
     n_post, n_pre = np.shape(W)
     e = np.asarray(e, dtype=float)
