@@ -109,7 +109,10 @@ def _load(args, registry):
     overrides = list(args.overrides)
     if getattr(args, "seed", None) is not None:
         overrides.append(f"seed={args.seed}")
-    return load_scenario(args.scenario, registry, overrides)
+    scenario = load_scenario(args.scenario, registry, overrides)
+    for message in scenario.warnings:
+        print(f"spikelearn: warning: {scenario.source}: {message}", file=sys.stderr)
+    return scenario
 
 
 def cmd_run(args):

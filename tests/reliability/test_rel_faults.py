@@ -1,0 +1,212 @@
+"""Faults during a run: a full disk (simulated: a write fails with ENOSPC part-way), a compile failure on
+cpp, a build directory left half-written by a killed compile. Interrupts (Ctrl-C, SIGTERM) and an
+unwritable output directory are tested in tests/test_rundir.py."""
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikelearn.cli import main
+from spikelearn.devices import BUILDING_MARKER, build_directory
+from spikelearn.scenario import load_scenario
+
+SMALL = '''
+name = "{name}"
+seed = 4
+dt = "0.1*ms"
+duration = "{duration}"
+device = "{device}"
+[populations.inp]
+model = "poisson"
+size = 8
+parameters = {{ rate = "100*Hz" }}
+[populations.out]
+model = "lif_cond"
+size = 2
+[connections.c]
+source = "inp"
+target = "out"
+weight = "rand()*0.02"
+plasticity = {{ rule = "stdp_additive" }}
+[record]
+spikes = ["inp", "out"]
+states = {{ out = {{ variables = ["v"], indices = 2, dt = "1*ms" }} }}
+weights = {{ c = {{ dt = "5*ms", indices = 4 }} }}
+'''
+
+
+def _scenario(tmp_path, name, device="runtime", duration="30*ms"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(SMALL.format(name=name, device=device, duration=duration))
+    return path
+
+
+def _one_line(err):
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("spikelearn: warning")
+             and not ln.startswith("scenario '") and not ln.startswith("run directory:")]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("spikelearn: error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def _nothing_looks_complete(run_root):
+    """No run directory with a final name, no temporary file left, every data file whole."""
+    runs = [p for p in run_root.iterdir() if not p.name.startswith(".write-test")]
+    assert len(runs) == 1 and runs[0].name.endswith(".incomplete"), runs
+    run = runs[0]
+    leftovers = [p for p in run.rglob("*") if ".tmp" in p.name]
+    assert not leftovers, leftovers
+    for f in (run / "data").glob("*.npz"):
+        with np.load(f) as z:  # a truncated file under its final name would fail here
+            [z[k] for k in z.files]
+    assert not (run / "metrics.json").exists()
+    return run
+
+
+def _disk_fills_after(monkeypatch, n_ok, target):
+    """The (n_ok+1)-th call of ``target`` (numpy.savez or Path.write_text) writes half and fails ENOSPC."""
+    calls = {"n": 0}
+    real = getattr(*target)
+
+    def fill(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= n_ok:
+            return real(*args, **kwargs)
+        dest = Path(args[0])
+        with open(dest, "wb") as f:
+            f.write(b"PK\x03\x04 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device", str(dest))
+
+    monkeypatch.setattr(*target, fill)
+    return calls
+
+
+def test_disk_full_while_saving_data_leaves_no_file_looking_complete(tmp_path, capsys, monkeypatch):
+    path = _scenario(tmp_path, "diskfull")
+    calls = _disk_fills_after(monkeypatch, 1, (np, "savez"))
+    code = main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"])
+    line = _one_line(capsys.readouterr().err)
+    assert code == 1 and calls["n"] == 2
+    assert "No space left on device" in line and "marked incomplete" in line
+    run = _nothing_looks_complete(tmp_path / "runs" / "diskfull")
+    assert len(list((run / "data").glob("*.npz"))) == 1  # the one written before the disk filled up
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "failed" and "No space left" in status["reason"]
+
+
+def test_disk_full_while_writing_metrics(tmp_path, capsys, monkeypatch):
+    path = _scenario(tmp_path, "metricsfull")
+    real = Path.write_text
+
+    def fill(self, text, *args, **kwargs):
+        if self.name == ".metrics.json.tmp":
+            real(self, text[: len(text) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", fill)
+    assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"]) == 1
+    assert "No space left on device" in _one_line(capsys.readouterr().err)
+    run = _nothing_looks_complete(tmp_path / "runs" / "metricsfull")
+    assert json.loads((run / "status.json").read_text())["status"] == "failed"
+
+
+def test_disk_full_even_for_status_json_still_marks_the_directory(tmp_path, capsys, monkeypatch):
+    """When not even status.json can be written, the directory's name still says incomplete."""
+    path = _scenario(tmp_path, "allfull")
+    real = Path.write_text
+    state = {"full": False}
+
+    def fill(self, text, *args, **kwargs):
+        if self.name == ".metrics.json.tmp":
+            state["full"] = True
+        if state["full"]:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", fill)
+    assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"]) == 1
+    capsys.readouterr()
+    run = _nothing_looks_complete(tmp_path / "runs" / "allfull")
+    assert json.loads((run / "status.json").read_text())["status"] == "running"  # the last one written
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPIKELEARN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.mark.long
+def test_cpp_compile_failure_shows_first_error_and_generated_file(tmp_path, capfd, monkeypatch, own_cache):
+    import spikelearn.guard
+
+    monkeypatch.setattr(spikelearn.guard, "CPP_CODE", spikelearn.guard.CPP_CODE.replace(
+        "return 0.0;", "return 0.0 this_is_not_cpp;"))
+    path = _scenario(tmp_path, "badcpp", device="cpp")
+    code = main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"])
+    out, err = capfd.readouterr()
+    line = _one_line(err)
+    assert code == 1
+    assert "cpp build failed:" in line and "error:" in line and "this_is_not_cpp" in line, line
+    assert "try --device runtime" in line and "compile.log" in line
+    generated = line.split("generated file: ")[1].split(" (full compiler output")[0]
+    assert Path(generated).is_file() and "this_is_not_cpp" in Path(generated).read_text()
+    assert len(err.splitlines()) < 10, "not pages of compiler output"
+    runs = list((tmp_path / "runs" / "badcpp").iterdir())
+    assert len(runs) == 1 and runs[0].name.endswith(".incomplete")
+
+
+@pytest.mark.long
+def test_half_written_build_directory_is_detected_and_rebuilt(tmp_path, registry, own_cache):
+    from spikelearn.run import run_scenario
+
+    path = _scenario(tmp_path, "cachebreak", device="cpp")
+    sc = load_scenario(path, registry)
+    first = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False).path
+    build = build_directory(sc, "cpp")
+    assert not (build / BUILDING_MARKER).exists()
+    objects = sorted(build.rglob("*.o"), key=lambda p: p.stat().st_size)
+    assert objects
+
+    def break_it():  # what a compile killed half-way leaves: a truncated object file, newer than its source
+        with open(objects[-1], "r+b") as f:
+            f.truncate(100)
+
+    # negative control: without the marker, make takes the truncated object as up to date and the link fails
+    break_it()
+    from spikelearn.errors import BuildError
+
+    with pytest.raises(BuildError, match="cpp build failed"):
+        run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False)
+    # the failed build leaves its marker: the next run rebuilds from scratch and repeats the first exactly
+    assert (build / BUILDING_MARKER).exists()
+    again = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False).path
+    assert not (build / BUILDING_MARKER).exists()
+    for name in ("spikes_out", "spikes_inp", "weights_c", "state_out"):
+        a, b = np.load(first / "data" / f"{name}.npz"), np.load(again / "data" / f"{name}.npz")
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            assert np.array_equal(a[k], b[k]), (name, k)
+    log = (again / "log.txt").read_text()
+    assert "left half-written" in log and "rebuilding it from scratch" in log
+
+
+@pytest.mark.long
+def test_killed_compile_marker_alone_triggers_a_rebuild(tmp_path, registry, own_cache):
+    """A compile killed before anything was compiled (marker present, directory otherwise empty-ish)."""
+    from spikelearn.run import run_scenario
+
+    path = _scenario(tmp_path, "killedcompile", device="cpp")
+    sc = load_scenario(path, registry)
+    build = build_directory(sc, "cpp")
+    build.mkdir(parents=True)
+    (build / BUILDING_MARKER).write_text("")
+    (build / "main").write_bytes(b"\x7fELF truncated")  # a binary that would not run
+    outcome = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False)
+    assert outcome.path.is_dir() and not outcome.path.name.endswith(".incomplete")
+    assert "rebuilding it from scratch" in (outcome.path / "log.txt").read_text()
