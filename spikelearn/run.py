@@ -142,14 +142,14 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 defaultclock.dt = scenario.dt
                 brian_seed(scenario.seed)
                 t_build = time.perf_counter()
-                with _brian_errors(scenario):
+                with _brian_errors(scenario, session.name):
                     net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
                     guard = _install_guard(scenario, session, ctx, echo)
                 if progress and not build_only:
                     bar = _progress_bar(scenario)
                 t_run = time.perf_counter()
                 try:
-                    with _brian_errors(scenario):
+                    with _brian_errors(scenario, session.name):
                         session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
                                     build_only=build_only)
                 except KeyboardInterrupt:
@@ -204,15 +204,17 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
 
 
 @contextmanager
-def _brian_errors(scenario):
+def _brian_errors(scenario, device):
     """Brian2 refusing what a valid-looking scenario asks (an unknown identifier in a weight expression, a
     bad connect condition, an effect on a missing variable) becomes one `BuildError` line; the full
     traceback goes to the log (and to the terminal with --debug)."""
     try:
         yield
-    except (SpikelearnError, OSError, NotImplementedError, KeyboardInterrupt):
+    except (SpikelearnError, OSError, KeyboardInterrupt):
         raise
     except Exception as ex:
+        if isinstance(ex, NotImplementedError) and device == "cuda":  # DeviceSession names the feature
+            raise
         logger.error("building or running the network failed", exc_info=True)
         raise BuildError(f"{scenario.source}: Brian2 could not build or run the network: {brian_message(ex)}") from ex
 

@@ -416,7 +416,8 @@ def parse_scenario(data, source, registry):
 
     populations = {}
     resolved["populations"] = {}
-    pops = check.table(data.get("populations", {}), "populations", set(data.get("populations", {}) or {}))
+    pops = data.get("populations", {})
+    check.table(pops, "populations", set(pops) if isinstance(pops, dict) else set())
     for pname, pdata in pops.items():
         key = f"populations.{pname}"
         _check_identifier(check, pname, key)
@@ -503,7 +504,8 @@ def parse_scenario(data, source, registry):
     sweep = None
     if "sweep" in data:
         sdata = check.table(data["sweep"], "sweep", {"grid", "seeds"})
-        grid = check.table(sdata.get("grid", {}), "sweep.grid", set(sdata.get("grid", {}) or {}))
+        grid = sdata.get("grid", {})
+        check.table(grid, "sweep.grid", set(grid) if isinstance(grid, dict) else set())
         for gkey, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise check.error(f"sweep.grid.{gkey}", f"expected a non-empty list of values, got {values!r}")
