@@ -142,11 +142,14 @@ class Guard:
     def install(self, objects):
         """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``)."""
         global _runtime_limit
-        from brian2 import NeuronGroup, Synapses
+        from brian2 import Clock, NeuronGroup, Synapses
 
         if not self.supported(self.device):
             return
         func = _function(self.limit)
+        # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
+        # still alive) would change the generated code and defeat the build cache
+        clock = Clock(dt=self.every, name="sl_guard_clock")
         _runtime_limit = self.limit
         _runtime_hit.clear()
         if self.build_dir is not None:
@@ -167,7 +170,7 @@ class Guard:
             if obj.namespace is None:
                 obj.namespace = {}
             obj.namespace["sl_guard"] = func
-            obj.run_regularly("\n".join(lines), dt=self.every, when="end", name=f"{obj.name}_sl_guard")
+            obj.run_regularly("\n".join(lines), clock=clock, when="end", name=f"{obj.name}_sl_guard")
         self.installed = True
 
     def tripped(self):
