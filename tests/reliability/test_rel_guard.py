@@ -126,11 +126,25 @@ spikes = ["inp", "out"]
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")
-def test_nan_weight_is_caught_at_the_first_check_naming_the_synapse(device, write_scenario, registry, tmp_path):
+@pytest.mark.parametrize("dev", ["runtime", pytest.param("cpp", marks=pytest.mark.long)])
+def test_nan_weight_is_caught_at_the_first_check_naming_the_synapse(dev, write_scenario, registry, tmp_path):
     with pytest.raises(SimulationError) as excinfo:
-        _run(write_scenario, registry, tmp_path, NAN_WEIGHT.format(device=device))
+        _run(write_scenario, registry, tmp_path, NAN_WEIGHT.format(device=dev))
     message = str(excinfo.value)
     # synapses of connect = "all" are ordered by source, then target: the first NaN is 2 -> 0
     assert "state variable 'w' of synapse 2 -> 0 of connection 'c' became NaN at t = 0 ms" in message, message
     result = _check_stopped(tmp_path, "nanweight", excinfo)
     assert result.spikes("inp")[1].size == 0 or result.spikes("inp")[1].max() <= 1e-4
+
+
+@pytest.mark.long
+def test_runaway_on_the_cython_target(write_scenario, registry, tmp_path):
+    """The guard's Cython implementation (runtime with device_options.target = "cython")."""
+    t_stop, neuron, v_ref = expected_runaway_stop()
+    text = RUNAWAY.format(device="runtime", enabled="true") + '[device_options]\ntarget = "cython"\n'
+    with pytest.raises(SimulationError) as excinfo:
+        _run(write_scenario, registry, tmp_path, text)
+    assert f"neuron {neuron} of population 'out' ran away" in str(excinfo.value)
+    assert f"at t = {t_stop * 1e3:.6g} ms" in str(excinfo.value)
+    v = _check_stopped(tmp_path, "runaway", excinfo).state("out")["v"]
+    np.testing.assert_allclose(v, v_ref, rtol=1e-9)

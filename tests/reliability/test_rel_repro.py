@@ -24,7 +24,7 @@ device = "{device}"
 [populations.inp]
 model = "poisson"
 size = 20
-parameters = {{ rate = "rand()*100*Hz + 20*Hz" }}
+parameters = {{ rate = "20*Hz + i*5*Hz" }}
 [populations.out]
 model = "lif_cond"
 size = 3
@@ -64,9 +64,11 @@ def assert_bitwise_equal(run_a, run_b):
             assert x.tobytes() == y.tobytes(), f"{name}:{key} differs"
 
 
-def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(device, tmp_path, capsys):
+@pytest.mark.parametrize("dev", ["runtime", pytest.param("cpp", marks=pytest.mark.long)])
+def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(dev, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])  # figures are not compared
     path = tmp_path / "repro.toml"
-    path.write_text(SMALL.format(device=device))
+    path.write_text(SMALL.format(device=dev))
     out = tmp_path / "runs"
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
     first = next(p for p in (out / "repro").iterdir() if not p.name.startswith("."))
