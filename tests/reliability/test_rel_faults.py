@@ -5,6 +5,11 @@ unwritable output directory are tested in tests/test_rundir.py."""
 import errno
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -161,39 +166,78 @@ def test_cpp_compile_failure_shows_first_error_and_generated_file(tmp_path, capf
     assert len(runs) == 1 and runs[0].name.endswith(".incomplete")
 
 
+def _cli(args, cache, check=True, **kwargs):
+    """``spikelearn ARGS`` in a new process (as a user runs it) with its own build cache."""
+    env = {**os.environ, "SPIKELEARN_CACHE": str(cache), "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([sys.executable, "-m", "spikelearn.cli", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
+    if not check:
+        return proc
+    out, err = proc.communicate()
+    return proc.returncode, out, err
+
+
+def _final_run(root, name, exclude=()):
+    runs = [p for p in (root / name).iterdir() if not p.name.startswith(".") and p not in exclude
+            and not p.name.endswith(".incomplete")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def _same_data(a, b):
+    names = sorted(p.name for p in (a / "data").glob("*.npz"))
+    assert names and names == sorted(p.name for p in (b / "data").glob("*.npz"))
+    for name in names:
+        x, y = np.load(a / "data" / name), np.load(b / "data" / name)
+        assert sorted(x.files) == sorted(y.files)
+        for k in x.files:
+            assert np.array_equal(x[k], y[k]), (name, k)
+
+
 @pytest.mark.long
 def test_half_written_build_directory_is_detected_and_rebuilt(tmp_path, registry, own_cache):
-    from spikelearn.run import run_scenario
-
     path = _scenario(tmp_path, "cachebreak", device="cpp")
-    sc = load_scenario(path, registry)
-    first = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False).path
-    build = build_directory(sc, "cpp")
-    assert not (build / BUILDING_MARKER).exists()
-    objects = sorted(build.rglob("*.o"), key=lambda p: p.stat().st_size)
-    assert objects
+    runs = tmp_path / "runs"
+    args = ["run", str(path), "--out", str(runs), "--no-progress"]
+    code, out, err = _cli(args, own_cache)
+    assert code == 0, err
+    first = _final_run(runs, "cachebreak")
+    build = build_directory(load_scenario(path, registry), "cpp")
+    assert build.is_dir() and not (build / BUILDING_MARKER).exists()
 
-    def break_it():  # what a compile killed half-way leaves: a truncated object file, newer than its source
-        with open(objects[-1], "r+b") as f:
-            f.truncate(100)
-
-    # negative control: without the marker, make takes the truncated object as up to date and the link fails
-    break_it()
-    from spikelearn.errors import BuildError
-
-    with pytest.raises(BuildError, match="cpp build failed"):
-        run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False)
-    # the failed build leaves its marker: the next run rebuilds from scratch and repeats the first exactly
+    # what a compile killed half-way leaves: a truncated object file, newer than its source. Control: without
+    # the marker, make takes it as up to date and the link fails
+    largest = max(build.rglob("*.o"), key=lambda p: p.stat().st_size)
+    with open(largest, "r+b") as f:
+        f.truncate(100)
+    code, out, err = _cli(args, own_cache)
+    assert code == 1 and "cpp build failed" in err, err
+    # the failed build left its marker: the next run rebuilds from scratch and repeats the first exactly
     assert (build / BUILDING_MARKER).exists()
-    again = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False).path
+    code, out, err = _cli(args, own_cache)
+    assert code == 0, err
+    again = _final_run(runs, "cachebreak", exclude=(first,))
+    _same_data(first, again)
+    assert "rebuilding it from scratch" in (again / "log.txt").read_text()
     assert not (build / BUILDING_MARKER).exists()
-    for name in ("spikes_out", "spikes_inp", "weights_c", "state_out"):
-        a, b = np.load(first / "data" / f"{name}.npz"), np.load(again / "data" / f"{name}.npz")
-        assert sorted(a.files) == sorted(b.files)
-        for k in a.files:
-            assert np.array_equal(a[k], b[k]), (name, k)
-    log = (again / "log.txt").read_text()
-    assert "left half-written" in log and "rebuilding it from scratch" in log
+
+    # a compile really killed (SIGKILL to make and the compilers) part-way through
+    shutil.rmtree(build)
+    proc = _cli(args, own_cache, check=False)
+    deadline = time.time() + 500
+    while time.time() < deadline and proc.poll() is None:
+        if len(list((build / "code_objects").glob("*.o"))) >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert (build / BUILDING_MARKER).exists()
+    code, out, err = _cli(args, own_cache)
+    assert code == 0, err
+    third = _final_run(runs, "cachebreak", exclude=(first, again))
+    _same_data(first, third)
+    assert "rebuilding it from scratch" in (third / "log.txt").read_text()
 
 
 @pytest.mark.long

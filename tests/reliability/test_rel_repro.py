@@ -88,13 +88,13 @@ def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(dev, 
 
 # built-in scenarios shortened for the bounded test; durations chosen to cover at least one phase/block
 SHORT = {
-    "adversarial-wake-sleep": "1*second", "adversarial-wake-sleep-spiking": "1*second",
-    "dendritic-posterior": "200*ms", "dendritic-prior": "200*ms", "dendritic-prior-T50": "200*ms",
-    "dendritic-swissroll": "200*ms", "dynamic-inversion": "100*ms", "dynamic-inversion-learning": "1*second",
+    "adversarial-wake-sleep": "1*second", "adversarial-wake-sleep-spiking": "500*ms",
+    "dendritic-posterior": "100*ms", "dendritic-prior": "100*ms", "dendritic-prior-T50": "100*ms",
+    "dendritic-swissroll": "100*ms", "dynamic-inversion": "100*ms", "dynamic-inversion-learning": "600*ms",
     "dynamic-inversion-spiking": "100*ms", "nudged-gradient": "500*ms", "nudged-train": "500*ms",
-    "poisson-sampling": "500*ms", "poisson-sampling-coupled": "500*ms", "reward-discrimination": "60*second",
-    "reward-estimation": "60*second", "song-stdp": "1*second", "stdp-window-gradient": "1*second",
-    "stdp-window-ou": "1*second", "surprise-oscillation": "1*second",
+    "poisson-sampling": "300*ms", "poisson-sampling-coupled": "300*ms", "reward-discrimination": "2*second",
+    "reward-estimation": "2*second", "song-stdp": "500*ms", "stdp-window-gradient": "500*ms",
+    "stdp-window-ou": "500*ms", "surprise-oscillation": "500*ms",
 }
 
 
