@@ -179,7 +179,15 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                     _check_after_run(rundir)
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json_atomic(rundir.path / "provenance.json", provenance)
-        outcome = evaluate_run(rundir.path, task, registry, figures=figures)
+        try:
+            outcome = evaluate_run(rundir.path, task, registry, figures=figures)
+        except (OSError, KeyboardInterrupt, SpikelearnError):
+            raise
+        except Exception as ex:  # a task that cannot evaluate this run: the recorded data stay
+            logger.error("evaluating the run failed", exc_info=True)
+            reason = f"task '{scenario.task}' could not evaluate the run: {type(ex).__name__}: {ex}"
+            path = rundir.abandon("failed", reason)
+            raise SpikelearnError(f"{reason}; the recorded data are kept in {path} (marked incomplete)") from ex
         path = rundir.finalize()
         outcome.path = path
         return outcome
@@ -216,7 +224,7 @@ def _brian_errors(scenario, device):
         if isinstance(ex, NotImplementedError) and device == "cuda":  # DeviceSession names the feature
             raise
         logger.error("building or running the network failed", exc_info=True)
-        raise BuildError(f"{scenario.source}: Brian2 could not build or run the network: {brian_message(ex)}") from ex
+        raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
 
 
 def brian_message(ex):

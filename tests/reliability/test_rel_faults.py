@@ -254,3 +254,30 @@ def test_killed_compile_marker_alone_triggers_a_rebuild(tmp_path, registry, own_
     outcome = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, figures=False)
     assert outcome.path.is_dir() and not outcome.path.name.endswith(".incomplete")
     assert "rebuilding it from scratch" in (outcome.path / "log.txt").read_text()
+
+
+def test_a_task_that_cannot_evaluate_the_run_keeps_the_data(tmp_path, registry, monkeypatch):
+    """A task's evaluation failing (e.g. a run too short for its analysis) is one line; the data stay."""
+    from spikelearn.errors import SpikelearnError
+    from spikelearn.run import run_scenario
+
+    task = registry.get("tasks", "song_stdp")
+
+    def broken(result):
+        raise ValueError("need at least 10 s of data")
+
+    monkeypatch.setattr(task, "evaluate", broken)
+    text = SMALL.format(name="evalfail", device="runtime", duration="20*ms").replace(
+        "[record]", '[task]\nname = "song_stdp"\nparameters = { connection = "c" }\n[record]')
+    path = tmp_path / "evalfail.toml"
+    path.write_text(text)
+    with pytest.raises(SpikelearnError) as excinfo:
+        run_scenario(load_scenario(path, registry), registry, out_root=tmp_path / "runs", progress=False,
+                     figures=False)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert "task 'song_stdp' could not evaluate the run: ValueError: need at least 10 s of data" in message
+    run = _nothing_looks_complete(tmp_path / "runs" / "evalfail")
+    assert {p.name for p in (run / "data").glob("*.npz")} == {"spikes_inp.npz", "spikes_out.npz",
+                                                              "state_out.npz", "weights_c.npz"}
+    assert json.loads((run / "status.json").read_text())["status"] == "failed"
