@@ -140,3 +140,20 @@ def test_rerun_from_run_dir_in_a_new_process_is_identical(tmp_path):
     runs = sorted(p for p in (out / "repro").iterdir() if not p.name.startswith("."))
     assert len(runs) == 2
     assert_bitwise_equal(*runs)
+
+
+def test_rerun_from_run_dir_reloads_the_plugin_files(tmp_path, capsys, monkeypatch):
+    """A run that used ``--plugin FILE`` repeats from ``RUN_DIR/scenario.toml`` without naming it again."""
+    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    plugin = Path(__file__).resolve().parents[2] / "examples" / "triplet_stdp.py"
+    path = tmp_path / "triplet.toml"
+    path.write_text(SMALL.format(device="runtime").replace('name = "repro"', 'name = "triplet"').replace(
+        'rule = "stdp_additive", wmax = 0.02', 'rule = "triplet_stdp", wmax = 0.02'))
+    out = tmp_path / "runs"
+    assert main(["run", str(path), "--plugin", str(plugin), "--out", str(out), "--no-progress"]) == 0
+    first = next(p for p in (out / "triplet").iterdir() if not p.name.startswith("."))
+    assert main(["run", str(first / "scenario.toml"), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    runs = sorted(p for p in (out / "triplet").iterdir() if not p.name.startswith("."))
+    assert len(runs) == 2
+    assert_bitwise_equal(*runs)
