@@ -29,7 +29,7 @@ __all__ = ["Guard", "GuardHit", "check_saved_arrays", "DEFAULT_EVERY", "DEFAULT_
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EVERY = "1*ms"
+DEFAULT_EVERY = "10*ms"
 DEFAULT_LIMIT = 1e12
 GUARD_FILE = "guard.txt"
 

@@ -576,7 +576,7 @@ def _parse_guard(check, gdata, dt, dt_raw):
     enabled = gdata.get("enabled", True)
     if not isinstance(enabled, bool):
         raise check.error("guard.enabled", f"expected true or false, got {enabled!r}")
-    # default: every 1 ms of simulated time, or every step when dt is longer
+    # default: every 10 ms of simulated time, or every step when dt is longer
     every = gdata.get("every", DEFAULT_EVERY if float(dt) <= float(parse_quantity(DEFAULT_EVERY)) else dt_raw)
     q = check.quantity(every, "guard.every", parse_quantity("1*second"), positive=True)
     if float(q) < float(dt) * (1 - 1e-9):
