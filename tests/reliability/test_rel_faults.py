@@ -281,3 +281,27 @@ def test_a_task_that_cannot_evaluate_the_run_keeps_the_data(tmp_path, registry, 
     assert {p.name for p in (run / "data").glob("*.npz")} == {"spikes_inp.npz", "spikes_out.npz",
                                                               "state_out.npz", "weights_c.npz"}
     assert json.loads((run / "status.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("log, first, generated", [
+    # g++ (cpp): pages of output, the first error line names the generated file
+    ("g++ -c objects.cpp -o objects.o\nIn file included from code_objects/c_pre_codeobject.cpp:3:\n"
+     "code_objects/c_pre_codeobject.cpp:40:20: error: expected ';' before 'x'\n   40 |  x\n" + "noise\n" * 500 +
+     "code_objects/c_pre_codeobject.cpp:41:1: error: second error\nmake: *** [makefile:29: x.o] Error 1\n",
+     "code_objects/c_pre_codeobject.cpp:40:20: error: expected ';' before 'x'", "code_objects/c_pre_codeobject.cpp"),
+    # nvcc (cuda)
+    ("nvcc -c code_objects/out_stateupdater_codeobject.cu\ncode_objects/out_stateupdater_codeobject.cu(57): "
+     "error: identifier \"foo\" is undefined\n1 error detected\n",
+     "code_objects/out_stateupdater_codeobject.cu(57): error: identifier \"foo\" is undefined",
+     "code_objects/out_stateupdater_codeobject.cu"),
+])
+def test_compile_error_message_is_the_first_error_and_the_generated_file(tmp_path, log, first, generated):
+    from spikelearn.devices import COMPILE_LOG, _compile_error_message
+
+    (tmp_path / COMPILE_LOG).write_text(log)
+    message = _compile_error_message(tmp_path, "cpp")
+    assert "\n" not in message and len(message) < 500
+    assert f"build failed: {first}" in message
+    assert f"generated file: {tmp_path / generated}" in message
+    assert "second error" not in message and "noise" not in message
+    assert message.endswith("try --device runtime")
