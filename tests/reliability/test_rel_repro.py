@@ -112,7 +112,8 @@ SHORT = {
     "song-stdp": ['duration="500*ms"'],
     "stdp-window-gradient": ['duration="1*second"', 'task.parameters.max_offset="10*ms"',
                              'task.parameters.offset_step="5*ms"', "task.parameters.n_pairings=2",
-                             'task.parameters.period="100*ms"', 'task.parameters.first_post="50*ms"'],
+                             'task.parameters.period="100*ms"', 'task.parameters.first_post="50*ms"',
+                             "populations.pre.size=5"],
     "stdp-window-ou": ['duration="500*ms"'],
     "surprise-oscillation": ['duration="500*ms"'],
 }
