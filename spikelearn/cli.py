@@ -103,7 +103,23 @@ def main(argv=None):
 def _registry(args):
     from .registry import default_registry
 
-    return default_registry(tuple(args.plugins))
+    return default_registry(tuple(args.plugins) + _run_dir_plugins(args))
+
+
+def _run_dir_plugins(args):
+    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats)."""
+    import json
+    from pathlib import Path
+
+    scenario = getattr(args, "scenario", None)
+    provenance = Path(scenario).parent / "provenance.json" if scenario else None
+    if provenance is None or Path(scenario).name != "scenario.toml" or not provenance.is_file():
+        return ()
+    try:
+        files = json.loads(provenance.read_text()).get("plugin_files", [])
+    except (OSError, ValueError):
+        return ()
+    return tuple(f for f in files if f not in args.plugins)
 
 
 def _load(args, registry):
@@ -112,7 +128,10 @@ def _load(args, registry):
     overrides = list(args.overrides)
     if getattr(args, "seed", None) is not None:
         overrides.append(f"seed={args.seed}")
-    return load_scenario(args.scenario, registry, overrides)
+    scenario = load_scenario(args.scenario, registry, overrides)
+    for message in scenario.warnings:
+        print(f"spikelearn: warning: {scenario.source}: {message}", file=sys.stderr)
+    return scenario
 
 
 def cmd_run(args):

@@ -8,6 +8,12 @@ rewrites only changed files and ``make`` rebuilds only those), and different sce
 never share a directory, so concurrent runs cannot clobber each other's builds. A lock file serialises
 runs of the same build directory; ``$SPIKELEARN_BUILD_SLOT`` (set per Dask worker by a sweep) gives each
 worker its own copy, so workers never wait for each other.
+
+A build directory whose build was cut short (a killed or interrupted compile leaves truncated object
+files that ``make`` would take as up to date) is detected by its marker file ``.spikelearn-building``,
+written before code generation and removed once the binary is compiled, and rebuilt from scratch.
+Compiler output goes to ``compile.log`` in the build directory; a failed compile is reported by its
+first error line (with the generated file it names), not pages of output.
 """
 
 import contextlib
@@ -16,6 +22,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -27,6 +35,8 @@ __all__ = ["DeviceSession", "cache_root", "build_directory"]
 logger = logging.getLogger(__name__)
 
 STANDALONE = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}
+BUILDING_MARKER = ".spikelearn-building"
+COMPILE_LOG = "compile.log"
 
 
 def cache_root():
@@ -67,6 +77,7 @@ class DeviceSession:
         )
         self._lock = None
         self._restore = None
+        self._restore_make_args = None
 
     @property
     def standalone(self):
@@ -101,15 +112,32 @@ class DeviceSession:
         return self
 
     def _acquire(self):
-        self.build_dir.mkdir(parents=True, exist_ok=True)
+        from brian2 import prefs
+
+        self.build_dir.parent.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.build_dir.parent / f".{self.build_dir.name}.lock", "w")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
+        if (self.build_dir / BUILDING_MARKER).exists():
+            logger.warning("build directory %s was left half-written by an interrupted build; rebuilding it "
+                           "from scratch", self.build_dir)
+            shutil.rmtree(self.build_dir)
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        (self.build_dir / BUILDING_MARKER).write_text("a build is in progress, or was cut short\n")
+        # the compiler's output goes to a file, read on failure (Brian2 would print all of it)
+        make_args = prefs.devices.cpp_standalone.extra_make_args_unix
+        self._restore_make_args = list(make_args)
+        prefs.devices.cpp_standalone.extra_make_args_unix = list(make_args) + [f">{COMPILE_LOG}", "2>&1"]
 
     def __exit__(self, *exc):
         from brian2.devices.device import reinit_devices, set_device
 
         reinit_devices()
         set_device("runtime")
+        if self._restore_make_args is not None:
+            from brian2 import prefs
+
+            prefs.devices.cpp_standalone.extra_make_args_unix = self._restore_make_args
+            self._restore_make_args = None
         if self._restore is not None:
             self._restore()
             self._restore = None
@@ -156,11 +184,12 @@ class DeviceSession:
 
         with contextlib.suppress(FileNotFoundError):
             progress_file.unlink()
+        try:
+            device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
+        except RuntimeError as ex:
+            raise BuildError(_compile_error_message(self.build_dir, self.name)) from ex
+        (self.build_dir / BUILDING_MARKER).unlink()  # compiled: the directory is whole
         if build_only:
-            try:
-                device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
-            except RuntimeError as ex:
-                raise BuildError(_compile_error_message(self.build_dir, ex)) from ex
             return
         stop = threading.Event()
         watcher = None
@@ -169,10 +198,9 @@ class DeviceSession:
             watcher.start()
         t0 = time.perf_counter()
         try:
-            device.build(directory=str(self.build_dir), compile=True, run=True, with_output=False,
-                         run_args=run_args or None)
+            device.run(directory=str(self.build_dir), with_output=False, run_args=run_args or None)
         except RuntimeError as ex:
-            raise BuildError(_compile_error_message(self.build_dir, ex)) from ex
+            raise BuildError(_run_error_message(self.build_dir)) from ex
         finally:
             stop.set()
             if watcher is not None:
@@ -205,11 +233,24 @@ def _watch_progress(path, progress, stop):
                 progress(float(text))
 
 
-def _compile_error_message(build_dir, ex):
-    """The compiler's first error line and the generated file, not pages of output."""
+_ERROR_LINE = re.compile(r"(^|\W)(fatal )?error\b", re.IGNORECASE)
+
+
+def _compile_error_message(build_dir, device):
+    """The compiler's first error line (naming the generated file) and where the full output is."""
+    log = build_dir / COMPILE_LOG
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    first = next((ln.strip() for ln in lines if _ERROR_LINE.search(ln)), None)
+    if first is None:
+        first = next((ln.strip() for ln in lines if ln.strip()), "no compiler output")
+    generated = re.match(r"([^\s:(]+\.(?:cpp|cu|h|cuh))[:(]", first)
+    where = f"; generated file: {build_dir / generated.group(1)}" if generated else ""
+    return (f"{device} build failed: {first}{where} (full compiler output: {log}); "
+            f"try --device runtime")
+
+
+def _run_error_message(build_dir):
     log = build_dir / "results" / "stdout.txt"
-    text = str(ex)
-    lines = text.splitlines()
-    first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else text)
-    return (f"standalone build failed in {build_dir}: {first.strip()} "
-            f"(full output: {log if log.exists() else 'see above'}; try --device runtime)")
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
+    return f"the compiled simulation in {build_dir} failed: {last} (full output: {log}); try --device runtime"

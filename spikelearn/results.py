@@ -28,9 +28,30 @@ logger = logging.getLogger(__name__)
 def write_json_atomic(path, data):
     """Write JSON to ``path`` through a temporary file and a rename (never a half-written file)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False) + "\n"
+    _write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def _write_atomic(path, write, tmp_suffix=".tmp"):
+    """``write(tmp)`` then rename to ``path``: a failed write (disk full) leaves no file under the final
+    name, and removes its temporary file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{tmp_suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _savez(path, **arrays):
+    # np.savez appends ".npz" to a name without it: the temporary name keeps the suffix
+    _write_atomic(path, lambda tmp: np.savez(tmp, **arrays), tmp_suffix=".tmp.npz")
+
+
+def _save_npy(path, array):
+    _write_atomic(path, lambda tmp: np.save(tmp, array), tmp_suffix=".tmp.npy")
 
 
 def _finite(obj):
@@ -103,8 +124,12 @@ class RunDirectory:
         return final
 
     def abandon(self, status, reason, suffix=".incomplete"):
-        """Mark incomplete (interrupted/failed) and move to ``<id><suffix>``; keep everything."""
-        self.status(status, reason)
+        """Mark incomplete (interrupted/failed) and move to ``<id><suffix>``; keep everything. The rename
+        happens even when ``status.json`` cannot be written (a full disk): the name says incomplete."""
+        try:
+            self.status(status, reason)
+        except OSError as ex:
+            logger.error("could not write status.json of %s (%s); renaming it %s anyway", self.path, ex, suffix)
         final = self.base / f"{self.id}{suffix}"
         os.rename(self.path, final)
         self.path = final
@@ -117,7 +142,7 @@ def save_recorders(ctx, data_dir):
     for rec in ctx.recorders:
         if rec.kind == "spikes":
             mon = rec.monitor
-            np.savez(data_dir / f"spikes_{rec.name}.npz", i=np.asarray(mon.i[:], dtype=np.int32),
+            _savez(data_dir / f"spikes_{rec.name}.npz", i=np.asarray(mon.i[:], dtype=np.int32),
                      t=np.asarray(mon.t[:], dtype=np.float64), N=rec.meta["size"])
         elif rec.kind == "state":
             mon = rec.monitor
@@ -125,7 +150,7 @@ def save_recorders(ctx, data_dir):
                       "index": np.asarray(mon.record, dtype=np.int64)}
             for var in rec.meta["variables"]:
                 arrays[var] = np.asarray(getattr(mon, var)[:], dtype=np.float64)
-            np.savez(data_dir / f"state_{rec.name}.npz", **arrays)
+            _savez(data_dir / f"state_{rec.name}.npz", **arrays)
         elif rec.kind == "weights":
             syn = rec.meta["synapses"]
             w_final = np.asarray(syn.w[:], dtype=np.float64)
@@ -136,11 +161,11 @@ def save_recorders(ctx, data_dir):
                 arrays.update(t=np.asarray(rec.monitor.t[:], dtype=np.float64),
                               trace_index=np.asarray(rec.monitor.record, dtype=np.int64),
                               w_trace=np.asarray(rec.monitor.w[:], dtype=np.float64))
-            np.savez(data_dir / f"weights_{rec.name}.npz", **arrays)
+            _savez(data_dir / f"weights_{rec.name}.npz", **arrays)
     for name, array in ctx.arrays.items():
-        np.save(data_dir / f"array_{name}.npy", array)
+        _save_npy(data_dir / f"array_{name}.npy", array)
     for pop, attrs in ctx.attributes.items():
-        np.savez(data_dir / f"attributes_{pop}.npz", **attrs)
+        _savez(data_dir / f"attributes_{pop}.npz", **attrs)
 
 
 class RunResult:

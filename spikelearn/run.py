@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import build_network
-from .errors import RunInterrupted, SimulationError, SpikelearnError
+from .errors import BuildError, RunInterrupted, SimulationError, SpikelearnError
 from .results import RunDirectory, RunResult, save_recorders, write_json_atomic
 from .scenario import to_toml
 from .schedule import phase_intervals
@@ -135,21 +135,28 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
             # every object the builder makes goes into the Network; Brian2's "never included in a
             # network" warning only appears after a build error, as noise below the real message
             BrianLogger.suppress_name("unused_brian_object")
+            for message in scenario.warnings:
+                logger.warning("%s: %s", scenario.source, message)
 
             with DeviceSession(scenario) as session:
                 defaultclock.dt = scenario.dt
                 brian_seed(scenario.seed)
                 t_build = time.perf_counter()
-                net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
+                with _brian_errors(scenario, session.name):
+                    net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
+                    guard = _install_guard(scenario, session, ctx, echo)
                 if progress and not build_only:
                     bar = _progress_bar(scenario)
                 t_run = time.perf_counter()
                 try:
-                    session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
-                                build_only=build_only, run_args=ctx.run_args)
+                    with _brian_errors(scenario, session.name):
+                        session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
+                                    build_only=build_only, run_args=ctx.run_args)
                 except KeyboardInterrupt:
                     if bar:
                         bar.close()
+                    if guard is not None and (hit := guard.tripped()) is not None:
+                        _stop_on_guard(hit, guard, ctx, rundir)
                     if not session.standalone:
                         save_recorders(ctx, rundir.path / "data")
                     path = rundir.abandon("incomplete", f"interrupted at wall time {time.perf_counter() - t_run:.1f} s")
@@ -165,10 +172,22 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                     path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
                                           suffix=".build-only")
                     return RunOutcome(path, build_only=True)
+                if guard is not None and (hit := guard.tripped()) is not None:
+                    _stop_on_guard(hit, guard, ctx, rundir)
                 save_recorders(ctx, rundir.path / "data")
+                if scenario.guard["enabled"] and guard is None:
+                    _check_after_run(rundir)
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json_atomic(rundir.path / "provenance.json", provenance)
-        outcome = evaluate_run(rundir.path, task, registry, figures=figures)
+        try:
+            outcome = evaluate_run(rundir.path, task, registry, figures=figures)
+        except (OSError, KeyboardInterrupt, SpikelearnError):
+            raise
+        except Exception as ex:  # a task that cannot evaluate this run: the recorded data stay
+            logger.error("evaluating the run failed", exc_info=True)
+            reason = f"task '{scenario.task}' could not evaluate the run: {type(ex).__name__}: {ex}"
+            path = rundir.abandon("failed", reason)
+            raise SpikelearnError(f"{reason}; the recorded data are kept in {path} (marked incomplete)") from ex
         path = rundir.finalize()
         outcome.path = path
         if figures:
@@ -185,13 +204,89 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
         raise
     except SimulationError as ex:
         if rundir.path.name.startswith("."):
-            rundir.abandon("failed", str(ex))
+            rundir.abandon("stopped", str(ex))
         raise
+    except OSError as ex:  # e.g. the disk filled up while the results were written
+        if rundir.path.name.startswith("."):
+            rundir.abandon("failed", f"{type(ex).__name__}: {ex}")
+        raise SpikelearnError(f"{ex.strerror or ex}{': ' + str(ex.filename) if ex.filename else ''}; what was written "
+                              f"is kept in {rundir.path}, marked incomplete") from ex
     except BaseException as ex:
         if rundir.path.name.startswith("."):
             reason = str(ex) if isinstance(ex, SpikelearnError) else f"{type(ex).__name__}: {ex}"
             rundir.abandon("failed", reason)
         raise
+
+
+@contextmanager
+def _brian_errors(scenario, device):
+    """Brian2 refusing what a valid-looking scenario asks (an unknown identifier in a weight expression, a
+    bad connect condition, an effect on a missing variable) becomes one `BuildError` line; the full
+    traceback goes to the log (and to the terminal with --debug)."""
+    try:
+        yield
+    except (SpikelearnError, OSError, KeyboardInterrupt):
+        raise
+    except Exception as ex:
+        if isinstance(ex, NotImplementedError) and device == "cuda":  # DeviceSession names the feature
+            raise
+        logger.error("building or running the network failed", exc_info=True)
+        raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
+
+
+def brian_message(ex):
+    """One line from a (chained) Brian2 exception: the object it names and the innermost error."""
+    import re
+
+    chain, seen = [], set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        chain.append(ex)
+        ex = ex.__cause__ or ex.__context__
+    obj = next((m.group(1) for e in chain if (m := re.search(r"object named '([^']+)'", str(e)))), None)
+    inner = chain[-1]
+    lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip()]
+    text = " ".join(lines[:3]) if lines else type(inner).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    where = f"object '{obj}': " if obj else ""
+    return f"{where}{type(inner).__name__}: {text}"
+
+
+def _install_guard(scenario, session, ctx, echo):
+    """The in-loop NaN/Inf/runaway check (:mod:`spikelearn.guard`), where the device can run it."""
+    from .guard import Guard
+    from .units import parse_quantity
+
+    if not scenario.guard["enabled"]:
+        return None
+    if not Guard.supported(session.name):
+        message = (f"the in-loop NaN/Inf guard is not available on '{session.name}' (its loop runs on the GPU); "
+                   "the saved arrays are checked for NaN/Inf after the run instead")
+        logger.warning(message)
+        echo(f"note: {message}")
+        return None
+    guard = Guard(parse_quantity(scenario.guard["every"]), scenario.guard["limit"], session.name, session.build_dir)
+    guard.install(ctx.objects)
+    return guard
+
+
+def _stop_on_guard(hit, guard, ctx, rundir):
+    """The guard stopped the run: keep what was recorded, mark the run directory, raise."""
+    save_recorders(ctx, rundir.path / "data")
+    reason = hit.message(guard.limit)
+    path = rundir.abandon("stopped", reason)
+    raise SimulationError(f"{reason}; what was recorded up to then is kept in {path} (marked incomplete)")
+
+
+def _check_after_run(rundir):
+    from .guard import check_saved_arrays
+
+    found = check_saved_arrays(rundir.path / "data")
+    if found is not None:
+        reason = f"array '{found[1]}' of data/{found[0]} holds NaN or Inf (detected after the run)"
+        path = rundir.abandon("stopped", reason)
+        raise SimulationError(f"{reason}; the results are kept in {path} (marked incomplete)")
 
 
 def evaluate_run(path, task, registry, figures=True):
@@ -208,6 +303,8 @@ def evaluate_run(path, task, registry, figures=True):
     if figures:
         try:
             make_figures(result, task)
+        except OSError:  # a full disk is not a plotting bug: the run is not complete
+            raise
         except Exception as ex:  # a plotting bug must not lose a finished run's results
             logger.error("figures failed: %s: %s", type(ex).__name__, ex, exc_info=True)
             warnings.warn(f"figures of {path} failed ({type(ex).__name__}: {ex}); the results are saved", stacklevel=2)

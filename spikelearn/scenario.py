@@ -44,7 +44,7 @@ MAX_SCENARIO_BYTES = 1_000_000
 
 TOP_KEYS = {
     "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
-    "connections", "phases", "record", "task", "sweep",
+    "connections", "phases", "record", "task", "sweep", "guard",
 }
 POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
@@ -54,6 +54,7 @@ RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
 WEIGHT_RECORD_KEYS = {"dt", "indices"}
 TASK_KEYS = {"name", "parameters"}
+GUARD_KEYS = {"enabled", "every", "limit"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,6 +111,8 @@ class Scenario:
     task: str | None = None
     task_params: dict = field(default_factory=dict)
     sweep: dict | None = None  # {"grid": {key: [values]}, "seeds": n}
+    guard: dict = field(default_factory=dict)  # {"enabled", "every", "limit"} (see spikelearn.guard)
+    warnings: list = field(default_factory=list)  # e.g. a dt too large for a time constant
 
     def with_overrides(self, overrides, registry):
         """A new scenario with ``--set`` style overrides (``["a.b=1", ...]``) applied and validated."""
@@ -354,12 +357,24 @@ def parse_param_value(check, value, param: Param, key):
     if kind == "code":
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise check.error(key, f"expected a Brian2 expression or a number, got {_type_name(value)}")
+        _check_constant_units(check, value, param.default, key)
         return value
     if kind == "list":
         if not isinstance(value, list):
             raise check.error(key, f"expected a list, got {_type_name(value)}")
         return value
     raise check.error(key, f"parameter declared with unknown kind '{kind}'")
+
+
+def _check_constant_units(check, value, default, key):
+    """A code parameter given as a plain quantity (no variables) must have the units of its default."""
+    try:
+        like = parse_quantity(default)
+        q = parse_quantity(value)
+    except (UnitParseError, TypeError):
+        return  # an expression of t, i, ...: Brian2 checks its units when it builds the network
+    if not same_dimensions(q, like):
+        raise check.error(key, f"expected {dimension_name(like)}, got {value!r} ({dimension_name(q)})")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -397,10 +412,12 @@ def parse_scenario(data, source, registry):
         "threads": check.integer(options.get("threads", 0), "device_options.threads", minimum=0),
     }
     resolved["device_options"] = device_options
+    resolved["guard"] = guard = _parse_guard(check, data.get("guard", {}), dt, resolved["dt"])
 
     populations = {}
     resolved["populations"] = {}
-    pops = check.table(data.get("populations", {}), "populations", set(data.get("populations", {}) or {}))
+    pops = data.get("populations", {})
+    check.table(pops, "populations", set(pops) if isinstance(pops, dict) else set())
     for pname, pdata in pops.items():
         key = f"populations.{pname}"
         _check_identifier(check, pname, key)
@@ -491,19 +508,87 @@ def parse_scenario(data, source, registry):
     sweep = None
     if "sweep" in data:
         sdata = check.table(data["sweep"], "sweep", {"grid", "seeds"})
-        grid = check.table(sdata.get("grid", {}), "sweep.grid", set(sdata.get("grid", {}) or {}))
+        grid = sdata.get("grid", {})
+        check.table(grid, "sweep.grid", set(grid) if isinstance(grid, dict) else set())
         for gkey, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise check.error(f"sweep.grid.{gkey}", f"expected a non-empty list of values, got {values!r}")
         sweep = {"grid": grid, "seeds": check.integer(sdata.get("seeds", 1), "sweep.seeds", minimum=1)}
         resolved["sweep"] = sweep
 
+    warnings = _stability_warnings(registry, populations, connections, dt, resolved)
+
     return Scenario(
-        source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
+        warnings=warnings, source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
         duration=duration, device=resolved["device"], device_options=device_options,
         populations=populations, connections=connections, phases=phases, record=record,
-        task=task_name, task_params=task_params, sweep=sweep,
+        task=task_name, task_params=task_params, sweep=sweep, guard=guard,
     )
+
+
+# explicit integrators are unstable on dx/dt = -x/tau when dt/tau exceeds (real-axis stability bound)
+STABILITY_LIMIT = {"euler": 2.0, "heun": 2.0, "rk2": 2.0, "milstein": 2.0, "rk4": 2.785}
+
+
+def _stability_warnings(registry, populations, connections, dt, resolved):
+    """Time constants (``tau*`` parameters) that an explicit integrator cannot integrate stably at this dt:
+    one message each, with the numbers. Exact and exponential-Euler integration are stable at any dt."""
+    out = []
+
+    def check(key, raw, tau, method):
+        limit = STABILITY_LIMIT.get(method)
+        if limit is None or float(tau) <= 0:
+            return
+        ratio = float(dt) / float(tau)
+        if ratio > limit:
+            out.append(f"{key} = {raw!r} with dt = {resolved['dt']!r}: dt/tau = {ratio:.3g} > {limit:g}, "
+                       f"so '{method}' integration of a decay with this time constant is unstable "
+                       f"(values will blow up); use dt < {float(tau) * limit * 1e3:.4g} ms")
+
+    def taus(params):
+        for name, value in params.items():
+            if name.startswith("tau") and _is_time(value):
+                yield name, value
+
+    for pname, pop in populations.items():
+        model = registry.get("models", pop.model)
+        for name, tau in taus(pop.params):
+            key = f"populations.{pname}.parameters.{name}"
+            check(key, resolved["populations"][pname]["parameters"][name], tau, getattr(model, "method", None))
+    for cname, conn in connections.items():
+        host = registry.get("models", populations[conn.target].model)
+        for use in conn.rules:
+            rule = registry.get("plasticity", use.name)
+            neuron_side = rule.pre_variables or rule.post_variables
+            method = rule.method or (getattr(host, "method", None) if neuron_side else None)
+            for name, tau in taus(use.params):
+                check(f"{use.key}.{name}", str(tau), tau, method)
+    return out
+
+
+def _is_time(value):
+    from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+    return isinstance(value, Quantity) and get_dimensions(value) == get_dimensions(parse_quantity("1*second"))
+
+
+def _parse_guard(check, gdata, dt, dt_raw):
+    """``[guard]``: the in-loop NaN/Inf/runaway check (:mod:`spikelearn.guard`)."""
+    from .guard import DEFAULT_EVERY, DEFAULT_LIMIT
+
+    check.table(gdata, "guard", GUARD_KEYS)
+    enabled = gdata.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise check.error("guard.enabled", f"expected true or false, got {enabled!r}")
+    # default: every 10 ms of simulated time, or every step when dt is longer
+    every = gdata.get("every", DEFAULT_EVERY if float(dt) <= float(parse_quantity(DEFAULT_EVERY)) else dt_raw)
+    q = check.quantity(every, "guard.every", parse_quantity("1*second"), positive=True)
+    if float(q) < float(dt) * (1 - 1e-9):
+        raise check.error("guard.every", f"must be at least one time step (dt), found: {every!r}")
+    limit = check.number(gdata.get("limit", DEFAULT_LIMIT), "guard.limit", 0.0)
+    if limit <= 0:
+        raise check.error("guard.limit", f"must be > 0, found: {limit}")
+    return {"enabled": enabled, "every": every, "limit": limit}
 
 
 def _parse_plasticity(check, registry, pl, key, source):

@@ -1,0 +1,214 @@
+"""In-loop detection of NaN, infinite and runaway state variables.
+
+Every differential-equation variable of every NeuronGroup and Synapses (and each connection's weight
+``w``) gets a ``run_regularly`` operation, written in Brian2 code, that calls the function
+``sl_guard(value, var_id, i, j, t)`` at every check (every ``guard.every`` of simulated time). When a
+value is NaN, infinite, or larger in magnitude than ``guard.limit`` (in Brian2's base SI units), the
+first such value is recorded and the simulation loop's global stop flag is set, exactly as Ctrl-C sets
+it: the run ends at the end of that time step and the monitors keep everything up to then.
+
+- ``runtime`` (numpy target): the function is a vectorised NumPy function that sets
+  ``Network._globally_stopped``; (cython target): a Cython function that calls back into this module.
+- ``cpp`` (cpp_standalone): a C++ function that writes ``guard.txt`` in the build directory and sets
+  ``Network::_globally_stopped`` (``network.h``), the flag the binary's SIGINT handler uses.
+- ``cuda`` (brian2cuda): run_regularly code runs in a GPU kernel, which can neither call host code nor
+  stop the host's loop; the guard is not installed and the run says so (the saved arrays are checked
+  for NaN/Inf after the run instead, see :func:`check_saved_arrays`).
+
+:meth:`Guard.tripped` returns the finding (variable, population or connection, neuron or synapse
+index, time, value) after the run, or None.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Guard", "GuardHit", "check_saved_arrays", "DEFAULT_EVERY", "DEFAULT_LIMIT"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EVERY = "10*ms"
+DEFAULT_LIMIT = 1e12
+GUARD_FILE = "guard.txt"
+
+# state of the runtime (numpy/cython) implementation; one run at a time per process
+_runtime_limit = DEFAULT_LIMIT
+_runtime_hit = []
+
+
+@dataclass
+class GuardHit:
+    """What the guard found: ``owner`` is a population or connection name."""
+
+    kind: str  # "population" or "connection"
+    owner: str
+    variable: str
+    i: int
+    j: int
+    t: float
+    value: float
+    every: float
+
+    @property
+    def what(self):
+        if self.value != self.value:
+            return "became NaN"
+        if abs(self.value) == float("inf"):
+            return f"became {'+' if self.value > 0 else '-'}inf"
+        return f"ran away to {self.value:.6g}"
+
+    def message(self, limit):
+        where = (f"neuron {self.i} of population '{self.owner}'" if self.kind == "population"
+                 else f"synapse {self.i} -> {self.j} of connection '{self.owner}'")
+        bound = "" if self.value != self.value or abs(self.value) == float("inf") else f" (limit {limit:g})"
+        return (f"state variable '{self.variable}' of {where} {self.what}{bound} at t = {self.t * 1e3:.6g} ms "
+                f"(checked every {self.every * 1e3:g} ms); the simulation stopped there")
+
+
+def _report(value, var_id, i, j, t):
+    """Called by the Cython implementation for a bad value."""
+    from brian2.core.network import Network
+
+    if not _runtime_hit:
+        _runtime_hit.append((int(var_id), int(i), int(j), float(t), float(value)))
+    Network._globally_stopped = True
+
+
+def _numpy_guard(value, var_id, i, j, t):
+    value = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(value) | (np.abs(value) > _runtime_limit)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        pick = lambda x: np.broadcast_to(np.asarray(x), value.shape)[k]  # noqa: E731
+        _report(value[k], pick(var_id), pick(i), pick(j), pick(t))
+    return np.zeros(value.shape)
+
+
+CPP_CODE = """
+#include <cmath>
+#include <fstream>
+static double sl_guard(double value, int var_id, int i, int j, double t)
+{
+    if ((!std::isfinite(value) || std::fabs(value) > %(limit)r) && !Network::_globally_stopped)
+    {
+        std::ofstream _guard("%(file)s", std::ios::trunc);
+        _guard.precision(17);
+        _guard << var_id << " " << i << " " << j << " " << t << " " << value << std::endl;
+        _guard.close();
+        Network::_globally_stopped = true;
+    }
+    return 0.0;
+}
+"""
+
+CYTHON_CODE = """
+from libc.math cimport isfinite, fabs
+import spikelearn.guard as _sl_guard_module
+cdef double sl_guard(double value, int var_id, int i, int j, double t):
+    if not isfinite(value) or fabs(value) > %(limit)r:
+        _sl_guard_module._report(value, var_id, i, j, t)
+    return 0.0
+"""
+
+
+def _function(limit):
+    from brian2 import Function, second
+
+    f = Function(_numpy_guard, arg_units=[None, 1, 1, 1, second], arg_names=["value", "var_id", "i", "j", "t"],
+                 return_unit=1, stateless=False, auto_vectorise=False)
+    f.implementations.add_implementation("cpp", CPP_CODE % {"limit": float(limit), "file": GUARD_FILE},
+                                         name="sl_guard", compiler_kwds={"headers": ['"network.h"']})
+    f.implementations.add_implementation("cython", CYTHON_CODE % {"limit": float(limit)}, name="sl_guard")
+    return f
+
+
+class Guard:
+    """Installs the checks on a built network and reads back what they found."""
+
+    def __init__(self, every, limit, device, build_dir=None):
+        self.every = every
+        self.limit = float(limit)
+        self.device = device
+        self.build_dir = Path(build_dir) if build_dir is not None else None
+        self.table = []  # var_id -> (kind, owner, variable)
+        self.installed = False
+
+    @staticmethod
+    def supported(device):
+        return device in ("runtime", "cpp")
+
+    def install(self, objects):
+        """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``)."""
+        global _runtime_limit
+        from brian2 import Clock, NeuronGroup, Synapses
+
+        if not self.supported(self.device):
+            return
+        func = _function(self.limit)
+        # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
+        # still alive) would change the generated code and defeat the build cache
+        clock = Clock(dt=self.every, name="sl_guard_clock")
+        _runtime_limit = self.limit
+        _runtime_hit.clear()
+        if self.build_dir is not None:
+            (self.build_dir / GUARD_FILE).unlink(missing_ok=True)
+        for obj in objects:
+            if isinstance(obj, Synapses):
+                kind, variables, j = "connection", _float_vars(obj, extra=("w",)), "j"
+            elif isinstance(obj, NeuronGroup):
+                kind, variables, j = "population", _float_vars(obj), "-1"
+            else:
+                continue
+            if not variables:
+                continue
+            lines = []
+            for var in variables:
+                self.table.append((kind, obj.name, var))
+                lines.append(f"sl_guard_{var} = sl_guard({var}, {len(self.table) - 1}, i, {j}, t)")
+            if obj.namespace is None:
+                obj.namespace = {}
+            obj.namespace["sl_guard"] = func
+            obj.run_regularly("\n".join(lines), clock=clock, when="end", name=f"{obj.name}_sl_guard")
+        self.installed = True
+
+    def tripped(self):
+        """The first bad value found during the run, or None."""
+        if not self.installed:
+            return None
+        if self.device == "cpp":
+            path = self.build_dir / GUARD_FILE
+            if not path.exists():
+                return None
+            fields = path.read_text().split()
+            path.unlink()
+            var_id, i, j, t, value = int(fields[0]), int(fields[1]), int(fields[2]), float(fields[3]), float(fields[4])
+        else:
+            if not _runtime_hit:
+                return None
+            var_id, i, j, t, value = _runtime_hit[0]
+        kind, owner, variable = self.table[var_id]
+        return GuardHit(kind, owner, variable, i, j, t, value, float(self.every))
+
+
+def _float_vars(group, extra=()):
+    names = list(group.equations.diff_eq_names) + [v for v in extra if v in group.variables]
+    out = []
+    for name in names:
+        var = group.variables.get(name)
+        if var is not None and np.issubdtype(np.dtype(var.dtype), np.floating) and name not in out:
+            out.append(name)
+    return out
+
+
+def check_saved_arrays(data_dir):
+    """After a run without the in-loop guard: the first recorded state or weight array holding NaN/Inf,
+    as ``(file, array name)``, or None."""
+    for path in sorted(Path(data_dir).glob("*.npz")):
+        with np.load(path) as f:
+            for name in f.files:
+                a = f[name]
+                if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+                    return path.name, name
+    return None

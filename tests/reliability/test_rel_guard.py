@@ -1,0 +1,150 @@
+"""In-loop NaN/Inf/runaway detection (spikelearn.guard): the run stops early, names the variable, the
+population or connection, the neuron or synapse index and the time, and keeps what was recorded.
+
+The expected stopping time and neuron are worked out independently by iterating the same forward-Euler
+recurrence in NumPy."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spikelearn.errors import SimulationError
+from spikelearn.results import RunResult
+from spikelearn.run import run_scenario
+from spikelearn.scenario import load_scenario
+
+# tau_m < 0: v runs away from E_l exponentially; the threshold is out of reach. Neuron 2 gets one input
+# spike at 5 ms (with tau_m < 0 a negative ge kick pushes v further up), so it crosses the guard's limit
+# (1 V) first.
+RUNAWAY = '''
+name = "runaway"
+dt = "0.1*ms"
+duration = "200*ms"
+device = "{device}"
+[populations.inp]
+model = "spike_generator"
+size = 3
+parameters = {{ indices = [2], times = ["5*ms"] }}
+[populations.out]
+model = "lif_cond"
+size = 3
+parameters = {{ tau_m = "-10*ms", v_t = "1000*volt" }}
+[connections.c]
+source = "inp"
+target = "out"
+connect = "one_to_one"
+weight = -0.5
+[record]
+spikes = ["inp", "out"]
+states = {{ out = {{ variables = ["v"], indices = 3, dt = "0.1*ms" }} }}
+[guard]
+enabled = {enabled}
+limit = 1.0
+every = "1*ms"
+'''
+
+
+def expected_runaway_stop():
+    """Iterate Brian2's schedule for lif_cond in NumPy: euler update of (v, ge); the synaptic effect at
+    the 5 ms step; the guard (every 10 steps, after the update) sees the new v. Returns the stopping
+    time, the first neuron over the limit, and v at the start of each step up to the stopping one."""
+    dt, tau_m, tau_e, E_l, E_e, v_r = 1e-4, -10e-3, 5e-3, -74e-3, 0.0, -60e-3
+    v = np.full(3, v_r)
+    ge = np.zeros(3)
+    trace = []
+    for n in range(2000):
+        trace.append(v)
+        v, ge = v + dt * ((ge * (E_e - v) + E_l - v) / tau_m), ge + dt * (-ge / tau_e)
+        if n == 50:
+            ge = ge + np.array([0.0, 0.0, -0.5])
+        if n % 10 == 0 and (np.abs(v) > 1.0).any():
+            return n * dt, int(np.flatnonzero(np.abs(v) > 1.0)[0]), np.array(trace).T
+    raise AssertionError("no runaway in the reference")
+
+
+def _run(write_scenario, registry, tmp_path, text):
+    return run_scenario(load_scenario(write_scenario(text), registry), registry, out_root=tmp_path,
+                        progress=False, figures=False)
+
+
+def _check_stopped(tmp_path, name, excinfo):
+    runs = list((tmp_path / name).iterdir())
+    assert len(runs) == 1 and runs[0].name.endswith(".incomplete"), runs
+    status = json.loads((runs[0] / "status.json").read_text())
+    assert status["status"] == "stopped"
+    assert status["reason"] in str(excinfo.value)
+    return RunResult(runs[0])
+
+
+def test_runaway_stops_the_run_naming_variable_population_neuron_and_time(device, write_scenario, registry,
+                                                                           tmp_path):
+    t_stop, neuron, v_ref = expected_runaway_stop()
+    assert neuron == 2 and 0.005 < t_stop < 0.2  # the reference itself: the kicked neuron, well before the end
+    with pytest.raises(SimulationError) as excinfo:
+        _run(write_scenario, registry, tmp_path, RUNAWAY.format(device=device, enabled="true"))
+    message = str(excinfo.value)
+    assert (f"state variable 'v' of neuron {neuron} of population 'out' ran away to" in message), message
+    assert f"at t = {t_stop * 1e3:.6g} ms" in message and "(limit 1)" in message
+    result = _check_stopped(tmp_path, "runaway", excinfo)
+    # results up to the stop are kept: the state monitor holds every step up to the stopping one
+    v = result.state("out")["v"]
+    assert v.shape == v_ref.shape, (v.shape, v_ref.shape)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-9)
+    i, t = result.spikes("inp")
+    assert list(i) == [2] and t[0] == pytest.approx(0.005)
+    assert not (result.path / "metrics.json").exists()
+
+
+def test_without_the_guard_the_same_run_completes_with_runaway_values(write_scenario, registry, tmp_path):
+    """Negative control: the guard is what stops the run."""
+    outcome = _run(write_scenario, registry, tmp_path, RUNAWAY.format(device="runtime", enabled="false"))
+    v = RunResult(outcome.path).state("out")["v"]
+    assert v.shape[1] == 2000
+    assert not np.all(np.abs(v[:, -1]) < 1.0)  # it did run away
+
+
+NAN_WEIGHT = '''
+name = "nanweight"
+dt = "0.1*ms"
+duration = "50*ms"
+device = "{device}"
+[populations.inp]
+model = "poisson"
+size = 3
+parameters = {{ rate = "50*Hz" }}
+[populations.out]
+model = "lif_cond"
+size = 3
+[connections.c]
+source = "inp"
+target = "out"
+weight = "0.01*sqrt(1.5 - i)"
+[record]
+spikes = ["inp", "out"]
+'''
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")
+@pytest.mark.parametrize("dev", ["runtime", pytest.param("cpp", marks=pytest.mark.long)])
+def test_nan_weight_is_caught_at_the_first_check_naming_the_synapse(dev, write_scenario, registry, tmp_path):
+    with pytest.raises(SimulationError) as excinfo:
+        _run(write_scenario, registry, tmp_path, NAN_WEIGHT.format(device=dev))
+    message = str(excinfo.value)
+    # synapses of connect = "all" are ordered by source, then target: the first NaN is 2 -> 0
+    assert "state variable 'w' of synapse 2 -> 0 of connection 'c' became NaN at t = 0 ms" in message, message
+    result = _check_stopped(tmp_path, "nanweight", excinfo)
+    assert result.spikes("inp")[1].size == 0 or result.spikes("inp")[1].max() <= 1e-4
+
+
+@pytest.mark.long
+def test_runaway_on_the_cython_target(write_scenario, registry, tmp_path):
+    """The guard's Cython implementation (runtime with device_options.target = "cython")."""
+    t_stop, neuron, v_ref = expected_runaway_stop()
+    text = RUNAWAY.format(device="runtime", enabled="true") + '[device_options]\ntarget = "cython"\n'
+    with pytest.raises(SimulationError) as excinfo:
+        _run(write_scenario, registry, tmp_path, text)
+    assert f"neuron {neuron} of population 'out' ran away" in str(excinfo.value)
+    assert f"at t = {t_stop * 1e3:.6g} ms" in str(excinfo.value)
+    v = _check_stopped(tmp_path, "runaway", excinfo).state("out")["v"]
+    np.testing.assert_allclose(v, v_ref, rtol=1e-9)
