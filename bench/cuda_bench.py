@@ -1,6 +1,6 @@
 """Benchmark: ``cpp`` vs ``cuda`` on the STDP network (N Poisson inputs -> 1 LIF neuron, Song et al.'s
-network with N from 10^3 to 10^6) and on a recurrent plastic network (Poisson inputs -> LIF population
-with STDP, recurrent connections with delays).
+network with N from 10^3 to 10^6) and on a recurrent plastic network (N Poisson inputs -> N LIF neurons,
+each with ~1000 plastic inputs as in Song's network, and static recurrent connections, p = 0.02, 1 ms delay).
 
     python bench/cuda_bench.py [--devices cpp,cuda] [--sizes 1000,10000,100000,1000000] [--out FILE]
 
@@ -40,7 +40,7 @@ device = "cpp"
 [populations.inp]
 model = "poisson"
 size = {n_in}
-parameters = {{ rate = "10*Hz" }}
+parameters = {{ rate = "15*Hz" }}
 [populations.exc]
 model = "lif_cond"
 size = {n_exc}
@@ -48,9 +48,9 @@ size = {n_exc}
 source = "inp"
 target = "exc"
 connect = "all"
-p = 0.1
-weight = "rand()*0.004"
-plasticity = {{ rule = "stdp_additive", wmax = 0.004 }}
+p = {p_in}
+weight = "rand()*0.01"
+plasticity = {{ rule = "stdp_additive", wmax = 0.01 }}
 [connections.rec]
 source = "exc"
 target = "exc"
@@ -81,7 +81,7 @@ def point(kind, n, device, duration, cache):
         pre, post = "inputs", "out"
     else:
         path = Path(cache) / "recurrent.toml"
-        path.write_text(RECURRENT.format(duration=duration, n_in=n, n_exc=n))
+        path.write_text(RECURRENT.format(duration=duration, n_in=n, n_exc=n, p_in=min(1.0, 1000 / n)))
         sc = load_scenario(path, reg).with_overrides([f'device="{device}"'], reg)
         pre, post = "inp", "exc"
     with DeviceSession(sc) as session:
@@ -97,10 +97,10 @@ def point(kind, n, device, duration, cache):
         t_run = time.perf_counter() - t0
         monitors = {m.source.name: m for m in net.objects if type(m).__name__ == "SpikeMonitor"}
         spikes = {name: int(m.num_spikes) for name, m in monitors.items()}
-        synapses = [s for s in net.objects if type(s).__name__ == "Synapses"]
-        events = 0
-        for s in synapses:
+        events, n_synapses = 0, 0
+        for s in (s for s in net.objects if type(s).__name__ == "Synapses"):  # read before the session ends
             n_syn = len(s)
+            n_synapses += n_syn
             src, tgt = s.source.name, s.target.name
             if src in spikes:
                 events += spikes[src] * n_syn / max(1, len(s.source))
@@ -108,8 +108,7 @@ def point(kind, n, device, duration, cache):
                 events += spikes[tgt] * n_syn / max(1, len(s.target))
     return {"kind": kind, "n": n, "device": device, "duration_s": duration, "build_s": round(t_build, 3),
             "run_s": round(t_run, 3), "rtf": round(t_run / duration, 4), "spikes": spikes,
-            "synapses": int(sum(len(s) for s in synapses)), "events": int(events),
-            "events_per_s": round(events / t_run, 1)}
+            "synapses": int(n_synapses), "events": int(events), "events_per_s": round(events / t_run, 1)}
 
 
 def device_name():
