@@ -138,7 +138,9 @@ def main():
     devices = args.devices.split(",")
     plan = [("stdp", int(n), STDP_DURATION.get(int(n), 1.0)) for n in args.sizes.split(",") if n]
     plan += [("recurrent", int(n), args.recurrent_duration) for n in args.recurrent.split(",") if n]
-    results = []
+    out = args.out or ROOT / "bench" / "results" / f"{platform.node()}-{date.today().isoformat()}-cuda.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results, report = [], None
     with tempfile.TemporaryDirectory(prefix="cuda-bench-") as cache:
         for kind, n, duration in plan:
             for device in devices:
@@ -153,6 +155,20 @@ def main():
                     row = {"kind": kind, "n": n, "device": device, "error": f"timeout after {args.timeout} s"}
                 results.append(row)
                 print(json.dumps(row), flush=True)
+                report = _report(results)
+                out.write_text(json.dumps(report, indent=1))  # after every point: a killed run keeps its results
+    print(f"\n{'network':10} {'N':>8} {'device':6} {'build s':>8} {'run s':>8} {'RTF':>8} {'events/s':>10}")
+    for r in results:
+        if "run_s" in r:
+            print(f"{r['kind']:10} {r['n']:>8} {r['device']:6} {r['build_s']:>8.1f} {r['run_s']:>8.2f} "
+                  f"{r['rtf']:>8.3f} {r['events_per_s']:>10.3g}")
+        else:
+            print(f"{r['kind']:10} {r['n']:>8} {r['device']:6} failed: {r['error']}")
+    print(f"crossover N (cuda run time < cpp): {report and report['crossover_n_run_time']}; written to {out}")
+
+
+def _report(results):
+    """The JSON report: the machine, every point so far, and the crossover N per network."""
     crossover = {}
     for kind in ("stdp", "recurrent"):
         sizes = sorted({r["n"] for r in results if r["kind"] == kind})
@@ -161,20 +177,9 @@ def main():
                        for d in ("cpp", "cuda"))
                 and _get(results, kind, n, "cuda")["run_s"] < _get(results, kind, n, "cpp")["run_s"]]
         crossover[kind] = wins[0] if wins else None
-    report = {"machine": platform.node(), "cpus": os.cpu_count(), "gpu": device_name(),
-              "date": date.today().isoformat(), "load_average": os.getloadavg(), "results": results,
-              "crossover_n_run_time": crossover}
-    out = args.out or ROOT / "bench" / "results" / f"{platform.node()}-{date.today().isoformat()}-cuda.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
-    print(f"\n{'network':10} {'N':>8} {'device':6} {'build s':>8} {'run s':>8} {'RTF':>8} {'events/s':>10}")
-    for r in results:
-        if "run_s" in r:
-            print(f"{r['kind']:10} {r['n']:>8} {r['device']:6} {r['build_s']:>8.1f} {r['run_s']:>8.2f} "
-                  f"{r['rtf']:>8.3f} {r['events_per_s']:>10.3g}")
-        else:
-            print(f"{r['kind']:10} {r['n']:>8} {r['device']:6} failed: {r['error']}")
-    print(f"crossover N (cuda run time < cpp): {crossover}; written to {out}")
+    return {"machine": platform.node(), "cpus": os.cpu_count(), "gpu": device_name(),
+            "date": date.today().isoformat(), "load_average": os.getloadavg(), "results": results,
+            "crossover_n_run_time": crossover}
 
 
 def _get(results, kind, n, device):
