@@ -1,15 +1,18 @@
 """The ``cuda`` device (brian2cuda's cuda_standalone).
 
-``cuda_build`` (needs ``nvcc``, no GPU): a built-in scenario generates and compiles for cuda with
-``--build-only``; a second build of the unchanged scenario in a new Python process (another string-hash
-seed, the cause of brian2cuda's nondeterministic code) rewrites no source and recompiles nothing (file
-modification times, not wall-clock thresholds); generated code is byte-identical across hash seeds; a
-feature brian2cuda refuses is a `BuildError` naming it. Skipped, with the reason shown, only where nvcc
-is missing.
+``cuda_build`` (needs ``nvcc``, no GPU): song-stdp generates and compiles for cuda with ``--build-only``
+(with the light, Thrust-free headers where a file needs no Thrust); a second build of the unchanged
+scenario in a new Python process (another string-hash seed, the cause of brian2cuda's nondeterministic
+code) rewrites no source and recompiles nothing (file modification times, not wall-clock thresholds);
+generated code is byte-identical across hash seeds; a feature brian2cuda refuses is a `BuildError`
+naming it; every other built-in scenario generates cuda code, and (``long``) compiles and rebuilds from
+the cache without recompiling. Skipped, with the reason shown, only where nvcc is missing.
 
 ``cuda`` (needs a GPU): the same scenario and seed on ``cpp`` and ``cuda`` agree: exactly where no
-random numbers are involved (explicit input spikes), statistically for Poisson input (cuRAND and the
-CPU generator give different streams). Skipped, with the reason shown, where no GPU is visible.
+random numbers are involved (explicit input spikes; the random-free built-in scenarios), statistically
+where cuRAND and the CPU generator give different streams, with the tolerance stated per scenario
+(`GPU_AGREEMENT`). Skipped, with the reason shown, where no GPU is visible. ``bench/gpu_check.sh`` runs
+them on a lent GPU machine.
 
 Run them with ``pytest -m cuda_build`` / ``pytest -m cuda`` (deselected by default, see setup.cfg).
 """
