@@ -4,4 +4,10 @@ Scenario files say what to simulate; models, plasticity rules and tasks (plugins
 behaves; Brian2 runs it; a run directory keeps everything. See README.md.
 """
 
+import warnings
+
 __version__ = "0.1.0"
+
+# pyparsing >= 3.3 deprecates the camelCase keyword arguments Brian2 2.10 still passes (``parseAll``) with a
+# UserWarning that Brian2's logger printed on every run; the call is Brian2's, and it still works
+warnings.filterwarnings("ignore", message=r"'\w+' argument is deprecated, use '\w+'", module=r"brian2(\.|$)")
