@@ -193,7 +193,8 @@ class Guard:
 
 
 def _float_vars(group, extra=()):
-    names = list(group.equations.diff_eq_names) + [v for v in extra if v in group.variables]
+    # diff_eq_names is a set: sorted, or the generated code (and the build cache) depends on the hash seed
+    names = sorted(group.equations.diff_eq_names) + [v for v in extra if v in group.variables]
     out = []
     for name in names:
         var = group.variables.get(name)
