@@ -7,6 +7,33 @@ import textwrap
 
 import pytest
 
+# a small valid scenario that tests mutate (tests/test_scenario.py, tests/reliability/test_rel_bad_input.py)
+TINY_SCENARIO = '''
+name = "tiny"
+seed = 3
+dt = "0.1*ms"
+duration = "50*ms"
+device = "runtime"
+
+[populations.inp]
+model = "poisson"
+size = 5
+parameters = { rate = "20*Hz" }
+
+[populations.out]
+model = "lif_cond"
+size = 2
+
+[connections.c]
+source = "inp"
+target = "out"
+weight = 0.005
+plasticity = { rule = "stdp_additive", tau_pre = "10*ms" }
+
+[record]
+spikes = ["inp", "out"]
+'''
+
 
 def pytest_addoption(parser):
     parser.addoption("--device", action="append", default=[], choices=("runtime", "cpp", "cuda"),

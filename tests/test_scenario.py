@@ -2,35 +2,10 @@
 the key path (and the allowed values for a choice)."""
 
 import pytest
+from conftest import TINY_SCENARIO as VALID
 
 from spikelearn.errors import ScenarioError
 from spikelearn.scenario import load_scenario, parse_override, to_toml
-
-VALID = '''
-name = "tiny"
-seed = 3
-dt = "0.1*ms"
-duration = "50*ms"
-device = "runtime"
-
-[populations.inp]
-model = "poisson"
-size = 5
-parameters = { rate = "20*Hz" }
-
-[populations.out]
-model = "lif_cond"
-size = 2
-
-[connections.c]
-source = "inp"
-target = "out"
-weight = 0.005
-plasticity = { rule = "stdp_additive", tau_pre = "10*ms" }
-
-[record]
-spikes = ["inp", "out"]
-'''
 
 
 def test_valid_scenario_resolves_every_default(write_scenario, registry):

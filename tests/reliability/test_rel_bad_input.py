@@ -6,35 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import TINY_SCENARIO as VALID
 
 from spikelearn.cli import main
 from spikelearn.scenario import MAX_SCENARIO_BYTES
 
-VALID = '''
-name = "tiny"
-seed = 3
-dt = "0.1*ms"
-duration = "50*ms"
-device = "runtime"
-
-[populations.inp]
-model = "poisson"
-size = 5
-parameters = { rate = "20*Hz" }
-
-[populations.out]
-model = "lif_cond"
-size = 2
-
-[connections.c]
-source = "inp"
-target = "out"
-weight = 0.005
-plasticity = { rule = "stdp_additive", tau_pre = "10*ms" }
-
-[record]
-spikes = ["inp", "out"]
-'''
 
 NEEDS_NEURON_VAR = '''
 from spikelearn.plugin import NeuronVar, Param, PlasticityRule
