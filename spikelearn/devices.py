@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from .errors import BuildError
+from .scenario import set_key
 
 __all__ = ["DeviceSession", "cache_root", "build_directory"]
 
@@ -50,18 +51,10 @@ def build_directory(scenario, device):
     content = json.loads(json.dumps({k: v for k, v in scenario.data.items() if k != "seed"}, default=str))
     if device == "cpp":  # values given on the command line (run_args) do not change the program
         for key in scenario.device_options.get("runtime_parameters", ()):
-            _set_path(content, key, "<run-time>")
+            set_key(content, key, "<run-time>", scenario.source)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
     slot = os.environ.get("SPIKELEARN_BUILD_SLOT")
     return cache_root() / "build" / device / (f"{scenario.name}-{digest}" + (f"-w{slot}" if slot else ""))
-
-
-def _set_path(data, key, value):
-    """Set ``a.b[1].c`` in nested dicts and lists (the key paths of scenario errors and options)."""
-    node, parts = data, key.replace("[", ".").replace("]", "").split(".")
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node[parts[-1]] = value
 
 
 class DeviceSession:

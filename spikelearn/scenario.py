@@ -29,6 +29,7 @@ __all__ = [
     "resolve_scenario_path",
     "builtin_scenarios",
     "apply_overrides",
+    "set_key",
     "parse_override",
     "to_toml",
     "DEVICES",
@@ -208,19 +209,26 @@ def apply_overrides(data, overrides, source):
     data = copy.deepcopy(data)
     for text in overrides:
         key, value = parse_override(text, f"{source} (--set)")
-        node = data
-        parts = key.split(".")
-        for depth, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):
-                raise ScenarioError(
-                    f"{source} (--set)", ".".join(parts[: depth + 1]), f"is a value, not a table; cannot set {key}"
-                )
-            node = child
-        node[parts[-1]] = value
+        set_key(data, key, value, f"{source} (--set)")
     return data
+
+
+def set_key(data, key, value, source):
+    """Set ``key`` (``a.b.c``; ``a.b[1].c`` indexes a list, as in error messages) in nested tables,
+    creating missing tables; a value in the way is a `ScenarioError` of ``source``."""
+    parts = key.replace("[", ".").replace("]", "").split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, (dict, list)):
+            raise ScenarioError(source, ".".join(parts[: depth + 1]), f"is a value, not a table; cannot set {key}")
+        node = child
+    node[parts[-1]] = value
 
 
 # --------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScenarioError
-from .scenario import parse_override, parse_scenario, runtime_parameter_keys
+from .scenario import parse_override, parse_scenario, runtime_parameter_keys, set_key
 
 __all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point"]
 
@@ -103,7 +103,7 @@ def plan_sweep(base, grid, seeds, registry, runtime_parameters=True):
             data = copy.deepcopy(base.data)
             data.pop("sweep", None)
             for k, v in params.items():
-                _assign(data, k, v)
+                set_key(data, k, v, "--grid")
             data["seed"] = seed
             if runtime:
                 options = data.setdefault("device_options", {})
@@ -111,17 +111,6 @@ def plan_sweep(base, grid, seeds, registry, runtime_parameters=True):
             scenario = parse_scenario(data, f"{base.source} (sweep point {params}, seed {seed})", registry)
             points.append(SweepPoint(_digest(scenario.data), params, seed, scenario.data))
     return points
-
-
-def _assign(data, key, value):
-    """Set ``key.path`` to ``value``, creating tables on the way (like --set)."""
-    node = data
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ScenarioError("--grid", key, f"'{part}' is a value, not a table")
-    node[parts[-1]] = value
 
 
 def run_point(data, plugin_sources):
