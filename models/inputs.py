@@ -43,10 +43,9 @@ class Poisson(Model):
             group = NeuronGroup(size, eqs, threshold="t >= next_spike", reset=reset, method="euler",
                                 namespace=namespace, name=name)
             group.rate = rate_code
-            if _constant(rate) == 0:  # a silent population (1/0 would not compile)
-                group.next_spike = "1e300*second"
-            else:
-                group.next_spike = "-log(rand())/rate"
+            # + 1e-300 Hz: a neuron at rate 0 gets its first spike at ~1e300 s (never) instead of a division
+            # by zero; for any other rate the sum is the rate itself in double precision
+            group.next_spike = "-log(rand())/(rate + 1e-300*Hz)"
         else:
             eqs = f"rate = {rate_code} : Hz (constant over dt)\n" + extra_equations
             group = NeuronGroup(size, eqs, threshold="rand() < rate*dt", reset=extra_reset or None,
@@ -125,12 +124,3 @@ class SpikeTrain(Model):
         return NeuronGroup(size, extra_equations or "", threshold=f"{ta_name}(t, i) > 0.5",
                            reset=extra_reset or None, method="euler", namespace=namespace, name=name)
 
-
-def _constant(rate):
-    """The value of a rate given as a number or a constant quantity, else None (an expression)."""
-    from spikelearn.units import UnitParseError, parse_quantity
-
-    try:
-        return float(parse_quantity(rate)) if isinstance(rate, str) else float(rate)
-    except (UnitParseError, TypeError, ValueError):
-        return None
