@@ -39,7 +39,7 @@ __all__ = ["finv", "inputs", "schedule", "simulate", "reward", "decoder_error", 
            "discriminability", "region_mean", "DEFAULTS"]
 
 DEFAULTS = dict(N=40, n_in=12, dt=0.02, sigma=0.2, gamma=30.0, r_min=1e-3, r_max=100.0, kappa=0.75,
-                gain=1.0, eta=0.06, eta_d=0.1, lam=8e-4, lam_in=0.0, lam_b=0.0, tau_c=2.0, tau_r=2.0,
+                gain=1.0, eta=0.015, eta_d=0.1, lam=8e-4, lam_in=0.0, lam_b=0.0, tau_c=2.0, tau_r=2.0,
                 slope=100.0, y_tol=1e-4, t_block=30.0, t_settle=10.0, w_scale=0.3, w_in_scale=0.5, b_init=0.0,
                 baseline=1.0)
 
