@@ -249,8 +249,8 @@ class RewardCoding(Task):
                 thr = float(p["min_error_drop"])
                 claims.append(Claim("error_drop", f"held-out decoder error falls by >= {thr:.0%}",
                                     -m["error_change"], thr, -m["error_change"] >= thr))
-                # allocation_prior_mean_vs_pi is reported as a metric only: across seeds 1 and 2 it does not
-                # separate learning from the controls (see scenarios/reward_estimation.toml)
+                # allocation_prior_mean_vs_pi is reported as a metric only: on seeds 1 and 2 learning exceeds
+                # the controls by less than the seed-to-seed spread (see scenarios/reward_estimation.toml)
             else:
                 claims.append(Claim(f"control_{ctl}_error", f"control '{ctl}': held-out decoder error changes by "
                                     f"< {tol:.0%}", abs(m["error_change"]), tol, abs(m["error_change"]) < tol))
