@@ -182,6 +182,7 @@ def test_reference_formulas():
         np.log(1 - 1 / (1 + np.exp(-z))))
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow in the in-loop sigmoid (runtime: numpy)
 @pytest.mark.parametrize("objective", ["estimation", "discrimination"])
 def test_in_loop_readout_and_reward_equal_formulas(rc_registry, tmp_path, objective):
     over = TINY + [f'task.parameters.objective="{objective}"']

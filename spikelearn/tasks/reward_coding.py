@@ -154,7 +154,9 @@ class RewardCoding(Task):
             reward = "R_post = -(target_pre - y_pre)**2 : 1 (summed)"
         else:
             target = "target = int(theta_stim(t) < pi) : 1"
-            err = "err = target - 1/(1 + exp(-slope*y)) : 1"
+            # sigmoid(slope*y) written with tanh: the same value, and no overflow of exp(-slope*y) (which
+            # numpy reports as a RuntimeWarning on the runtime device)
+            err = "err = target - 0.5*(1 + tanh(0.5*slope*y)) : 1"
             reward = (f"R_post = clip(-(target_pre*{_softplus('-slope*y_pre')} + "
                       f"(1 - target_pre)*{_softplus('slope*y_pre')}), log_y_tol, 0) : 1 (summed)")
         readout = NeuronGroup(n_out, f"y : 1\n{target}\n{err}", namespace=ns, order=20, name="readout")
