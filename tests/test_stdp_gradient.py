@@ -155,6 +155,7 @@ def test_window_scenario_claims(registry, tmp_path):
 
 
 # -- OU statistical variant -------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # bins without two blocks: NaN SEM, no NumPy warning
 def test_triggered_dvdt_on_a_known_signal():
     # V = 3*t + sin(2*pi*t): dV/dt at t is 3 + 2*pi*cos(2*pi*t); pre spikes at integer seconds -> 3 + 2*pi
     dt = 1e-4
@@ -165,6 +166,7 @@ def test_triggered_dvdt_on_a_known_signal():
     edges = np.array([-0.0105, -0.0095, 0.0045, 0.0055])
     centers, mean, sem, counts = triggered_dvdt(V, dt, pre, post, 1e-3, edges, 4, 20.0)
     assert counts.tolist() == [0, 0, 18]
+    assert np.isnan(sem[:2]).all() and np.isfinite(sem[2])
     assert mean[2] == pytest.approx(3 + 2 * np.pi * np.sin(2 * np.pi * 1e-3) / (2 * np.pi * 1e-3), rel=1e-6)
 
 

@@ -306,7 +306,10 @@ def triggered_dvdt(V, dt, pre_times, post_times, h, edges, n_blocks, duration):
     total = counts.sum(0)
     mean = np.divide(sums.sum(0), total, out=np.full(nb, np.nan), where=total > 0)
     block_means = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
-    sem = np.nanstd(block_means, axis=0, ddof=1) / np.sqrt(np.sum(counts > 0, axis=0).clip(1))
+    filled = np.sum(counts > 0, axis=0)  # blocks that contribute to each bin: a SEM needs two
+    sem = np.full(nb, np.nan)
+    many = filled >= 2
+    sem[many] = np.nanstd(block_means[:, many], axis=0, ddof=1) / np.sqrt(filled[many])
     return (edges[:-1] + edges[1:]) / 2, mean, sem, total
 
 
