@@ -60,6 +60,7 @@ def test_every_builtin_scenario_has_a_short_version():
 
 
 @pytest.mark.long
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the run too: no overflow or invalid value in NumPy code
 @pytest.mark.parametrize("name", sorted(SHORT))
 def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
     from spikelearn.analysis import inspect_run

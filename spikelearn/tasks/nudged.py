@@ -181,8 +181,10 @@ class NudgedGradient(Task):
             # each sample starts from rest (u = 0), so a presentation does not depend on the previous one
             g.run_regularly("u = 0\nrho = 0.5\nrho_prev = 0.5", dt=period * second, when="start",
                             order=-1, name=f"{g.name}_reset")
-            # after each step: the rate, its realised change (exactly 0 at rest), the last free-phase rate
-            g.run_regularly("rho = 1/(1 + exp(-u))\ndrho_dt = (rho - rho_prev)/dt\nrho_prev = rho\n"
+            # after each step: the rate, its realised change (exactly 0 at rest), the last free-phase rate;
+            # u is clipped at -700 inside the sigmoid only so that exp(-u) cannot overflow (numpy reports that
+            # as a RuntimeWarning on runtime): the same value for u >= -700, 1e-304 instead of 0 below
+            g.run_regularly("rho = 1/(1 + exp(-clip(u, -700, inf)))\ndrho_dt = (rho - rho_prev)/dt\nrho_prev = rho\n"
                             f"rho_free = rho*{free} + rho_free*(1 - {free})", when="end", name=f"{g.name}_drho")
         ctx.add(inp, bias, hid, out)
 
