@@ -54,6 +54,13 @@ def _run(rc_registry, tmp_path, scenario, overrides=(), device=None):
     return out, RunResult(out.path)
 
 
+def _full_run_claims(rc_registry, tmp_path, scenario, control=None):
+    """A full-length scenario run (the control's when given): its outcome and its claims by name."""
+    overrides = [f'task.parameters.control="{control}"'] if control else []
+    out, _ = _run(rc_registry, tmp_path, scenario, overrides)
+    return out, {c["name"]: c for c in out.claims}
+
+
 # a tiny estimation circuit: 5 units, blocks of 2 s (1 s gated off), 4 test angles x 2 before/after
 TINY = ['populations.rates.size=5', 'task.parameters.n_train=3', 'task.parameters.n_test_angles=4',
         'task.parameters.n_repeats=2', 'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',
@@ -273,8 +280,7 @@ def test_runtime_and_cpp_agree_without_noise(rc_registry, tmp_path):
 @pytest.mark.standalone
 @pytest.mark.parametrize("control", ["off", "shuffled"])
 def test_estimation_controls_do_not_learn(rc_registry, tmp_path, control):
-    out, _ = _run(rc_registry, tmp_path, "reward_estimation.toml", [f'task.parameters.control="{control}"'])
-    claims = {c["name"]: c for c in out.claims}
+    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_estimation.toml", control)
     assert claims[f"control_{control}_error"]["passed"], claims
     assert -out.metrics["error_change"] < 0.4  # the learning claim's check fails for the control
     assert abs(out.metrics["error_change"]) < 0.1
@@ -283,8 +289,7 @@ def test_estimation_controls_do_not_learn(rc_registry, tmp_path, control):
 @pytest.mark.long
 @pytest.mark.standalone
 def test_estimation_learns_an_efficient_code(rc_registry, tmp_path):
-    out, _ = _run(rc_registry, tmp_path, "reward_estimation.toml")
-    claims = {c["name"]: c for c in out.claims}
+    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_estimation.toml")
     assert claims["error_drop"]["passed"], claims["error_drop"]
     assert out.metrics["error_change"] <= -0.4
 
@@ -293,8 +298,7 @@ def test_estimation_learns_an_efficient_code(rc_registry, tmp_path):
 @pytest.mark.standalone
 @pytest.mark.parametrize("control", ["off", "shuffled"])
 def test_discrimination_controls_do_not_learn(rc_registry, tmp_path, control):
-    out, _ = _run(rc_registry, tmp_path, "reward_discrimination.toml", [f'task.parameters.control="{control}"'])
-    claims = {c["name"]: c for c in out.claims}
+    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_discrimination.toml", control)
     assert claims[f"control_{control}_accuracy"]["passed"], claims
     assert claims[f"control_{control}_allocation"]["passed"], claims
     assert out.metrics["accuracy_change"] < 0.1  # the learning claim's check fails for the control
@@ -303,7 +307,6 @@ def test_discrimination_controls_do_not_learn(rc_registry, tmp_path, control):
 @pytest.mark.long
 @pytest.mark.standalone
 def test_discrimination_learns_and_allocates_at_the_boundaries(rc_registry, tmp_path):
-    out, _ = _run(rc_registry, tmp_path, "reward_discrimination.toml")
-    claims = {c["name"]: c for c in out.claims}
+    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_discrimination.toml")
     assert claims["accuracy_gain"]["passed"], claims["accuracy_gain"]
     assert claims["allocation_boundaries"]["passed"], claims["allocation_boundaries"]
