@@ -31,11 +31,11 @@ import functools
 import hashlib
 import logging
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
+from .cuda_light import CPP_STANDARD, LightWriter
 from .errors import BuildError
 
 __all__ = ["configure_cuda", "gpu_present", "find_nvcc", "find_curand", "unsupported_message",
@@ -43,7 +43,6 @@ __all__ = ["configure_cuda", "gpu_present", "find_nvcc", "find_curand", "unsuppo
 
 logger = logging.getLogger(__name__)
 
-CPP_STANDARD = "-std=c++17"
 
 
 # -- environment --------------------------------------------------------------------------------------
@@ -247,20 +246,11 @@ _PATCHED = False
 def _patch_brian2cuda():
     """Apply spikelearn's small patches to brian2cuda 1.0b1 (once per process; idempotent).
 
-    1. ``CUDAWriter.write`` (every generated file passes through it; see `_transform_file`):
+    1. ``CUDAWriter.write`` (every generated file passes through `spikelearn.cuda_light.LightWriter`):
        (a) the makefile template hard-codes ``-std=c++11`` for nvcc; the written makefile gets
-       ``-std=c++17`` instead (CUDA 13's Thrust/CUB refuse C++11). (b) Light headers: every ``.cu``
-       file includes ``objects.h``, which includes ``thrust/device_vector.h`` and
-       ``thrust/host_vector.h`` to declare the dynamic arrays and the host-side lists of spike-space
-       pointers; parsing Thrust costs ~8 of the ~10 CPU seconds nvcc spends on a small file, and most
-       code objects (state updaters, thresholders, resetters, neuron initialisers, ``run.cu``,
-       ``network.cu``, ``rand.cu``) use no Thrust and no dynamic array. The lists of spike-space
-       pointers become ``std::vector`` (a host container of device pointers: ``size``, ``[]``,
-       ``begin``/``end``, ``push_back`` and ``std::rotate`` are all the generated code does with
-       them), and files that mention neither Thrust nor a dynamic array include
-       ``objects_nothrust.h`` / ``cuda_utils_nothrust.h``: the same headers without the Thrust
-       includes and the dynamic-array declarations (same include guards, so a full header included
-       later in the file is skipped). Files that use Thrust keep the full headers.
+       ``-std=c++17`` instead (CUDA 13's Thrust/CUB refuse C++11). (b) Light headers: files that need
+       no Thrust beyond simple operations on the dynamic arrays call small accessor functions defined
+       in ``objects.cu`` and include a Thrust-free ``objects.h``; see `spikelearn.cuda_light`.
     2. ``code_object`` (a): the synapse-creation templates loop over ``owner._registered_variables`` (a
        set) sorted by name only; during code generation that set is replaced by one iterated in
        (name, array name) order (`_NamedOrderSet`), which breaks the tie between a pre and a post
@@ -285,12 +275,11 @@ def _patch_brian2cuda():
     original_write = CUDAWriter.write
     original_code_object = CUDAStandaloneDevice.code_object
 
+    light = LightWriter(original_write)
+
     @functools.wraps(original_write)
     def write(self, filename, contents):
-        if filename.endswith(".*"):  # a (.cu, .h) pair: the original splits it and calls write again
-            return original_write(self, filename, contents)
-        for name, text in _transform_file(filename, contents):
-            original_write(self, name, text)
+        return light(self, filename, contents)
 
     @functools.wraps(original_code_object)
     def code_object(self, owner, name, abstract_code, variables, template_name, variable_indices,
@@ -340,65 +329,6 @@ def _stable_clock_hash(clock):
         value = int.from_bytes(digest[:8], "little") >> 1
         clock.__dict__["_spikelearn_hash"] = value
         return value
-
-
-#: headers of the light variant (see `_patch_brian2cuda`, 1b)
-LIGHT_OBJECTS, LIGHT_CUDA_UTILS = "objects_nothrust.h", "cuda_utils_nothrust.h"
-_THRUST_INCLUDE = re.compile(r"^\s*#\s*include\s*<thrust/[^>]*>\s*$")
-_THRUST_DECLARATION = re.compile(r"^\s*extern\s+thrust::(host|device)_vector<[^;]*>\s*\*?\s*(\w+)\s*;\s*$")
-#: the names objects.h declares with Thrust types once the spike-space lists are std::vector: dynamic
-#: arrays (1d, 2d and their monitor address lists) and subgroup spike monitors' eventspaces
-_THRUST_NAMES = re.compile(r"dynamic_array|_dev_\w+_eventspace")
-_POINTER_LIST = re.compile(r"thrust::host_vector<(\w+)\s*\*>")
-
-
-def _transform_file(filename, contents):
-    """The files to write for one file brian2cuda writes: ``[(name, contents), ...]``."""
-    if filename == "makefile":
-        return [(filename, contents.replace("-std=c++11", CPP_STANDARD))]
-    if filename in ("objects.h", "objects.cu"):
-        contents = _POINTER_LIST.sub(r"std::vector<\1*>", contents)
-    if filename == "objects.h":
-        return [(filename, contents), (LIGHT_OBJECTS, _light_objects_header(contents)),
-                (LIGHT_CUDA_UTILS, _light_cuda_utils())]
-    if filename.endswith(".cu") and "thrust" not in contents and not _THRUST_NAMES.search(contents):
-        contents = re.sub(r'#include\s*"objects\.h"', f'#include "{LIGHT_OBJECTS}"', contents)
-        contents = re.sub(r'#include\s*"brianlib/cuda_utils\.h"', f'#include "{LIGHT_CUDA_UTILS}"', contents)
-    return [(filename, contents)]
-
-
-def _light_objects_header(objects_h):
-    """``objects.h`` without the Thrust includes and the declarations of Thrust-typed names.
-
-    Only files that mention neither Thrust nor such a name (`_THRUST_NAMES`) include it. If
-    ``objects.h`` uses Thrust for anything else, the light header just includes the full one:
-    slower, never wrong.
-    """
-    kept = []
-    for line in objects_h.splitlines():
-        if _THRUST_INCLUDE.match(line):
-            continue
-        declaration = _THRUST_DECLARATION.match(line)
-        if declaration and _THRUST_NAMES.search(declaration.group(2)):
-            continue
-        if "thrust" in line:
-            return '#include "objects.h"\n'
-        kept.append(line)
-    return "// objects.h without Thrust (written by spikelearn.cuda)\n" + "\n".join(kept) + "\n"
-
-
-def _light_cuda_utils():
-    """brian2cuda's ``brianlib/cuda_utils.h`` without ``thrust/system_error.h`` (its Thrust check macro
-    catches ``...``), including the light ``objects.h``."""
-    from brian2cuda import __file__ as package
-
-    text = (Path(package).parent / "brianlib" / "cuda_utils.h").read_text()
-    lines = [line for line in text.splitlines() if not _THRUST_INCLUDE.match(line)]
-    text = "\n".join(lines) + "\n"
-    text = re.sub(r'#include\s*"objects\.h"', f'#include "{LIGHT_OBJECTS}"', text)
-    if "thrust::" in text:  # a brian2cuda whose error checks need Thrust: use the full header
-        return '#include "brianlib/cuda_utils.h"\n'
-    return "// brianlib/cuda_utils.h without Thrust (written by spikelearn.cuda)\n" + text
 
 
 # -- what brian2cuda cannot do ----------------------------------------------------------------------------

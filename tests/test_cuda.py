@@ -1,9 +1,9 @@
 """The ``cuda`` device (brian2cuda's cuda_standalone).
 
 ``cuda_build`` (needs ``nvcc``, no GPU): song-stdp generates and compiles for cuda with ``--build-only``
-(with the light, Thrust-free headers where a file needs no Thrust); a second build of the unchanged
-scenario in a new Python process (another string-hash seed, the cause of brian2cuda's nondeterministic
-code) rewrites no source and recompiles nothing (file modification times, not wall-clock thresholds);
+(with the light, Thrust-free headers in every file but ``objects.cu`` and the spike queues' set-up); a
+second build of the unchanged scenario in a new Python process (another string-hash seed, the cause of
+brian2cuda's nondeterministic code) rewrites no source and recompiles nothing (file modification times, not wall-clock thresholds);
 generated code is byte-identical across hash seeds; a feature brian2cuda refuses is a `BuildError`
 naming it; every other built-in scenario generates cuda code, and (``long``) compiles and rebuilds from
 the cache without recompiling. Skipped, with the reason shown, only where nvcc is missing.
@@ -19,6 +19,7 @@ Run them with ``pytest -m cuda_build`` / ``pytest -m cuda`` (deselected by defau
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -149,12 +150,13 @@ def test_song_stdp_compiles_for_cuda(song_build):
     assert len(list((build_dir / "code_objects").glob("*.o"))) >= 5
     makefile = (build_dir / "makefile").read_text()
     assert "-std=c++17" in makefile and "-std=c++11" not in makefile
-    # the light headers: files that need no Thrust compiled without it (the build's main cost)
+    # the light headers: only objects.cu and the pathways' spike-queue set-up (Thrust's sort) compile
+    # with Thrust (the build's main cost); synapses_classes.cu includes no objects.h at all
     sources = list(build_dir.glob("*.cu")) + list((build_dir / "code_objects").glob("*.cu"))
-    light = [p.name for p in sources if '#include "objects_nothrust.h"' in p.read_text()]
-    assert "thrust" not in (build_dir / "objects_nothrust.h").read_text()
-    assert "out_stateupdater_codeobject.cu" in light and "objects.cu" not in light
-    assert 10 <= len(light) < len(sources), light
+    full = sorted(p.name for p in sources if '#include "objects_nothrust.h"' not in p.read_text())
+    assert full == ["before_run_inputs_to_out_post_push_spikes.cu", "before_run_inputs_to_out_pre_push_spikes.cu",
+                    "objects.cu", "synapses_classes.cu"], full
+    assert len(sources) > 25 and "thrust" not in (build_dir / "objects_nothrust.h").read_text()
     if not gpu_present():  # compiled for the scenario's compute capability (default 9.0)
         assert "-arch=sm_90" in makefile
     # the binary finds cuRAND at run time (the rpath to the toolkit's or the wheel's library)
@@ -247,30 +249,168 @@ extern double * _array_g_v;
 """
 
 
-def test_light_headers_drop_thrust_only_where_unused():
-    """Files that use no Thrust name include a Thrust-free ``objects.h``; the rest keep the full one;
-    the spike-space pointer lists are ``std::vector`` in both; an unknown Thrust use keeps the full one."""
+def test_light_headers_declare_accessors_and_objects_cu_defines_them():
+    """``objects.h`` gets a Thrust-free sibling declaring one accessor per Thrust-typed name and
+    operation (inside the include guard), ``objects.cu`` defines them; the spike-space pointer lists
+    are ``std::vector`` in both; an ``objects.h`` with an unknown Thrust use rewrites nothing."""
     pytest.importorskip("brian2cuda")
-    from spikelearn.cuda import LIGHT_CUDA_UTILS, LIGHT_OBJECTS, _transform_file
+    from spikelearn.cuda_light import LIGHT_CUDA_UTILS, LIGHT_OBJECTS, thrust_declarations, transform_file
 
-    files = dict(_transform_file("objects.h", OBJECTS_H))
+    decls = thrust_declarations(OBJECTS_H)
+    assert decls == {"_dynamic_array_s_i": ("host", "int32_t"), "dev_dynamic_array_s_i": ("device", "int32_t"),
+                     "addresses_monitor__dynamic_array_m_v": ("device", "double*"),
+                     "_dynamic_array_m_v": ("device2d", "double"), "_dev_sub_eventspace": ("device", "int32_t")}
+    files = dict(transform_file("objects.h", OBJECTS_H, decls))
     assert set(files) == {"objects.h", LIGHT_OBJECTS, LIGHT_CUDA_UTILS}
     assert "extern std::vector<int32_t*> dev_array_g__spikespace;" in files["objects.h"]
     light = files[LIGHT_OBJECTS]
-    assert "thrust" not in light and "_dynamic_array" not in light and "_eventspace" not in light
-    assert "std::vector<int32_t*> dev_array_g__spikespace" in light and "_array_g_v" in light
-    assert "#define _BRIAN_OBJECTS_H" in light  # same guard: a later full include is skipped
+    assert "thrust" not in light and "extern double * _array_g_v;" in light
+    assert "std::vector<int32_t*> dev_array_g__spikespace" in light
+    assert light.index("#define _BRIAN_OBJECTS_H") < light.index("_sl_ptr__dynamic_array_m_v(size_t i);") < light.rindex("#endif")
+    assert "double** _sl_ptr_addresses_monitor__dynamic_array_m_v();" in light
+    assert "void _sl_assign__dynamic_array_s_i();" in light and "void _sl_set_dev_dynamic_array_s_i(size_t i, int32_t v);" in light
     assert "thrust::" not in files[LIGHT_CUDA_UTILS] and LIGHT_OBJECTS in files[LIGHT_CUDA_UTILS]
+    [(_, objects_cu)] = transform_file("objects.cu", "// objects\n", decls)
+    assert "void _sl_assign__dynamic_array_s_i() { _dynamic_array_s_i = dev_dynamic_array_s_i; }" in objects_cu
     code = '#include "objects.h"\n#include "brianlib/cuda_utils.h"\nvoid f(){ %s }\n'
-    [(_, plain)] = _transform_file("code_objects/a.cu", code % "_array_g_v[0] = 1;")
+    [(_, plain)] = transform_file("code_objects/a.cu", code % "_array_g_v[0] = 1;", decls)
     assert LIGHT_OBJECTS in plain and LIGHT_CUDA_UTILS in plain and '"objects.h"' not in plain
-    for body in ("dev_dynamic_array_s_i.size();", "thrust::sort(x, y);", "_dev_sub_eventspace.size();"):
-        [(_, full)] = _transform_file("code_objects/b.cu", code % body)
-        assert full == code % body
-    unknown = OBJECTS_H.replace("extern double *", "extern thrust::device_vector<double> other;\nextern double *")
-    assert dict(_transform_file("objects.h", unknown))[LIGHT_OBJECTS] == '#include "objects.h"\n'
-    [(_, makefile)] = _transform_file("makefile", "NVCCFLAGS = -I. -std=c++11 -arch=sm_90")
+    unknown = OBJECTS_H.replace("extern double *", "extern thrust::pair<int, int> other;\nextern double *")
+    assert thrust_declarations(unknown) is None
+    assert [name for name, _ in transform_file("objects.h", unknown, None)] == ["objects.h"]  # no light one
+    body = code % "dev_dynamic_array_s_i.size();"
+    assert transform_file("code_objects/b.cu", body, None) == [("code_objects/b.cu", body)]
+    [(_, makefile)] = transform_file("makefile", "NVCCFLAGS = -I. -std=c++11 -arch=sm_90", decls)
     assert makefile == "NVCCFLAGS = -I. -std=c++17 -arch=sm_90"
+
+
+#: every operation the rewrite covers, as brian2cuda writes them (monitors, synapse creation, main.cu)
+REWRITABLE = """#include <thrust/copy.h>
+_dynamic_array_s_i.resize(5);
+for (int k = 0; k < 5; k++) _dynamic_array_s_i[k] = 10 * k;
+_dynamic_array_s_i.push_back(7);
+_dynamic_array_s_i[2] += 1;
+int32_t* p = thrust::raw_pointer_cast(&_dynamic_array_s_i[0]);
+p[0] = -1 + (int)sizeof(_dynamic_array_s_i[0]);
+dev_dynamic_array_s_i = _dynamic_array_s_i;
+THRUST_CHECK(
+    dev_dynamic_array_s_i.push_back(_dynamic_array_s_i[3] + 1)
+    );
+dev_dynamic_array_s_i[1] = 42;
+const int n = dev_dynamic_array_s_i.size();
+_dynamic_array_s_i = dev_dynamic_array_s_i;
+_dynamic_array_m_v[0].push_back(2.5);
+_dynamic_array_m_v[0].clear();
+_dynamic_array_m_v[0].shrink_to_fit();
+_dynamic_array_m_v[0].push_back(1.25);
+_dynamic_array_m_v[0].push_back(n);
+brian::_dynamic_array_m_v[1].resize(n);
+thrust::raw_pointer_cast(&_dynamic_array_m_v[1][0])[2] = 3.5 * _dynamic_array_m_v[1].size();
+addresses_monitor__dynamic_array_m_v.push_back(thrust::raw_pointer_cast(&_dynamic_array_m_v[1][0]));
+addresses_monitor__dynamic_array_m_v.push_back(0);
+addresses_monitor__dynamic_array_m_v[1] = thrust::raw_pointer_cast(&_dynamic_array_m_v[0][0]);
+_dev_sub_eventspace.resize(3);
+_dev_sub_eventspace.clear();
+"""
+
+
+def test_rewrite_replaces_each_operation_by_its_accessor():
+    from spikelearn.cuda_light import rewrite, thrust_declarations
+
+    out = rewrite(REWRITABLE, thrust_declarations(OBJECTS_H)).splitlines()
+    assert "#include" not in out[0] and "thrust" not in "\n".join(out)
+    expected = {
+        "_sl_resize__dynamic_array_s_i(5);", "for (int k = 0; k < 5; k++) _sl_ptr__dynamic_array_s_i()[k] = 10 * k;",
+        "_sl_ptr__dynamic_array_s_i()[2] += 1;", "int32_t* p = _sl_ptr__dynamic_array_s_i();",
+        "p[0] = -1 + (int)sizeof(_sl_ptr__dynamic_array_s_i()[0]);", "_sl_assign_dev_dynamic_array_s_i();",
+        "    _sl_push_back_dev_dynamic_array_s_i(_sl_ptr__dynamic_array_s_i()[3] + 1)",
+        "_sl_set_dev_dynamic_array_s_i(1, 42);", "const int n = _sl_size_dev_dynamic_array_s_i();",
+        "_sl_assign__dynamic_array_s_i();", "brian::_sl_resize__dynamic_array_m_v(1, n);",
+        "_sl_ptr__dynamic_array_m_v(1)[2] = 3.5 * _sl_size__dynamic_array_m_v(1);",
+        "_sl_push_back_addresses_monitor__dynamic_array_m_v(_sl_ptr__dynamic_array_m_v(1));",
+        "_sl_set_addresses_monitor__dynamic_array_m_v(1, _sl_ptr__dynamic_array_m_v(0));",
+        "_sl_push_back__dynamic_array_m_v(0, n);", "_sl_clear__dynamic_array_m_v(0);",
+        "_sl_shrink_to_fit__dynamic_array_m_v(0);",
+        "_sl_clear__dev_sub_eventspace();",
+    }
+    assert expected <= set(out), expected - set(out)
+
+
+@pytest.mark.parametrize("use", [
+    "thrust::sort(_dynamic_array_s_i.begin(), _dynamic_array_s_i.end());",  # a Thrust algorithm
+    "int x = dev_dynamic_array_s_i[2];",  # a device element read (a copy from the GPU)
+    "_dynamic_array_s_i.resize(5, 0);",  # another overload
+    "_dynamic_array_m_v.size();",  # a 2-d array without its index
+    "auto it = _dynamic_array_s_i.begin();",  # an iterator
+    "dev_dynamic_array_s_i = _dev_sub_eventspace;",  # not a host/device pair
+    "size_t m = other.dev_dynamic_array_s_i.size();",  # a member of something else
+    "thrust::host_vector<int> tmp;",
+])
+def test_rewrite_leaves_files_with_other_uses_unchanged(use):
+    from spikelearn.cuda_light import rewrite, thrust_declarations
+
+    assert rewrite("_dynamic_array_s_i.clear();\n" + use + "\n", thrust_declarations(OBJECTS_H)) is None
+
+
+def _thrust_include_dirs():
+    """The toolkit's include directories holding Thrust (CUDA 13 keeps it under ``include/cccl``)."""
+    from spikelearn.cuda import _toolkit_dirs
+
+    nvcc = find_nvcc()
+    for root in _toolkit_dirs(nvcc) if nvcc else []:
+        for base in (root / "include" / "cccl", root / "include"):
+            if (base / "thrust" / "device_vector.h").is_file():
+                return [base, root / "include"]
+    return None
+
+
+def test_rewritten_code_does_what_the_original_does(tmp_path):
+    """Original and rewritten `REWRITABLE`, with the accessors `accessors` generates, compiled by the host
+    compiler against the toolkit's Thrust with its CPU (C++) device system, leave every vector in the
+    same state (sizes, contents, and which array each recorded address points to)."""
+    dirs = _thrust_include_dirs()
+    if dirs is None or shutil.which("g++") is None:
+        pytest.skip("the CUDA toolkit's Thrust headers or g++ not found")
+    from spikelearn.cuda_light import accessors, rewrite, thrust_declarations
+
+    decls = thrust_declarations(OBJECTS_H)
+    definitions = [f"thrust::{'host' if k == 'host' else 'device'}_vector<{t}>{'*' if k == 'device2d' else ''} {n};"
+                   for n, (k, t) in decls.items()]
+    program = "\n".join([
+        "#include <thrust/device_vector.h>", "#include <thrust/host_vector.h>", "#include <cstdio>",
+        "#define THRUST_CHECK(code) { code; }",
+        "namespace brian {", *definitions, accessors(decls)[1], "}",
+        "using namespace brian;",
+        "void original() {", REWRITABLE.replace("#include <thrust/copy.h>", ""), "}",
+        "void rewritten() {", rewrite(REWRITABLE, decls), "}",
+        "template <class V> void show(const char* name, const V& v) {",
+        "  printf(\"%s %zu:\", name, (size_t)v.size()); for (size_t k = 0; k < v.size(); k++) printf(\" %g\", (double)v[k]);",
+        "  printf(\"\\n\"); }",
+        "void dump() {",
+        "  show(\"host\", _dynamic_array_s_i); show(\"dev\", dev_dynamic_array_s_i); show(\"sub\", _dev_sub_eventspace);",
+        "  show(\"m0\", _dynamic_array_m_v[0]); show(\"m1\", _dynamic_array_m_v[1]);",
+        "  printf(\"addresses %zu:\", (size_t)addresses_monitor__dynamic_array_m_v.size());",
+        "  for (size_t k = 0; k < addresses_monitor__dynamic_array_m_v.size(); k++) {",
+        "    double* a = addresses_monitor__dynamic_array_m_v[k];",
+        "    printf(\" %d\", a == thrust::raw_pointer_cast(_dynamic_array_m_v[0].data()) ? 0 : a == thrust::raw_pointer_cast(_dynamic_array_m_v[1].data()) ? 1 : -1); }",
+        "  printf(\"\\n\"); }",
+        "void reset() {",
+        "  _dynamic_array_s_i.clear(); dev_dynamic_array_s_i.clear(); _dev_sub_eventspace.clear();",
+        "  addresses_monitor__dynamic_array_m_v.clear(); delete[] _dynamic_array_m_v;",
+        "  _dynamic_array_m_v = new thrust::device_vector<double>[2]; }",
+        "int main() { reset(); original(); dump(); printf(\"--\\n\"); reset(); rewritten(); dump(); }",
+    ])
+    source = tmp_path / "rewrite.cpp"
+    source.write_text(program)
+    cmd = ["g++", "-std=c++17", "-O1", "-w", "-DTHRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP",
+           *[f"-I{d}" for d in dirs], str(source), "-o", str(tmp_path / "rewrite")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = subprocess.run([str(tmp_path / "rewrite")], capture_output=True, text=True, timeout=60, check=True).stdout
+    original, rewritten = out.split("--\n")
+    assert original == rewritten
+    assert original.splitlines() == ["host 7: 3 42 21 30 40 7 31", "dev 7: 3 42 21 30 40 7 31", "sub 0:",
+                                     "m0 2: 1.25 7", "m1 7: 0 0 24.5 0 0 0 0", "addresses 2: 1 0"]
 
 
 def _builtin_names():
