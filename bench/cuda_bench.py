@@ -4,7 +4,7 @@ each with ~1000 plastic inputs as in Song's network, and static recurrent connec
 
     python bench/cuda_bench.py [--devices cpp,cuda] [--sizes 1000,10000,100000,1000000] [--out FILE]
 
-Each point runs in its own process (a fresh Brian2 device) with a fresh build cache, and reports wall
+Each point runs in its own process (a fresh Brian2 device) with an empty build cache, and reports wall
 time split into *build* (code generation + compilation) and *run* (the compiled binary: initialisation,
 simulation, writing results), the real-time factor (run wall time / simulated time) and synaptic events
 per second of run time. Events are counted from the recorded spikes: every presynaptic spike updates
@@ -12,9 +12,20 @@ its outgoing synapses and every postsynaptic spike the incoming ones (STDP). The
 smallest N at which cuda's run time is below cpp's. Writes a JSON file (default
 ``bench/results/<machine>-<date>-cuda.json``) and prints a table. Needs a GPU for ``cuda`` (on a
 machine without one, use ``--devices cpp``); ``bench/gpu_check.sh`` runs it on a lent GPU machine.
+
+Builds take most of the time (a cuda build is one nvcc call per generated file). To spend less of it,
+build every point side by side first, then measure the runs one at a time on the cached builds:
+
+    python bench/cuda_bench.py --build-only --jobs 4 --cache /tmp/bc    # build times -> /tmp/bc/builds.json
+    python bench/cuda_bench.py --cache /tmp/bc                          # run times, one point at a time
+
+Then ``build_s`` is the build time measured with ``parallel_builds`` builds side by side (an upper
+bound on a lone build's) and ``cached_build_s`` the second, cached build (code generation; nothing
+compiled); the run times are measured alone either way.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -22,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -63,8 +75,8 @@ spikes = ["inp", "exc"]
 """
 
 
-def point(kind, n, device, duration, cache):
-    """One measurement in this process; returns a dict."""
+def point(kind, n, device, duration, cache, build_only=False):
+    """One measurement in this process; returns a dict (only the build time with ``build_only``)."""
     os.environ["SPIKELEARN_CACHE"] = cache
     from brian2 import defaultclock, device as brian_device, seed
 
@@ -92,6 +104,8 @@ def point(kind, n, device, duration, cache):
         net.run(sc.duration)
         brian_device.build(directory=str(session.build_dir), compile=True, run=False, with_output=False)
         t_build = time.perf_counter() - t0
+        if build_only:
+            return {"kind": kind, "n": n, "device": device, "build_s": round(t_build, 3)}
         t0 = time.perf_counter()
         brian_device.run(directory=str(session.build_dir), with_output=False)
         t_run = time.perf_counter() - t0
@@ -128,35 +142,73 @@ def main():
     parser.add_argument("--recurrent-duration", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per point")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--cache", type=Path, help="build cache to use and keep (default: a temporary one)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only build every point (--jobs at a time) into --cache and record the build times "
+                             "in it; a later run with the same --cache measures run times alone and reports "
+                             "these build times")
+    parser.add_argument("--jobs", type=int, default=1, help="points built side by side with --build-only")
     parser.add_argument("--point", nargs=4, metavar=("KIND", "N", "DEVICE", "DURATION"), help=argparse.SUPPRESS)
-    parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.point:
         kind, n, device, duration = args.point
-        print("RESULT " + json.dumps(point(kind, int(n), device, float(duration), args.cache)), flush=True)
+        row = point(kind, int(n), device, float(duration), str(args.cache), args.build_only)
+        print("RESULT " + json.dumps(row), flush=True)
         return
     devices = args.devices.split(",")
     plan = [("stdp", int(n), STDP_DURATION.get(int(n), 1.0)) for n in args.sizes.split(",") if n]
     plan += [("recurrent", int(n), args.recurrent_duration) for n in args.recurrent.split(",") if n]
+    points = [(kind, n, device, duration) for kind, n, duration in plan for device in devices]
+    with contextlib.ExitStack() as stack:
+        cache = args.cache or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cuda-bench-")))
+        cache.mkdir(parents=True, exist_ok=True)
+        if args.build_only:
+            _build_all(points, cache, args)
+            return
+        _measure(points, cache, args)
+
+
+def _subprocess_point(p, cache, args, build_only=False):
+    kind, n, device, duration = p
+    cmd = [sys.executable, __file__, "--point", kind, str(n), device, str(duration), "--cache", str(cache)]
+    cmd += ["--build-only"] if build_only else []
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
+                              env=dict(os.environ, MPLBACKEND="Agg"))
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        return json.loads(lines[-1][7:]) if lines else {
+            "kind": kind, "n": n, "device": device, "error": proc.stderr.strip().splitlines()[-12:]}
+    except subprocess.TimeoutExpired:
+        return {"kind": kind, "n": n, "device": device, "error": f"timeout after {args.timeout} s"}
+
+
+def _build_all(points, cache, args):
+    """Builds every point, ``--jobs`` at a time; build times go to ``cache/builds.json``."""
+    builds = cache / "builds.json"
+    done = json.loads(builds.read_text()) if builds.exists() else {}
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for row in pool.map(lambda p: _subprocess_point(p, cache, args, build_only=True), points):
+            print(json.dumps(row), flush=True)
+            if "build_s" in row:
+                done[_key(row)] = dict(build_s=row["build_s"], parallel_builds=max(1, args.jobs))
+                builds.write_text(json.dumps(done, indent=1))
+
+
+def _measure(points, cache, args):
+    """Runs every point in turn (built first unless ``--build-only`` built it into the same cache)."""
+    builds = json.loads((cache / "builds.json").read_text()) if (cache / "builds.json").exists() else {}
     out = args.out or ROOT / "bench" / "results" / f"{platform.node()}-{date.today().isoformat()}-cuda.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     results, report = [], None
-    with tempfile.TemporaryDirectory(prefix="cuda-bench-") as cache:
-        for kind, n, duration in plan:
-            for device in devices:
-                cmd = [sys.executable, __file__, "--point", kind, str(n), device, str(duration), "--cache", cache]
-                try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
-                                          env=dict(os.environ, MPLBACKEND="Agg"))
-                    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-                    row = json.loads(lines[-1][7:]) if lines else {
-                        "kind": kind, "n": n, "device": device, "error": proc.stderr.strip().splitlines()[-12:]}
-                except subprocess.TimeoutExpired:
-                    row = {"kind": kind, "n": n, "device": device, "error": f"timeout after {args.timeout} s"}
-                results.append(row)
-                print(json.dumps(row), flush=True)
-                report = _report(results)
-                out.write_text(json.dumps(report, indent=1))  # after every point: a killed run keeps its results
+    for p in points:
+        row = _subprocess_point(p, cache, args)
+        if "build_s" in row and _key(row) in builds:  # built before: this build_s is the cached rebuild
+            row["cached_build_s"] = row["build_s"]
+            row.update(builds[_key(row)])
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        report = _report(results)
+        out.write_text(json.dumps(report, indent=1))  # after every point: a killed run keeps its results
     print(f"\n{'network':10} {'N':>8} {'device':6} {'build s':>8} {'run s':>8} {'RTF':>8} {'events/s':>10}")
     for r in results:
         if "run_s" in r:
@@ -165,6 +217,10 @@ def main():
         else:
             print(f"{r['kind']:10} {r['n']:>8} {r['device']:6} failed: {r['error']}")
     print(f"crossover N (cuda run time < cpp): {report and report['crossover_n_run_time']}; written to {out}")
+
+
+def _key(row):
+    return f"{row['kind']}-{row['n']}-{row['device']}"
 
 
 def _report(results):

@@ -7,7 +7,8 @@ which the cpp program reads from its command line): an unchanged network is not 
 rewrites only changed files and ``make`` rebuilds only those), and different scenarios or parameter sets
 never share a directory, so concurrent runs cannot clobber each other's builds. A lock file serialises
 runs of the same build directory; ``$SPIKELEARN_BUILD_SLOT`` (set per Dask worker by a sweep) gives each
-worker its own copy, so workers never wait for each other.
+worker its own copy, so workers never wait for each other. ``$SPIKELEARN_BUILD_JOBS`` sets ``make -j``
+(default: Brian2's unbounded ``-j`` for cpp, one job per core for cuda).
 
 A build directory whose build was cut short (a killed or interrupted compile leaves truncated object
 files that ``make`` would take as up to date) is detected by its marker file ``.spikelearn-building``,
@@ -55,6 +56,17 @@ def build_directory(scenario, device):
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
     slot = os.environ.get("SPIKELEARN_BUILD_SLOT")
     return cache_root() / "build" / device / (f"{scenario.name}-{digest}" + (f"-w{slot}" if slot else ""))
+
+
+def _with_jobs(make_args):
+    """``make``'s arguments with ``-j`` set by ``$SPIKELEARN_BUILD_JOBS`` when it is set (several builds
+    side by side, e.g. a GPU check, each with a bounded number of compiler processes)."""
+    jobs = os.environ.get("SPIKELEARN_BUILD_JOBS")
+    if not jobs:
+        return list(make_args)
+    if not jobs.isdigit() or int(jobs) < 1:
+        raise BuildError(f"$SPIKELEARN_BUILD_JOBS = {jobs!r}: expected a positive integer (make jobs per build)")
+    return [a for a in make_args if not a.startswith("-j")] + [f"-j{int(jobs)}"]
 
 
 class DeviceSession:
@@ -119,7 +131,7 @@ class DeviceSession:
         # the compiler's output goes to a file, read on failure (Brian2 would print all of it)
         make_args = prefs.devices.cpp_standalone.extra_make_args_unix
         self._restore_make_args = list(make_args)
-        prefs.devices.cpp_standalone.extra_make_args_unix = list(make_args) + [f">{COMPILE_LOG}", "2>&1"]
+        prefs.devices.cpp_standalone.extra_make_args_unix = _with_jobs(make_args) + [f">{COMPILE_LOG}", "2>&1"]
 
     def __exit__(self, *exc):
         from brian2.devices.device import reinit_devices, set_device
