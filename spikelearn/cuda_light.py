@@ -38,6 +38,7 @@ Code objects are written before ``objects.h`` (whose declarations the rewrite ne
 holds the ``.cu`` files back until ``objects.h`` has been written.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -256,10 +257,14 @@ def transform_file(filename, contents, decls):
     """The files to write for one file brian2cuda writes: ``[(name, contents), ...]``.
 
     ``decls`` is `thrust_declarations` of the project's ``objects.h`` (None: not known, or not
-    understood; then every file keeps the full headers).
+    understood; then every file keeps the full headers). ``$SPIKELEARN_CUDA_LIGHT=0`` switches the light
+    headers off (every file but the makefile exactly as brian2cuda wrote it), e.g. to tell whether a
+    problem comes from them.
     """
     if filename == "makefile":
         return [(filename, contents.replace("-std=c++11", CPP_STANDARD))]
+    if os.environ.get("SPIKELEARN_CUDA_LIGHT") == "0":  # off: every file as brian2cuda wrote it
+        return [(filename, contents)]
     if filename in ("objects.h", "objects.cu"):
         contents = _POINTER_LIST.sub(r"std::vector<\1*>", contents)
     if decls is None:

@@ -352,6 +352,30 @@ def test_rewrite_leaves_files_with_other_uses_unchanged(use):
     assert rewrite("_dynamic_array_s_i.clear();\n" + use + "\n", thrust_declarations(OBJECTS_H)) is None
 
 
+def test_light_headers_can_be_switched_off(monkeypatch):
+    """``SPIKELEARN_CUDA_LIGHT=0``: every file as brian2cuda wrote it, except C++17 in the makefile."""
+    from spikelearn.cuda_light import transform_file, thrust_declarations
+
+    decls = thrust_declarations(OBJECTS_H)
+    assert len(transform_file("objects.h", OBJECTS_H, decls)) == 3  # with the light headers by default
+    monkeypatch.setenv("SPIKELEARN_CUDA_LIGHT", "0")
+    assert transform_file("objects.h", OBJECTS_H, decls) == [("objects.h", OBJECTS_H)]
+    assert transform_file("x.cu", REWRITABLE, decls) == [("x.cu", REWRITABLE)]
+    assert transform_file("makefile", "nvcc -std=c++11 x.cu", decls) == [("makefile", "nvcc -std=c++17 x.cu")]
+
+
+def test_build_jobs_sets_make_j(monkeypatch):
+    from spikelearn.devices import _with_jobs
+    from spikelearn.errors import BuildError
+
+    assert _with_jobs(["-j", "-k"]) == ["-j", "-k"]
+    monkeypatch.setenv("SPIKELEARN_BUILD_JOBS", "3")
+    assert _with_jobs(["-j", "-k"]) == ["-k", "-j3"] and _with_jobs(["-j16"]) == ["-j3"]
+    monkeypatch.setenv("SPIKELEARN_BUILD_JOBS", "three")
+    with pytest.raises(BuildError, match="SPIKELEARN_BUILD_JOBS = 'three'"):
+        _with_jobs(["-j"])
+
+
 def _thrust_include_dirs():
     """The toolkit's include directories holding Thrust (CUDA 13 keeps it under ``include/cccl``)."""
     from spikelearn.cuda import _toolkit_dirs
