@@ -101,8 +101,7 @@ def point(kind, n, device, duration, cache, build_only=False):
         seed(sc.seed)
         t0 = time.perf_counter()
         net, ctx = build_network(sc, reg, None)
-        net.run(sc.duration)
-        brian_device.build(directory=str(session.build_dir), compile=True, run=False, with_output=False)
+        session.run(net, sc.duration, build_only=True)  # generate + compile, and mark the build complete
         t_build = time.perf_counter() - t0
         if build_only:
             return {"kind": kind, "n": n, "device": device, "build_s": round(t_build, 3)}

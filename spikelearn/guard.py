@@ -205,8 +205,10 @@ def _float_vars(group, extra=()):
 
 def check_saved_arrays(data_dir):
     """After a run without the in-loop guard: the first recorded state or weight array holding NaN/Inf,
-    as ``(file, array name)``, or None."""
-    for path in sorted(Path(data_dir).glob("*.npz")):
+    as ``(file, array name)``, or None. Only ``state_*.npz`` and ``weights_*.npz``: a task's other files
+    may hold NaN on purpose (e.g. ``attributes_*.npz``: the preferred stimulus of untuned neurons)."""
+    paths = [*Path(data_dir).glob("state_*.npz"), *Path(data_dir).glob("weights_*.npz")]
+    for path in sorted(paths):
         with np.load(path) as f:
             for name in f.files:
                 a = f[name]

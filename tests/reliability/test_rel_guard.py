@@ -148,3 +148,20 @@ def test_runaway_on_the_cython_target(write_scenario, registry, tmp_path):
     assert f"at t = {t_stop * 1e3:.6g} ms" in str(excinfo.value)
     v = _check_stopped(tmp_path, "runaway", excinfo).state("out")["v"]
     np.testing.assert_allclose(v, v_ref, rtol=1e-9)
+
+
+def test_after_run_check_reads_recorded_states_and_weights_not_a_tasks_attributes(tmp_path):
+    """Where the in-loop guard cannot run (cuda), the saved arrays are checked after the run: NaN in a
+    recorded state or weight is found; NaN on purpose in a task's attributes (the preferred stimulus of
+    untuned neurons, as poisson-sampling saves it) is not an error."""
+    from spikelearn.guard import check_saved_arrays
+
+    np.savez(tmp_path / "attributes_ring.npz", preferred=np.array([0.0, 90.0, np.nan]))
+    np.savez(tmp_path / "spikes_ring.npz", i=np.array([0, 1]), t=np.array([0.1, 0.2]))
+    np.savez(tmp_path / "state_ring.npz", v=np.ones((3, 4)))
+    np.savez(tmp_path / "weights_c.npz", w_initial=np.ones(5), w_final=np.ones(5))
+    assert check_saved_arrays(tmp_path) is None
+    np.savez(tmp_path / "weights_c.npz", w_initial=np.ones(5), w_final=np.array([1, 1, np.inf, 1, 1]))
+    assert check_saved_arrays(tmp_path) == ("weights_c.npz", "w_final")
+    np.savez(tmp_path / "state_ring.npz", v=np.array([[1.0, np.nan]]))
+    assert check_saved_arrays(tmp_path) == ("state_ring.npz", "v")
