@@ -18,7 +18,8 @@
 # disagreement (so cuda built and ran), everything stops at once: a broken set-up costs a minute or two,
 # not the whole call. Environment: GPU_CHECK_BENCH (arguments
 # of bench/cuda_bench.py; "skip" skips it), SPIKELEARN_BUILD_JOBS (make -j per build, default 3), OUT
-# (results folder; the device tool sets it). Results in $OUT: device.txt (machine, set-up, timings),
+# (results folder; the device tool sets it), GPU_CHECK_TESTS (test names to run instead of the full
+# queue, e.g. "test_song_stdp_statistics_agree_on_cpp_and_cuda test_scenario_agrees_on_cpp_and_cuda[nudged-train]"). Results in $OUT: device.txt (machine, set-up, timings),
 # tests.txt (one line per test: outcome, exit status, seconds), logs.tgz (each test's pytest log and
 # junit XML, the benchmark's build log), bench.log, cuda_bench.json.
 set -uo pipefail
@@ -71,6 +72,10 @@ QUEUE=(  # slowest first (simulated steps x network size), so that the long ones
   "$agree[adversarial-wake-sleep]" "$agree[dendritic-prior-T50]" "$agree[dynamic-inversion]"
   "$agree[stdp-window-gradient]"
 )
+if [ -n "${GPU_CHECK_TESTS:-}" ]; then  # a selection, e.g. GPU_CHECK_TESTS="test_scenario_agrees_on_cpp_and_cuda[nudged-train]"
+  read -ra names <<<"$GPU_CHECK_TESTS"
+  QUEUE=("${names[@]/#/tests/test_cuda.py::}")
+fi
 
 one_test() {  # one test in its own pytest process, killed at the stage's deadline
   local id=$1 name left t0 rc
@@ -89,10 +94,12 @@ one_test() {  # one test in its own pytest process, killed at the stage's deadli
 export -f one_test
 export start TESTS_END LOGS OUT PY
 
+bench_builds=
 if [ "$BENCH" != "skip" ]; then
   # shellcheck disable=SC2086  # BENCH is a list of arguments
   timeout $((TESTS_END - (SECONDS - start))) nice -n 10 $PY bench/cuda_bench.py $BENCH --build-only --jobs 4 \
     --timeout 300 --cache "$BENCH_CACHE" >"$LOGS/bench-build.log" 2>&1 &
+  bench_builds=$!
 fi
 printf '%s\n' "${QUEUE[@]}" | xargs -P "$((PARALLEL - 1))" -I{} bash -c 'one_test "$1"' _ {} &
 queue=$!
@@ -105,8 +112,11 @@ if ! grep -q "^$SMOKE 1 passed" "$OUT/tests.txt" && ! grep -q "AssertionError" "
   exit 1
 fi
 wait $queue
-wait
 log "stage 1 (tests) done: $(grep -c ' 1 passed ' "$OUT/tests.txt") of $((${#QUEUE[@]} + 1)) passed"
+if [ -n "$bench_builds" ]; then
+  wait "$bench_builds"
+  log "benchmark builds done (exit $?)"
+fi
 
 # -- stage 2: the benchmark's runs, one point at a time, nothing else running ---------------------------
 if [ "$BENCH" != "skip" ]; then

@@ -98,20 +98,14 @@ def accessors(decls):
 
     p = ACCESSOR_PREFIX
     for name, (kind, element) in sorted(decls.items()):
-        if kind == "device2d":
-            add(f"{element}* {p}ptr_{name}(size_t i)", f"return thrust::raw_pointer_cast(&{name}[i][0]);")
-            add(f"size_t {p}size_{name}(size_t i)", f"return {name}[i].size();")
-            add(f"void {p}clear_{name}(size_t i)", f"{name}[i].clear();")
-            add(f"void {p}shrink_to_fit_{name}(size_t i)", f"{name}[i].shrink_to_fit();")
-            add(f"void {p}resize_{name}(size_t i, size_t n)", f"{name}[i].resize(n);")
-            add(f"void {p}push_back_{name}(size_t i, {element} v)", f"{name}[i].push_back(v);")
-            continue
-        add(f"{element}* {p}ptr_{name}()", f"return thrust::raw_pointer_cast(&{name}[0]);")
-        add(f"size_t {p}size_{name}()", f"return {name}.size();")
-        add(f"void {p}clear_{name}()", f"{name}.clear();")
-        add(f"void {p}shrink_to_fit_{name}()", f"{name}.shrink_to_fit();")
-        add(f"void {p}resize_{name}(size_t n)", f"{name}.resize(n);")
-        add(f"void {p}push_back_{name}({element} v)", f"{name}.push_back(v);")
+        # a 2-d array (one vector per index i) takes the index first
+        params, lead, ref = ("size_t i", "size_t i, ", f"{name}[i]") if kind == "device2d" else ("", "", name)
+        add(f"{element}* {p}ptr_{name}({params})", f"return thrust::raw_pointer_cast(&{ref}[0]);")
+        add(f"size_t {p}size_{name}({params})", f"return {ref}.size();")
+        add(f"void {p}clear_{name}({params})", f"{ref}.clear();")
+        add(f"void {p}shrink_to_fit_{name}({params})", f"{ref}.shrink_to_fit();")
+        add(f"void {p}resize_{name}({lead}size_t n)", f"{ref}.resize(n);")
+        add(f"void {p}push_back_{name}({lead}{element} v)", f"{ref}.push_back(v);")
         if kind == "device":
             add(f"void {p}set_{name}(size_t i, {element} v)", f"{name}[i] = v;")
     for host, dev in _pairs(decls):

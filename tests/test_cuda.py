@@ -545,7 +545,10 @@ def test_song_stdp_statistics_agree_on_cpp_and_cuda(registry, tmp_path):
 GPU_AGREEMENT = {
     "adversarial-wake-sleep": dict(exact=False, rtol=0.25, long=True),
     "adversarial-wake-sleep-spiking": dict(exact=False, rtol=0.25, long=True),
-    "dendritic-posterior": dict(exact=False, rtol=0.25, long=True),
+    # its weight-error claims (max |w - w_posterior|, threshold 0.03) spread by ~0.5 of the threshold
+    # across cpp seeds alone (seeds 2-5 on one machine: 0.0016-0.012; seed 2 on another CPU: 0.0157);
+    # 0.25 failed on the H200 with every claim passing on both devices (bench/results/h200-2026-12-04-*)
+    "dendritic-posterior": dict(exact=False, rtol=0.5, long=True),
     "dendritic-prior": dict(exact=False, rtol=0.25, long=True),
     "dendritic-prior-T50": dict(exact=False, rtol=0.25, long=True),
     "dendritic-swissroll": dict(exact=False, rtol=0.25, long=True),
