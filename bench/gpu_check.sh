@@ -40,6 +40,7 @@ BENCH_CACHE=$(mktemp -d)/bench-cache
 start=$SECONDS
 
 log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/device.txt"; }
+archive() { tar -czf "$OUT/logs.tgz" -C "$(dirname "$LOGS")" logs; }
 
 { nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   nvcc --version | tail -2; $PY --version; nproc; free -g | head -2; } 2>&1 | tee "$OUT/device.txt"
@@ -108,7 +109,7 @@ one_test "$SMOKE"
 if ! grep -q "^$SMOKE 1 passed" "$OUT/tests.txt" && ! grep -q "AssertionError" "$LOGS"/*explicit_spikes*.log; then
   log "smoke test did not run on cuda: stopping"
   tail -40 "$LOGS"/*explicit_spikes*.log
-  tar -czf "$OUT/logs.tgz" -C "$(dirname "$LOGS")" logs
+  archive
   exit 1
 fi
 wait $queue
@@ -129,5 +130,5 @@ if [ "$BENCH" != "skip" ]; then
     log "benchmark skipped: only $left s left"
   fi
 fi
-tar -czf "$OUT/logs.tgz" -C "$(dirname "$LOGS")" logs
+archive
 log "total"

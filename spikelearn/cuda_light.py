@@ -135,8 +135,7 @@ def _arguments(text, start):
     return None
 
 
-def _rewrite_methods(text, decls):
-    names = "|".join(re.escape(n) for n in sorted(decls, key=len, reverse=True))
+def _rewrite_methods(text, decls, names):
     call = re.compile(_HEAD + rf"({names})((?:\[[^\[\]]+\])?)\.({'|'.join(_METHODS)})\(")
     out, pos = [], 0
     while True:
@@ -182,7 +181,7 @@ def rewrite(contents, decls):
 
     text = re.sub(rf"thrust::raw_pointer_cast\(\s*&\s*((?:brian::)?)({names})((?:\[[^\[\]]+\])?)\[0\]\s*\)",
                   pointer, contents)
-    text = _rewrite_methods(text, decls)
+    text = _rewrite_methods(text, decls, names)
 
     pairs = {(host, dev) for host, dev in _pairs(decls)}
     pairs |= {(dev, host) for host, dev in pairs}
@@ -235,8 +234,7 @@ def _light_cuda_utils():
 
     text = (Path(package).parent / "brianlib" / "cuda_utils.h").read_text()
     lines = [line for line in text.splitlines() if not _THRUST_INCLUDE.match(line)]
-    text = "\n".join(lines) + "\n"
-    text = re.sub(r'#include\s*"objects\.h"', f'#include "{LIGHT_OBJECTS}"', text)
+    text = _use_light_headers("\n".join(lines) + "\n")
     if "thrust::" in text:
         return None
     return "// brianlib/cuda_utils.h without Thrust (written by spikelearn.cuda_light)\n" + text
