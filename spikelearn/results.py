@@ -137,7 +137,14 @@ class RunDirectory:
 
 
 def save_recorders(ctx, data_dir):
-    """Save every monitor of a finished (or interrupted, on runtime) network as arrays."""
+    """Save every monitor of a finished (or interrupted, on runtime) network as arrays.
+
+    Values are plain numbers in the coherent SI unit of their variable, whose name
+    (:func:`~spikelearn.units.si_unit_name`) is saved beside them: ``_unit_<var>`` in ``state_<name>.npz``,
+    ``_unit_w`` in ``weights_<conn>.npz`` (Brian2 names cannot start with ``_``, so these never collide).
+    """
+    from .units import si_unit_name
+
     data_dir = Path(data_dir)
     for rec in ctx.recorders:
         if rec.kind == "spikes":
@@ -150,13 +157,15 @@ def save_recorders(ctx, data_dir):
                       "index": np.asarray(mon.record, dtype=np.int64)}
             for var in rec.meta["variables"]:
                 arrays[var] = np.asarray(getattr(mon, var)[:], dtype=np.float64)
+                arrays[f"_unit_{var}"] = np.asarray(si_unit_name(mon.variables[var].dim))
             _savez(data_dir / f"state_{rec.name}.npz", **arrays)
         elif rec.kind == "weights":
             syn = rec.meta["synapses"]
             w_final = np.asarray(syn.w[:], dtype=np.float64)
             w_initial = np.asarray(syn.w_initial[:], dtype=np.float64)
             arrays = {"i": np.asarray(syn.i[:], dtype=np.int32), "j": np.asarray(syn.j[:], dtype=np.int32),
-                      "w_initial": w_initial, "w_final": w_final}
+                      "w_initial": w_initial, "w_final": w_final,
+                      "_unit_w": np.asarray(si_unit_name(syn.variables["w"].dim))}
             if rec.monitor is not None:
                 arrays.update(t=np.asarray(rec.monitor.t[:], dtype=np.float64),
                               trace_index=np.asarray(rec.monitor.record, dtype=np.int64),

@@ -3,14 +3,16 @@
 
 Strings are parsed with :mod:`ast` and evaluated over numbers, Brian2 unit names and the arithmetic
 operators only; nothing is ``eval``-ed. Dimensions are checked against the declared default of a
-parameter, so ``tau = "20*mV"`` for a time constant is an error naming the key.
+parameter, so ``tau = "20*mV"`` for a time constant is an error naming the key. :func:`si_unit_name`
+names the unit of the plain numbers a recorded quantity is saved as.
 """
 
 import ast
 import math
 import operator
 
-__all__ = ["parse_quantity", "same_dimensions", "dimension_name", "format_quantity", "UnitParseError"]
+__all__ = ["parse_quantity", "same_dimensions", "dimension_name", "format_quantity", "si_unit_name",
+           "UnitParseError"]
 
 _BINOPS = {
     ast.Add: operator.add,
@@ -135,6 +137,27 @@ def dimension_name(q):
         if _dims(getattr(bu, unit_name)) == d:
             return label
     return f"a quantity in {d}"
+
+
+def si_unit_name(dim):
+    """Brian2's name of the coherent SI unit of the dimensions ``dim`` (``"1"`` when dimensionless).
+
+    ``numpy.asarray`` of a Brian2 quantity gives its value in this unit, as the run directory saves
+    recorded variables. A named SI unit is used where one exists (``"volt"``, ``"siemens"``); other
+    dimensions are written in base units (``"metre ** 2 * kilogram * second ** -4 * amp ** -1"`` for volt
+    per second). Unlike Brian2's ``get_unit``, the name never depends on which units were used before.
+
+    Examples
+    --------
+    >>> from brian2 import mV, ms, nS
+    >>> si_unit_name(nS.dim), si_unit_name((mV / ms).dim)
+    ('siemens', 'metre ** 2 * kilogram * second ** -4 * amp ** -1')
+    """
+    from brian2.units.fundamentalunits import Unit, standard_unit_register
+
+    if dim.is_dimensionless:
+        return "1"
+    return repr(standard_unit_register.units_for_dimensions[dim].get(1.0) or Unit(1.0, dim=dim))
 
 
 def format_quantity(q):
