@@ -67,7 +67,7 @@ def build_parser():
     from .analysis.commands import add_export_arguments, add_inspect_arguments
 
     add_inspect_arguments(sub.add_parser("inspect", help="figures + report.html of a run; two runs: a comparison"))
-    add_export_arguments(sub.add_parser("export", help="export a run's spikes as NWB"))
+    add_export_arguments(sub.add_parser("export", help="export a run as NWB"))
 
     p = sub.add_parser("train-denoiser", help="train the swiss-roll dendritic denoisers (2x48 tree and 1-layer control)")
     p.add_argument("--seed", type=int, default=0)

@@ -16,12 +16,15 @@ import numpy as np
 __all__ = [
     "as_result",
     "spike_recorders",
+    "state_recorders",
     "weight_recorders",
     "load_spikes",
+    "load_state",
     "load_weights",
     "load_phases",
     "load_attributes",
     "run_duration",
+    "run_dt",
     "run_label",
     "parse_window",
 ]
@@ -55,6 +58,11 @@ def spike_recorders(result):
     return _names(result, "spike_recorders", "spikes")
 
 
+def state_recorders(result):
+    """Names of the state recorders of a run (``data/state_<name>.npz``), sorted."""
+    return _names(result, "state_recorders", "state")
+
+
 def weight_recorders(result):
     """Names of the recorded connections of a run (``data/weights_<conn>.npz``), sorted."""
     return _names(result, "weight_recorders", "weights")
@@ -74,6 +82,13 @@ def load_spikes(result, name):
         raise ValueError(f"{path}: i and t have different lengths ({i.size} != {t.size})")
     n = max(n, int(i.max()) + 1 if i.size else 0)
     return i, t, n
+
+
+def load_state(result, name):
+    """The arrays of ``data/state_<name>.npz`` as a dict (``t``, ``index``, one per variable, ``_unit_<var>``)."""
+    path = _data_dir(result) / f"state_{name}.npz"
+    with np.load(path) as f:
+        return {k: np.asarray(f[k]) for k in f.files}
 
 
 def load_weights(result, name):
@@ -113,8 +128,17 @@ _SECOND_UNITS = {"second": 1.0, "ms": 1e-3, "msecond": 1e-3, "minute": 60.0}
 
 def run_duration(result):
     """The simulated duration in seconds (from the scenario), or ``None`` when unknown."""
+    return _scenario_seconds(result, "duration")
+
+
+def run_dt(result):
+    """The simulation time step in seconds (from the scenario), or ``None`` when unknown."""
+    return _scenario_seconds(result, "dt")
+
+
+def _scenario_seconds(result, key):
     try:
-        text = str(result.scenario["duration"])
+        text = str(result.scenario[key])
         simple = _SIMPLE_SECONDS.match(text)  # the common case, without importing Brian2
         if simple:
             return float(simple.group(1)) * _SECOND_UNITS[simple.group(2)]
@@ -122,7 +146,7 @@ def run_duration(result):
 
         return float(parse_quantity(text))
     except (KeyError, TypeError, ValueError, OSError) as ex:  # a hand-made or damaged run directory
-        logger.debug("no duration from the scenario of %s: %s", getattr(result, "path", result), ex)
+        logger.debug("no %s from the scenario of %s: %s", key, getattr(result, "path", result), ex)
         return None
 
 

@@ -94,9 +94,17 @@ def add_inspect_arguments(parser):
 def add_export_arguments(parser):
     """Add the options of ``spikelearn export RUN --nwb OUT`` to ``parser`` (and ``func=export_command``)."""
     parser.add_argument("run", metavar="RUN_DIR", help="the run directory to export")
-    parser.add_argument("--nwb", required=True, metavar="OUT.nwb", help="write an NWB file (units table)")
+    parser.add_argument("--nwb", required=True, metavar="OUT.nwb",
+                        help="write an NWB file (spikes, recorded states and weights, phases)")
     parser.add_argument("--populations", metavar="NAME[,NAME]", help="spike recorders to export (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT.nwb if it exists")
+    parser.add_argument("--experimenter", action="append", metavar="'LAST, FIRST'",
+                        help="who ran the simulation (repeat for several)")
+    parser.add_argument("--institution", help="institution where the simulation was run")
+    parser.add_argument("--lab", help="lab where the simulation was run")
+    parser.add_argument("--subject-id", help="id of the simulated network (default: the scenario name)")
+    parser.add_argument("--species", help="Latin binomial or NCBI Taxonomy link of the animal the network models "
+                                          "(default: NCBI Taxonomy 'synthetic construct')")
     parser.set_defaults(func=export_command)
     return parser
 
@@ -131,7 +139,9 @@ def export_command(args, echo=print):
     from .nwb import export_nwb
 
     try:
-        path = export_nwb(args.run, args.nwb, populations=_split(args.populations), overwrite=args.overwrite)
+        path = export_nwb(args.run, args.nwb, populations=_split(args.populations), overwrite=args.overwrite,
+                          experimenter=args.experimenter, institution=args.institution, lab=args.lab,
+                          subject_id=args.subject_id, species=args.species)
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as ex:
         raise SpikelearnError(f"export: {ex}") from ex
     echo(f"wrote {path}")
