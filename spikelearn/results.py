@@ -150,6 +150,7 @@ def save_recorders(ctx, data_dir):
                       "index": np.asarray(mon.record, dtype=np.int64)}
             for var in rec.meta["variables"]:
                 arrays[var] = np.asarray(getattr(mon, var)[:], dtype=np.float64)
+                arrays[f"unit_{var}"] = np.asarray(_unit_name(mon.source.variables[var].dim))
             _savez(data_dir / f"state_{rec.name}.npz", **arrays)
         elif rec.kind == "weights":
             syn = rec.meta["synapses"]
@@ -166,6 +167,13 @@ def save_recorders(ctx, data_dir):
         _save_npy(data_dir / f"array_{name}.npy", array)
     for pop, attrs in ctx.attributes.items():
         _savez(data_dir / f"attributes_{pop}.npz", **attrs)
+
+
+def _unit_name(dim):
+    """The SI unit of a Brian2 dimension as text (``"V"``, ``"S"``; ``"1"`` for a dimensionless value)."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+    return "1" if dim is DIMENSIONLESS else str(get_unit(dim))
 
 
 class RunResult:
