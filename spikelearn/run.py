@@ -335,7 +335,7 @@ def write_run_report(path):
 
     result = RunResult(path)
     figures = sorted(p for p in (Path(path) / "figures").glob("*") if p.suffix in (".png", ".svg"))
-    sections = {"activity": [p for p in figures if p.name.startswith("raster_")],
+    sections = {"activity": [p for p in figures if p.name.startswith(("raster_", "state_"))],
                 "weights": [p for p in figures if p.name.startswith("weights_")]}
     sections["task"] = [p for p in figures if p not in sections["activity"] + sections["weights"]]
     return write_report(result, sections, Path(path) / "report.html", written_by="spikelearn run")

@@ -17,6 +17,8 @@ __all__ = [
     "as_result",
     "spike_recorders",
     "weight_recorders",
+    "state_recorders",
+    "load_states",
     "load_spikes",
     "load_weights",
     "load_phases",
@@ -58,6 +60,18 @@ def spike_recorders(result):
 def weight_recorders(result):
     """Names of the recorded connections of a run (``data/weights_<conn>.npz``), sorted."""
     return _names(result, "weight_recorders", "weights")
+
+
+def state_recorders(result):
+    """Names of the state recorders of a run (``data/state_<name>.npz``), sorted."""
+    return _names(result, "state_recorders", "state")
+
+
+def load_states(result, name):
+    """The arrays of ``data/state_<name>.npz`` as a dict (``t``, ``index``, one array per variable and
+    its ``unit_<var>``, the SI unit, in runs recorded since units were saved)."""
+    with np.load(_data_dir(result) / f"state_{name}.npz") as f:
+        return {k: np.asarray(f[k]) for k in f.files}
 
 
 def load_spikes(result, name):

@@ -1,5 +1,6 @@
-"""The standard figures of a run: a raster + population rate per recorded population, and weight views
-per recorded connection. Made at the end of every ``spikelearn run`` and by ``spikelearn inspect``.
+"""The standard figures of a run: a raster + population rate per recorded population (for a few neurons
+firing densely, their instantaneous rates and ISIs instead), the recorded state variables, and weight
+views per recorded connection. Made at the end of every ``spikelearn run`` and by ``spikelearn inspect``.
 
 A run that lacks some data (no spikes, no weights, a single neuron, no phases) gets the figures it can
 have; a figure that fails is logged and skipped (or raised with ``strict=True``), never the others.
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _io
+from .traces import DENSE_SPIKES_PER_NEURON, TINY_POPULATION, isi_figure, state_figure
 
 __all__ = [
     "standard_figures",
@@ -152,8 +154,12 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
     stem = f"raster_{name}"
     if neurons is None and n > MAX_RASTER_ROWS:
         neurons = raster_subset(n, values)
-    fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
-                        sort_by=values, sort_label=label, bin_size=bin_size)
+    in_window = (t >= t0) & (t <= t1)
+    if neurons is None and n <= TINY_POPULATION and in_window.sum() > DENSE_SPIKES_PER_NEURON * n:
+        fig = isi_figure(i[in_window], t[in_window], n, t0, t1, title=name)  # a raster would be solid bars
+    else:
+        fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
+                            sort_by=values, sort_label=label, bin_size=bin_size)
     paths = [save_figure(fig, outdir, stem, fmt)]
     if window is None and t1 - t0 > ZOOM_AFTER:
         z0 = t1 - ZOOM_SECONDS
@@ -186,6 +192,25 @@ def raster_subset(n, sort_by=None, max_rows=None):
     return np.sort(order[np.linspace(0, n - 1, max_rows).round().astype(np.int64)])
 
 
+def _state_paths(result, name, outdir, fmt, window):
+    data = _io.load_states(result, name)
+    t = np.asarray(data["t"], dtype=float)
+    if not t.size:
+        return []
+
+    def part(t0, t1):
+        keep = (t >= t0) & (t <= t1)
+        return {k: (v[..., keep] if k != "index" and np.ndim(v) and v.shape[-1] == t.size else v)
+                for k, v in data.items()}
+
+    t0, t1 = _window(result, window, float(t.max()))
+    paths = [save_figure(state_figure(part(t0, t1), title=f"{name}: recorded state"), outdir, f"state_{name}", fmt)]
+    if window is None and t1 - t0 > ZOOM_AFTER:  # a long trace is a band: its last seconds show the dynamics
+        fig = state_figure(part(t1 - ZOOM_SECONDS, t1), title=f"{name}: recorded state (last {ZOOM_SECONDS:g} s)")
+        paths.append(save_figure(fig, outdir, f"state_{name}_end", fmt))
+    return paths
+
+
 def _weight_paths(result, conn, outdir, fmt):
     from .weights import weight_evolution_figure, weight_histogram_figure
 
@@ -200,7 +225,8 @@ def _weight_paths(result, conn, outdir, fmt):
 
 def standard_figures(result, outdir, fmt="png", window=None, populations=None, neurons=None, bin_size=None,
                      sort_by="preferred", strict=False):
-    """Rasters with population rates, and weight histograms before/after (and over time), of a run.
+    """Rasters with population rates, state-variable traces, and weight histograms before/after (and over
+    time), of a run.
 
     Parameters
     ----------
@@ -250,6 +276,8 @@ def standard_figures(result, outdir, fmt="png", window=None, populations=None, n
     for name in names:
         paths += _attempt("raster", name, strict, _raster_paths, result, name, outdir, fmt, window, neurons,
                           bin_size, sort_by, phases, events) or []
+    for name in _io.state_recorders(result):
+        paths += _attempt("states", name, strict, _state_paths, result, name, outdir, fmt, window) or []
     for conn in _io.weight_recorders(result):
         paths += _attempt("weights", conn, strict, _weight_paths, result, conn, outdir, fmt) or []
     return paths
