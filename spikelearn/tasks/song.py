@@ -151,13 +151,18 @@ class SongSTDP(Task):
         excess = self._excess(result, p, duration - window, duration)
         fig, axes = plt.subplots(1, 3 if excess is not None else 2, figsize=(15 if excess is not None else 10, 3.6))
         ax1, ax2 = axes[:2]
-        bins = np.linspace(0, 1, 11)
-        ax1.hist(weights["w_initial"] / wmax, bins=bins, alpha=0.5, label="initial", color="0.6")
-        ax1.hist(weights["w_final"] / wmax, bins=bins, alpha=0.8, label="final", color="C3")
+        # the claim's view (the weights' own histograms are a standard figure): the fraction of synapses
+        # per tenth of [0, wmax], with the bounds the bimodality claim puts on the end and middle bins
+        frac = bimodality(weights["w_final"], wmax)
+        ax1.bar(np.arange(10) / 10 + 0.05, frac, width=0.09, color="C3", label="final")
+        ax1.hlines([float(p["min_end_bin"])] * 2, [0.0, 0.9], [0.1, 1.0], color="k", lw=1.5,
+                   label=f"end bins >= {float(p['min_end_bin']):.0%}")
+        ax1.hlines(float(p["max_middle_bin"]), 0.2, 0.8, color="k", lw=1.5, ls="--",
+                   label=f"middle bins <= {float(p['max_middle_bin']):.0%}")
         ax1.set_xlabel("w / wmax")
-        ax1.set_ylabel("synapses")
-        ax1.set_title("Weights split into two groups (competition)")
-        ax1.legend()
+        ax1.set_ylabel("fraction of synapses")
+        ax1.set_title("Weights split into two groups (claim)")
+        ax1.legend(fontsize=8)
         bin_s = max(duration / 50, 0.1)
         edges = np.arange(0, duration + bin_s, bin_s)
         counts, _ = np.histogram(t, bins=edges)
