@@ -60,8 +60,19 @@ def embed_image(path, alt=None):
     return f'<img alt="{alt}" src="data:{mime};base64,{data}">'
 
 
-def format_value(value, digits=4):
-    """A metric value as short text (numbers with ``digits`` significant digits, long lists cut)."""
+def format_value(value, digits=4, limit=8):
+    """A metric value as short text: numbers with ``digits`` significant digits; lists and dicts show
+    their first ``limit`` items and say how many there are (``limit=None``: all of them).
+
+    Examples
+    --------
+    >>> format_value([0.123456, 2, None])
+    '[0.1235, 2, –]'
+    >>> format_value(list(range(10)), limit=3)
+    '[0, 1, 2, … (10 values)]'
+    >>> format_value({"a": 1.0, "b": 2.0, "c": 3.0}, limit=2)
+    '{a: 1, b: 2, … (3 entries)}'
+    """
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -70,13 +81,24 @@ def format_value(value, digits=4):
         return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.{digits}g}"
+    cut = (lambda n: limit is not None and n > limit)
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(np.asarray(value, dtype=object).ravel()) if isinstance(value, np.ndarray) else list(value)
-        shown = ", ".join(format_value(v, digits) for v in items[:8])
-        return f"[{shown}{', …' if len(items) > 8 else ''}]" + (f" ({len(items)} values)" if len(items) > 8 else "")
+        shown = ", ".join(format_value(v, digits, limit) for v in (items[:limit] if cut(len(items)) else items))
+        return f"[{shown}, … ({len(items)} values)]" if cut(len(items)) else f"[{shown}]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v, digits)}" for k, v in list(value.items())[:8]) + "}"
+        items = list(value.items())
+        shown = ", ".join(f"{k}: {format_value(v, digits, limit)}" for k, v in (items[:limit] if cut(len(items)) else items))
+        return "{" + shown + (f", … ({len(items)} entries)" if cut(len(items)) else "") + "}"
     return str(value)
+
+
+def _value_cell(value):
+    """A table cell with a value; a value cut for the table unfolds to all of it."""
+    short, full = format_value(value), format_value(value, limit=None)
+    if short == full:
+        return f"<td class='num'>{_esc(short)}</td>"
+    return f"<td class='num'><details><summary>{_esc(short)}</summary>{_esc(full)}</details></td>"
 
 
 def _esc(text):
@@ -99,8 +121,8 @@ def claims_table(claims):
         passed = c.get("passed")
         cls, word = ("pass", "pass") if passed else ("fail", "FAIL") if passed is not None else ("warn", "?")
         rows.append(f"<tr><td>{_esc(c.get('name', ''))}</td><td>{_esc(c.get('statement', ''))}</td>"
-                    f"<td class='num'>{_esc(format_value(c.get('value')))}</td>"
-                    f"<td class='num'>{_esc(format_value(c.get('threshold')))}</td>"
+                    f"{_value_cell(c.get('value'))}"
+                    f"{_value_cell(c.get('threshold'))}"
                     f"<td class='{cls}'>{word}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
 
@@ -110,7 +132,7 @@ def metrics_table(metrics):
     if not metrics:
         return "<p class='sub'>No metrics.</p>"
     rows = ["<tr><th>metric</th><th>value</th></tr>"]
-    rows += [f"<tr><td>{_esc(k)}</td><td class='num'>{_esc(format_value(v))}</td></tr>" for k, v in metrics.items()]
+    rows += [f"<tr><td>{_esc(k)}</td>{_value_cell(v)}</tr>" for k, v in metrics.items()]
     return "<table>" + "".join(rows) + "</table>"
 
 
