@@ -378,8 +378,10 @@ def correlation_summary(result, name, window=None, neurons=None, corr_bin=CORR_B
     cv = cv_isis(trains)
     pairs = pairwise_values(cc) if cc.size else np.empty(0)
     finite = lambda a: a[np.isfinite(a)]  # noqa: E731
+    selection = (f"the {active.size} most active of {int(np.count_nonzero(counts))} active neurons"
+                 if np.count_nonzero(counts) > active.size else f"all {active.size} active neurons")
     summary = {
-        "neurons analysed": int(active.size),
+        "neurons analysed": f"{active.size} ({selection}; {chosen.size} in the population or selection)",
         "correlation bin (ms)": corr_bin * 1e3,
         "mean pairwise r": float(np.mean(pairs)) if pairs.size else None,
         "sd pairwise r": float(np.std(pairs)) if pairs.size else None,
@@ -387,7 +389,7 @@ def correlation_summary(result, name, window=None, neurons=None, corr_bin=CORR_B
         "median CV of ISIs": float(np.median(finite(cv))) if finite(cv).size else None,
     }
     return {"trains": trains, "neurons": active, "cc": cc, "cc_neurons": active[in_cc], "preferred": pref_cc,
-            "fano": fano, "cv": cv, "counting_window": counting_window, "summary": summary}
+            "fano": fano, "cv": cv, "counting_window": counting_window, "summary": summary, "selection": selection}
 
 
 def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sort_by, pairs, summaries):
@@ -408,7 +410,8 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
                          outdir, f"variability_{name}", fmt)]
     if stats["cc"].shape[0] < 2:  # a single active neuron: no pairs
         return paths
-    paths.insert(0, save_figure(correlation_figure(stats["cc"], title=name, preferred=stats["preferred"],
+    paths.insert(0, save_figure(correlation_figure(stats["cc"], title=f"{name} ({stats['selection']})",
+                                                   preferred=stats["preferred"],
                                                    period=period, bin_size=corr_bin, neurons=stats["cc_neurons"]),
                                 outdir, f"correlations_{name}", fmt))
     trains, active = stats["trains"], stats["neurons"]
@@ -420,14 +423,17 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
                            "are left out", name)
     else:
         chosen = default_pairs(trains)
-    results = []
+    results, labels = [], []
     for a, b in chosen:
         cch_bin = cch_bin_size(len(trains[a]), len(trains[b]), float((trains[a].t_stop - trains[a].t_start).magnitude))
         max_lag = max(CCH_MAX_LAG, 20 * cch_bin)
         results.append(cross_correlogram(trains[a], trains[b], cch_bin, max_lag, surrogate="jitter",
                                          dither=max_lag / 2))
-    labels = [f"{name} {active[a]} × {active[b]}" for a, b in chosen]
-    paths.append(save_figure(correlogram_figure(results, labels, title=name), outdir, f"correlograms_{name}", fmt))
+        labels.append(f"neurons {active[a]} × {active[b]} (jitter ±{max_lag / 2 * 1e3:g} ms)")
+    which = ("the pairs asked for (--pairs)" if pairs else
+             "the most active neuron with each of the next most active" if chosen else "no active pairs")
+    title = f"{name} ({which}; baseline: the same spikes jittered)"
+    paths.append(save_figure(correlogram_figure(results, labels, title=title), outdir, f"correlograms_{name}", fmt))
     return paths
 
 
@@ -454,7 +460,7 @@ def cch_bin_size(n_i, n_j, duration, target=5.0):
 def task_figures(result, outdir):
     """The task's own figures: those already in ``<run>/figures`` that are not standard figures, or, when
     there are none, made now by the task's ``figures`` method (PNG, as tasks write them)."""
-    standard = ("raster_", "weights_")
+    standard = ("raster_", "state_", "weights_")
     existing = sorted(p for p in (Path(result.path) / "figures").glob("*")
                       if p.suffix in (".png", ".svg") and not p.name.startswith(standard))
     if existing:
@@ -499,7 +505,7 @@ def analysis_figures(result, outdir, fmt="png", window=None, populations=None, n
     result = _io.as_result(result)
     outdir = Path(outdir)
     paths = standard_figures(result, outdir, fmt, window, populations, neurons, bin_size, sort_by, strict)
-    sections = {"activity": [p for p in paths if p.name.startswith("raster_")],
+    sections = {"activity": [p for p in paths if p.name.startswith(("raster_", "state_"))],
                 "weights": [p for p in paths if p.name.startswith("weights_")], "correlations": [], "task": []}
     for conn in _io.weight_recorders(result):
         sections["weights"] += _attempt("weight matrix", conn, strict, _matrix_paths, result, conn, outdir, fmt,
