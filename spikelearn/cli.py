@@ -1,14 +1,26 @@
 """The ``spikelearn`` command.
 
 User errors (a bad scenario, an unknown plugin, a failed build, an interrupt) print one line and exit
-with status 1; ``--debug`` shows the traceback. Heavy imports (Brian2, matplotlib) happen inside the
-commands, so ``spikelearn --help`` is instant.
+with status 1; ``--debug`` (before or after the command) shows the traceback. The exit statuses are
+listed in ``spikelearn --help`` (:data:`EXIT_STATUSES`). Heavy imports (Brian2, matplotlib) happen
+inside the commands, so ``spikelearn --help`` is instant.
 """
 
 import argparse
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_CLAIM_FAILED"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # a user error, a failed or interrupted run
+EXIT_USAGE = 2  # argparse's status for a command-line usage error
+EXIT_CLAIM_FAILED = 3  # `run --strict`: the run finished but a claim failed
+
+EXIT_STATUSES = f"""exit status:
+  {EXIT_OK}  ok
+  {EXIT_ERROR}  user error (bad scenario, plugin or option), failed or interrupted run
+  {EXIT_USAGE}  usage error (unknown command or option, missing argument)
+  {EXIT_CLAIM_FAILED}  `run --strict`: a claim failed (the run itself completed)"""
 
 
 def _add_scenario_options(p):
@@ -24,6 +36,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="spikelearn",
         description="Spiking networks with plasticity plugins on Brian2: run scenarios, inspect runs.",
+        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -33,7 +46,7 @@ def build_parser():
     p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
-    p.add_argument("--strict", action="store_true", help="exit with status 2 when a claim fails")
+    p.add_argument("--strict", action="store_true", help=f"exit with status {EXIT_CLAIM_FAILED} when a claim fails")
     p.add_argument("--build-only", action="store_true",
                    help="standalone devices: generate and compile, do not run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,6 +91,9 @@ def build_parser():
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
     p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE")
+
+    for p in sub.choices.values():  # `spikelearn run X --debug` as well as `spikelearn --debug run X`
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
 
 
@@ -92,12 +108,12 @@ def main(argv=None):
         if args.debug:
             raise
         print(f"spikelearn: error: {ex}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         if args.debug:
             raise
         print("spikelearn: interrupted", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
 
 
 def _registry(args):
@@ -154,7 +170,7 @@ def cmd_run(args):
         return 0
     _print_outcome(outcome)
     if args.strict and not outcome.all_passed:
-        return 2
+        return EXIT_CLAIM_FAILED
     return 0
 
 
