@@ -119,23 +119,36 @@ def main(argv=None):
 def _registry(args):
     from .registry import default_registry
 
-    return default_registry(tuple(args.plugins) + _run_dir_plugins(args))
+    return default_registry(_plugin_files(args))
+
+
+def _plugin_files(args):
+    """The ``--plugin`` files, and those of the run whose ``RUN_DIR/scenario.toml`` is run again."""
+    return tuple(args.plugins) + _run_dir_plugins(args)
 
 
 def _run_dir_plugins(args):
-    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats)."""
-    import json
+    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats): the
+    copies in ``RUN_DIR/plugins/``, wherever the run directory now is (a ``--plugin`` file of the same
+    name replaces the copy). A copy that no longer has the hash the run recorded is used with a warning."""
     from pathlib import Path
 
+    from .errors import SpikelearnError
+    from .results import RunResult
+
     scenario = getattr(args, "scenario", None)
-    provenance = Path(scenario).parent / "provenance.json" if scenario else None
-    if provenance is None or Path(scenario).name != "scenario.toml" or not provenance.is_file():
+    if not scenario or Path(scenario).name != "scenario.toml" or not (Path(scenario).parent / "provenance.json").is_file():
         return ()
     try:
-        files = json.loads(provenance.read_text()).get("plugin_files", [])
-    except (OSError, ValueError):
+        run = RunResult(Path(scenario).parent)
+        files, changed = run.plugin_files(), run.changed_plugin_files()
+    except (OSError, ValueError, KeyError, TypeError, SpikelearnError):  # an unreadable run directory: no plugins
         return ()
-    return tuple(f for f in files if f not in args.plugins)
+    for path in changed:
+        print(f"spikelearn: warning: {path}: differs from the plugin file the run used (its SHA-256 in "
+              f"{run.path / 'provenance.json'}); the run may not repeat", file=sys.stderr)
+    given = {Path(p).name for p in args.plugins}
+    return tuple(f for f in files if Path(f).name not in given)
 
 
 def _load(args, registry):
@@ -151,7 +164,10 @@ def _load(args, registry):
 
 
 def cmd_run(args):
-    registry = _registry(args)
+    from .registry import default_registry
+
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     scenario = _load(args, registry)
     from .run import run_scenario
 
@@ -163,7 +179,7 @@ def cmd_run(args):
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
-        plugin_files=args.plugins, echo=echo,
+        plugin_files=plugin_files, echo=echo,
     )
     if outcome.build_only:
         print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")
@@ -233,9 +249,11 @@ def cmd_list(args):
 
 
 def cmd_sweep(args):
+    from .registry import default_registry
     from .sweep import parse_grid, run_sweep
 
-    registry = _registry(args)
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     base = _load(args, registry)
     if args.grid:
         grid = dict(parse_grid(g) for g in args.grid)
@@ -243,7 +261,7 @@ def cmd_sweep(args):
         grid = dict(base.sweep["grid"]) if base.sweep else {}
     seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
-                          scheduler=args.scheduler, plugin_files=args.plugins, progress=not args.no_progress,
+                          scheduler=args.scheduler, plugin_files=plugin_files, progress=not args.no_progress,
                           runtime_parameters=not args.compile_parameters,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")

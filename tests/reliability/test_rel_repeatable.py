@@ -3,11 +3,84 @@ spikelearn checkout's commit; ``inspect`` and ``export`` say in one line what th
 which option value is wrong; the contract kit leaves nothing in the temporary folder; exit statuses
 (3 for a failed claim under ``--strict``, 2 only for usage errors) and ``--debug`` after the command."""
 
+import hashlib
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from test_rel_repro import SMALL, assert_bitwise_equal
 
 from spikelearn.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIPLET = ROOT / "examples" / "triplet_stdp.py"
+
+
+def _runs(root):
+    return sorted(p for p in root.iterdir() if not p.name.startswith("."))
+
+
+def _triplet_run(tmp_path, monkeypatch):
+    """A finished runtime run that used ``--plugin <tmp>/src/triplet_stdp.py``; returns (run, plugin)."""
+    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    plugin = tmp_path / "src" / "triplet_stdp.py"
+    plugin.parent.mkdir()
+    shutil.copy(TRIPLET, plugin)
+    path = tmp_path / "src" / "triplet.toml"
+    path.write_text(SMALL.format(device="runtime").replace('name = "repro"', 'name = "triplet"').replace(
+        'rule = "stdp_additive", wmax = 0.02', 'rule = "triplet_stdp", wmax = 0.02'))
+    out = tmp_path / "runs"
+    assert main(["run", str(path), "--plugin", str(plugin), "--out", str(out), "--no-progress"]) == 0
+    (run,) = _runs(out / "triplet")
+    return run, plugin
+
+
+def test_run_repeats_from_a_moved_run_directory_without_the_plugin_file(tmp_path, capsys, monkeypatch):
+    run, plugin = _triplet_run(tmp_path, monkeypatch)
+    digest = hashlib.sha256(plugin.read_bytes()).hexdigest()
+    provenance = json.loads((run / "provenance.json").read_text())
+    assert provenance["plugins"] == [{"file": "plugins/triplet_stdp.py", "source": str(plugin), "sha256": digest}]
+    assert (run / "plugins" / "triplet_stdp.py").read_bytes() == plugin.read_bytes()
+
+    # the original plugin file is gone, the run directory moved, the command runs from elsewhere
+    shutil.rmtree(plugin.parent)
+    moved = tmp_path / "archive" / run.name
+    moved.parent.mkdir()
+    shutil.move(run, moved)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["run", str(moved / "scenario.toml"), "--out", "again", "--no-progress"]) == 0
+    (second,) = _runs(elsewhere / "again" / "triplet")
+    assert_bitwise_equal(moved, second)
+    # the repeat keeps its own copy: it repeats too
+    again = json.loads((second / "provenance.json").read_text())["plugins"]
+    assert again == [{"file": "plugins/triplet_stdp.py", "source": str(moved / "plugins" / "triplet_stdp.py"),
+                      "sha256": digest}]
+    assert (second / "plugins" / "triplet_stdp.py").read_bytes() == (moved / "plugins" / "triplet_stdp.py").read_bytes()
+    capsys.readouterr()
+
+    # a copy edited after the run is used, with a warning naming it
+    with open(moved / "plugins" / "triplet_stdp.py", "a") as f:
+        f.write("# edited\n")
+    assert main(["validate", str(moved / "scenario.toml")]) == 0
+    err = capsys.readouterr().err
+    assert f"spikelearn: warning: {moved / 'plugins' / 'triplet_stdp.py'}: differs from the plugin file the run used" in err
+
+
+def test_provenance_records_the_source_checkout_commit(tmp_path, monkeypatch):
+    if not (ROOT / ".git").exists():
+        pytest.skip("spikelearn is not installed from a git checkout here")
+    run, _ = _triplet_run(tmp_path, monkeypatch)
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    recorded = json.loads((run / "provenance.json").read_text())["spikelearn_git"]
+    assert recorded == {"commit": git("rev-parse", "HEAD"),
+                        "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
 def test_failed_claim_under_strict_exits_3_and_usage_errors_2(write_scenario, monkeypatch, capsys):
