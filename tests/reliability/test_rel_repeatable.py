@@ -113,3 +113,21 @@ def test_debug_is_accepted_before_and_after_the_command(where, tmp_path, capsys)
     argv = ["--debug", "validate", str(bad)] if where == "before" else ["validate", str(bad), "--debug"]
     with pytest.raises(ScenarioError):
         main(argv)
+
+
+def test_contract_checks_leave_nothing_in_the_temporary_folder(tmp_path, monkeypatch, capsys, plasticity_kit):
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    assert main(["check-plugin", "stdp_additive", "--device", "runtime"]) == 0
+    assert "passes every check" in capsys.readouterr().out
+    from spikelearn.testing import run_pairs
+
+    run_pairs("stdp_additive", deltas_ms=[-10.0, 10.0])
+    # the pytest fixture writes its runs under the test's tmp_path, whichever function is called
+    plasticity_kit.run_pairs("stdp_additive", deltas_ms=[-10.0, 10.0])
+    # (Brian2's own per-process log and script copy, brian_debug_*.log and brian_script_*.py, go there too)
+    assert [p.name for p in temp.iterdir() if not p.name.startswith("brian_")] == []
+    assert any(p.name == "check-stdp_additive" for p in tmp_path.iterdir())
