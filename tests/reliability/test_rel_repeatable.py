@@ -131,3 +131,119 @@ def test_contract_checks_leave_nothing_in_the_temporary_folder(tmp_path, monkeyp
     # (Brian2's own per-process log and script copy, brian_debug_*.log and brian_script_*.py, go there too)
     assert [p.name for p in temp.iterdir() if not p.name.startswith("brian_")] == []
     assert any(p.name == "check-stdp_additive" for p in tmp_path.iterdir())
+
+
+# -- inspect and export: what cannot be written, and option values -----------------------------------
+
+@pytest.fixture
+def tiny_run(write_scenario, tmp_path, monkeypatch, capsys):
+    """A finished short runtime run directory (no figures)."""
+    from conftest import TINY_SCENARIO
+
+    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    assert main(["run", str(write_scenario(TINY_SCENARIO)), "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    capsys.readouterr()
+    (run,) = _runs(tmp_path / "runs" / "tiny")
+    return run
+
+
+def _read_only(monkeypatch, root):
+    """Storage under ``root`` refuses writes like a read-only file system (tests run as root, where
+    permission bits do not stop writes): new folders and written files fail with EROFS."""
+    import errno
+    import os
+
+    root = Path(root).resolve()
+    real_mkdir, real_write_text = Path.mkdir, Path.write_text
+
+    def refused(path):
+        return Path(path).resolve().is_relative_to(root)
+
+    def mkdir(self, *args, **kwargs):
+        if refused(self) and not self.is_dir():
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    def write_text(self, *args, **kwargs):
+        if refused(self):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(Path, "write_text", write_text)
+
+
+def _one_error_line(err):
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("spikelearn: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_inspect_of_a_run_on_read_only_storage_names_the_folder_and_the_out_option(tiny_run, tmp_path, monkeypatch,
+                                                                                 capsys):
+    _read_only(monkeypatch, tiny_run)
+    assert main(["inspect", str(tiny_run)]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == (f"spikelearn: error: inspect: --out: cannot write to {tiny_run / 'inspect'} (Read-only file "
+                    "system); by default the report goes inside the run directory: choose a writable folder with "
+                    "--out DIR")
+    # a comparison's default folder is inside the first run too
+    assert main(["inspect", str(tiny_run), str(tiny_run)]) == 1
+    assert f"cannot write to {tiny_run / ('compare-' + tiny_run.name)}" in _one_error_line(capsys.readouterr().err)
+    # an existing but read-only output folder is refused too
+    assert main(["inspect", str(tiny_run), "--out", str(tiny_run / "data")]) == 1
+    assert f"inspect: --out: cannot write to {tiny_run / 'data'} (Read-only" in _one_error_line(capsys.readouterr().err)
+    # --out elsewhere works
+    assert main(["inspect", str(tiny_run), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "report.html").is_file()
+
+
+def test_export_to_unwritable_storage_names_the_path_and_the_nwb_option(tiny_run, tmp_path, monkeypatch, capsys):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    _read_only(monkeypatch, read_only)
+    for target in (read_only / "sub" / "x.nwb", read_only / "x.nwb"):
+        assert main(["export", str(tiny_run), "--nwb", str(target)]) == 1
+        line = _one_error_line(capsys.readouterr().err)
+        assert line == (f"spikelearn: error: export: --nwb: cannot write to {target.parent} (Read-only file system); "
+                        "choose a writable path with --nwb OUT.nwb")
+
+
+def test_export_that_fails_while_writing_leaves_no_partial_file(tiny_run, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from pynwb import NWBHDF5IO
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(NWBHDF5IO, "write", full)
+    assert main(["export", str(tiny_run), "--nwb", str(tmp_path / "out" / "x.nwb")]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"spikelearn: error: export: --nwb: cannot write {tmp_path / 'out' / 'x.nwb'} (No space")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--bin-size", "5*mV", ["inspect: --bin-size: '5*mV' is a voltage", "expected a time", "5*ms"]),
+    ("--bin-size", "5*msec", ["inspect: --bin-size: unknown unit 'msec'", "expected a time"]),
+    ("--corr-bin", "20*Hz", ["inspect: --corr-bin: '20*Hz' is a rate", "expected a time"]),
+    ("--sort-by", "prefered", ["inspect: --sort-by: no per-neuron attribute 'prefered'", "allowed: none saved",
+                               "'' for index order"]),
+])
+def test_inspect_option_with_a_wrong_value_is_one_line_naming_option_value_and_allowed(option, value, words, tiny_run,
+                                                                                      capsys):
+    assert main(["inspect", str(tiny_run), option, value]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    for w in words:
+        assert w in line, line
+    assert not (tiny_run / "inspect").exists()
+
+
+def test_inspect_sort_by_names_the_attributes_a_run_saved(tiny_run, capsys):
+    import numpy as np
+
+    np.savez(tiny_run / "data" / "attributes_out.npz", preferred=np.array([1.0, 0.0]), tuning=np.array([0.5, 0.2]))
+    assert main(["inspect", str(tiny_run), "--sort-by", "tunning"]) == 1
+    assert "allowed: preferred, tuning, or '' for index order" in _one_error_line(capsys.readouterr().err)
+    assert main(["inspect", str(tiny_run), "--sort-by", "tuning"]) == 0
