@@ -1,14 +1,26 @@
 """The ``spikelearn`` command.
 
 User errors (a bad scenario, an unknown plugin, a failed build, an interrupt) print one line and exit
-with status 1; ``--debug`` shows the traceback. Heavy imports (Brian2, matplotlib) happen inside the
-commands, so ``spikelearn --help`` is instant.
+with status 1; ``--debug`` (before or after the command) shows the traceback. The exit statuses are
+listed in ``spikelearn --help`` (:data:`EXIT_STATUSES`). Heavy imports (Brian2, matplotlib) happen
+inside the commands, so ``spikelearn --help`` is instant.
 """
 
 import argparse
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_CLAIM_FAILED"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # a user error, a failed or interrupted run
+EXIT_USAGE = 2  # argparse's status for a command-line usage error
+EXIT_CLAIM_FAILED = 3  # `run --strict`: the run finished but a claim failed
+
+EXIT_STATUSES = f"""exit status:
+  {EXIT_OK}  ok
+  {EXIT_ERROR}  user error (bad scenario, plugin or option), failed or interrupted run
+  {EXIT_USAGE}  usage error (unknown command or option, missing argument)
+  {EXIT_CLAIM_FAILED}  `run --strict`: a claim failed (the run itself completed)"""
 
 
 def _add_scenario_options(p):
@@ -24,6 +36,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="spikelearn",
         description="Spiking networks with plasticity plugins on Brian2: run scenarios, inspect runs.",
+        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -33,7 +46,7 @@ def build_parser():
     p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
-    p.add_argument("--strict", action="store_true", help="exit with status 2 when a claim fails")
+    p.add_argument("--strict", action="store_true", help=f"exit with status {EXIT_CLAIM_FAILED} when a claim fails")
     p.add_argument("--build-only", action="store_true",
                    help="standalone devices: generate and compile, do not run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,6 +91,9 @@ def build_parser():
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
     p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE")
+
+    for p in sub.choices.values():  # `spikelearn run X --debug` as well as `spikelearn --debug run X`
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
 
 
@@ -92,34 +108,47 @@ def main(argv=None):
         if args.debug:
             raise
         print(f"spikelearn: error: {ex}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         if args.debug:
             raise
         print("spikelearn: interrupted", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
 
 
 def _registry(args):
     from .registry import default_registry
 
-    return default_registry(tuple(args.plugins) + _run_dir_plugins(args))
+    return default_registry(_plugin_files(args))
+
+
+def _plugin_files(args):
+    """The ``--plugin`` files, and those of the run whose ``RUN_DIR/scenario.toml`` is run again."""
+    return tuple(args.plugins) + _run_dir_plugins(args)
 
 
 def _run_dir_plugins(args):
-    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats)."""
-    import json
+    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats): the
+    copies in ``RUN_DIR/plugins/``, wherever the run directory now is (a ``--plugin`` file of the same
+    name replaces the copy). A copy that no longer has the hash the run recorded is used with a warning."""
     from pathlib import Path
 
+    from .errors import SpikelearnError
+    from .results import RunResult
+
     scenario = getattr(args, "scenario", None)
-    provenance = Path(scenario).parent / "provenance.json" if scenario else None
-    if provenance is None or Path(scenario).name != "scenario.toml" or not provenance.is_file():
+    if not scenario or Path(scenario).name != "scenario.toml" or not (Path(scenario).parent / "provenance.json").is_file():
         return ()
     try:
-        files = json.loads(provenance.read_text()).get("plugin_files", [])
-    except (OSError, ValueError):
+        run = RunResult(Path(scenario).parent)
+        files, changed = run.plugin_files(), run.changed_plugin_files()
+    except (OSError, ValueError, KeyError, TypeError, SpikelearnError):  # an unreadable run directory: no plugins
         return ()
-    return tuple(f for f in files if f not in args.plugins)
+    for path in changed:
+        print(f"spikelearn: warning: {path}: differs from the plugin file the run used (its SHA-256 in "
+              f"{run.path / 'provenance.json'}); the run may not repeat", file=sys.stderr)
+    given = {Path(p).name for p in args.plugins}
+    return tuple(f for f in files if Path(f).name not in given)
 
 
 def _load(args, registry):
@@ -135,7 +164,10 @@ def _load(args, registry):
 
 
 def cmd_run(args):
-    registry = _registry(args)
+    from .registry import default_registry
+
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     scenario = _load(args, registry)
     from .run import run_scenario
 
@@ -147,14 +179,14 @@ def cmd_run(args):
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
-        plugin_files=args.plugins, echo=echo,
+        plugin_files=plugin_files, echo=echo,
     )
     if outcome.build_only:
         print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")
         return 0
     _print_outcome(outcome)
     if args.strict and not outcome.all_passed:
-        return 2
+        return EXIT_CLAIM_FAILED
     return 0
 
 
@@ -217,9 +249,11 @@ def cmd_list(args):
 
 
 def cmd_sweep(args):
+    from .registry import default_registry
     from .sweep import parse_grid, run_sweep
 
-    registry = _registry(args)
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     base = _load(args, registry)
     if args.grid:
         grid = dict(parse_grid(g) for g in args.grid)
@@ -227,7 +261,7 @@ def cmd_sweep(args):
         grid = dict(base.sweep["grid"]) if base.sweep else {}
     seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
-                          scheduler=args.scheduler, plugin_files=args.plugins, progress=not args.no_progress,
+                          scheduler=args.scheduler, plugin_files=plugin_files, progress=not args.no_progress,
                           runtime_parameters=not args.compile_parameters,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")

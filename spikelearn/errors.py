@@ -11,6 +11,7 @@ __all__ = [
     "BuildError",
     "SimulationError",
     "RunInterrupted",
+    "OutputError",
 ]
 
 
@@ -55,3 +56,12 @@ class SimulationError(SpikelearnError):
 
 class RunInterrupted(SpikelearnError):
     """The run was interrupted (Ctrl-C or SIGTERM); its run directory was kept, marked incomplete."""
+
+
+class OutputError(SpikelearnError):
+    """An output (a report and its figures, an exported file) cannot be written where it was asked to
+    go (or where it goes by default); ``path`` is the folder or file that could not be written."""
+
+    def __init__(self, message, path):
+        self.path = str(path)
+        super().__init__(message)

@@ -4,8 +4,13 @@
 an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why. Ids are
 unique (time stamp + random suffix, created with ``mkdir`` that fails on an existing name), so nothing is
 ever overwritten. Analysis reads only the run directory (:class:`RunResult`), never a live network.
+
+Plugin files a run used (``--plugin FILE``) are copied into ``plugins/`` and recorded with their SHA-256
+in ``provenance.json`` (:func:`copy_plugin_files`), so the run repeats from ``RUN/scenario.toml``
+wherever the run directory is, and re-evaluates without the original files.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -20,7 +25,7 @@ import numpy as np
 
 from .errors import SpikelearnError
 
-__all__ = ["RunDirectory", "RunResult", "save_recorders", "write_json_atomic"]
+__all__ = ["RunDirectory", "RunResult", "save_recorders", "write_json_atomic", "copy_plugin_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +141,27 @@ class RunDirectory:
         return final
 
 
+def copy_plugin_files(plugin_files, run_path):
+    """Copy each plugin file into ``<run_path>/plugins/`` (a second file of the same name gets a
+    ``-2``, ``-3``... suffix); return their records for ``provenance.json``: ``{"file": the copy's path
+    relative to the run directory, "source": the original's absolute path, "sha256": the hash of its
+    bytes}``."""
+    records, names = [], set()
+    for source in plugin_files:
+        source = Path(source).resolve()
+        data = source.read_bytes()
+        name, k = source.name, 1
+        while name in names:
+            k += 1
+            name = f"{source.stem}-{k}{source.suffix}"
+        names.add(name)
+        copy = Path(run_path) / "plugins" / name
+        copy.parent.mkdir(exist_ok=True)
+        _write_atomic(copy, lambda tmp: tmp.write_bytes(data))
+        records.append({"file": f"plugins/{name}", "source": str(source), "sha256": hashlib.sha256(data).hexdigest()})
+    return records
+
+
 def save_recorders(ctx, data_dir):
     """Save every monitor of a finished (or interrupted, on runtime) network as arrays."""
     data_dir = Path(data_dir)
@@ -222,7 +248,7 @@ class RunResult:
             from .registry import default_registry
             from .scenario import parse_scenario
 
-            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self._plugin_files()))
+            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self.plugin_files()))
             self._params = scenario.task_params
         return self._params
 
@@ -230,10 +256,24 @@ class RunResult:
         from .registry import default_registry
         from .scenario import parse_scenario
 
-        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self._plugin_files()))
+        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self.plugin_files()))
 
-    def _plugin_files(self):
-        return tuple(self.provenance.get("plugin_files", ()))
+    def plugin_files(self):
+        """The plugin files that repeat or re-evaluate this run: the copies in ``plugins/`` (run
+        directories written before runs kept copies: the original paths)."""
+        provenance = self.provenance
+        if "plugins" in provenance:
+            return tuple(str(self.path / p["file"]) for p in provenance["plugins"])
+        return tuple(provenance.get("plugin_files", ()))
+
+    def changed_plugin_files(self):
+        """The copies in ``plugins/`` whose bytes no longer have the SHA-256 the run recorded."""
+        changed = []
+        for p in self.provenance.get("plugins", ()):
+            path = self.path / p["file"]
+            if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != p["sha256"]:
+                changed.append(str(path))
+        return changed
 
     # -- recorded data -----------------------------------------------------------------------------
     def _npz(self, prefix, name):

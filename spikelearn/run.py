@@ -3,11 +3,16 @@
 The run directory is created first and written under a temporary name; Ctrl-C or SIGTERM during the
 simulation keeps it, marked incomplete, with whatever was recorded (on ``runtime`` the monitors hold
 the data up to the interrupt; standalone devices write their results only at the end).
+
+``provenance.json`` records the versions, the command, the plugin files (copied into ``plugins/`` with
+their SHA-256) and, when spikelearn is installed from a git checkout, its commit and whether tracked
+files differ from it.
 """
 
 import logging
 import platform
 import signal
+import subprocess
 import sys
 import time
 import warnings
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from .build import build_network
 from .errors import BuildError, RunInterrupted, SimulationError, SpikelearnError
-from .results import RunDirectory, RunResult, save_recorders, write_json_atomic
+from .results import RunDirectory, RunResult, copy_plugin_files, save_recorders, write_json_atomic
 from .scenario import to_toml
 from .schedule import phase_intervals
 
@@ -50,6 +55,24 @@ def _versions():
         except PackageNotFoundError:
             pass
     return out
+
+
+def _source_checkout():
+    """``{"commit": ..., "dirty": ...}`` of the git checkout spikelearn is installed from (an editable
+    install), ``dirty`` when tracked files differ from the commit; ``None`` when it is not installed from
+    a checkout or git cannot tell."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root:  # e.g. site-packages of a venv in a checkout
+            return None
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 @contextmanager
@@ -118,7 +141,8 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     provenance = {
         "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
         "device": scenario.device, "versions": _versions(), "command": command or " ".join(sys.argv),
-        "host": platform.node(), "machine": platform.machine(), "plugin_files": [str(p) for p in plugin_files],
+        "host": platform.node(), "machine": platform.machine(), "spikelearn_git": _source_checkout(),
+        "plugin_files": [str(p) for p in plugin_files], "plugins": copy_plugin_files(plugin_files, rundir.path),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": rundir.id,
     }
     write_json_atomic(rundir.path / "provenance.json", provenance)

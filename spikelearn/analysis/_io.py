@@ -1,4 +1,5 @@
-"""Reading run directories for analysis, tolerant of whatever a run did not record.
+"""Reading run directories for analysis, tolerant of whatever a run did not record; checking that an
+output folder can be written.
 
 Every reader here returns an empty result (``None``, ``[]``, ``{}``) for data a run does not have,
 never raises for a missing file: figures are made of whatever exists. Inputs may be a
@@ -9,6 +10,7 @@ never raises for a missing file: figures are made of whatever exists. Inputs may
 import json
 import logging
 import re
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ __all__ = [
     "run_duration",
     "run_label",
     "parse_window",
+    "writable_folder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,28 @@ def as_result(run):
     if not hasattr(run, "path"):
         raise TypeError(f"expected a run directory path or a RunResult, found: {type(run).__name__}")
     return run
+
+
+def writable_folder(path):
+    """Create the folder ``path`` if needed and check that a file can be written in it (a run directory on
+    read-only storage cannot hold its ``inspect/`` folder); returns it as a Path.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        Naming the folder and the reason (e.g. ``Read-only file system``).
+    """
+    from spikelearn.errors import OutputError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{secrets.token_hex(4)}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as ex:
+        raise OutputError(f"cannot write to {path} ({ex.strerror or ex})", path) from ex
+    return path
 
 
 def _data_dir(result):

@@ -469,9 +469,9 @@ def task_figures(result, outdir):
     if not task_name:
         return []
     from spikelearn.registry import default_registry
+    from spikelearn.results import RunResult
 
-    plugin_files = tuple((result.provenance or {}).get("plugin_files", ()))
-    task = default_registry(plugin_files).get("tasks", task_name)
+    task = default_registry(RunResult(result.path).plugin_files()).get("tasks", task_name)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return [Path(p) for p in (task.figures(result, outdir) or [])]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spikelearn.errors import OutputError
+
 from . import _io
 
 __all__ = ["export_nwb", "read_nwb_spikes"]
@@ -48,6 +50,12 @@ def export_nwb(run_path, out_path, populations=None, overwrite=False):
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        When ``out_path`` cannot be written (its folder is not writable, or writing the file fails; no
+        partial file is left).
 
     Examples
     --------
@@ -106,11 +114,15 @@ def export_nwb(run_path, out_path, populations=None, overwrite=False):
                           data=np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64))]
     nwbfile.units = Units(name="units", description="simulated neurons, one unit per recorded neuron",
                           id=np.arange(n_units), columns=columns)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    _io.writable_folder(out_path.parent)
     tmp = out_path.with_name(f".{out_path.stem}.tmp{out_path.suffix}")
-    with NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwbfile)
-    tmp.replace(out_path)
+    try:
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwbfile)
+        tmp.replace(out_path)
+    except OSError as ex:  # e.g. the disk filled up
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {out_path} ({ex.strerror or ex})", out_path) from ex
     logger.info("wrote %d units of %d population(s) to %s", n_units, len(names), out_path)
     return out_path
 

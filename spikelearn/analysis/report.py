@@ -276,6 +276,11 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
     -------
     pathlib.Path
         The ``report.html`` written.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        When the output folder cannot be written (e.g. a run directory on read-only storage: give ``out``).
     """
     from .figures import CORR_BIN, _use_agg, analysis_figures
 
@@ -298,8 +303,7 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
                             neurons=neurons, bin_size=bin_size, corr_bin=corr_bin, sort_by=sort_by, pairs=pairs,
                             options=options)
     result = results[0]
-    outdir = Path(out) if out is not None else Path(result.path) / DEFAULT_OUT
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = _io.writable_folder(Path(out) if out is not None else Path(result.path) / DEFAULT_OUT)
     sections, summaries = analysis_figures(result, outdir, fmt=fmt, window=window, populations=populations,
                                            neurons=neurons, bin_size=bin_size, corr_bin=corr_bin,
                                            sort_by=sort_by, pairs=pairs)
