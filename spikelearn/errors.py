@@ -11,6 +11,7 @@ __all__ = [
     "BuildError",
     "SimulationError",
     "RunInterrupted",
+    "SimulationStopped",
 ]
 
 
@@ -55,3 +56,19 @@ class SimulationError(SpikelearnError):
 
 class RunInterrupted(SpikelearnError):
     """The run was interrupted (Ctrl-C or SIGTERM); its run directory was kept, marked incomplete."""
+
+
+class SimulationStopped(KeyboardInterrupt):
+    """The simulation ended before its planned duration: a signal stopped it (Ctrl-C, SIGTERM), its
+    build was interrupted, or the standalone program was killed.
+
+    ``reason`` says which; ``t_end`` is the simulated time reached in seconds (``None`` when unknown);
+    ``recorded`` says whether the monitors hold what was recorded up to then (a stopped standalone
+    program writes its results, a killed one does not).
+    """
+
+    def __init__(self, reason, t_end=None, recorded=True):
+        super().__init__(reason)
+        self.reason = reason
+        self.t_end = t_end
+        self.recorded = recorded
