@@ -87,6 +87,9 @@ def build_parser():
     p.add_argument("--out", help="directory for denoiser_seed<K>*.npz (default: the package's data directory)")
     p.add_argument("--steps", type=int, default=40000, help="Adam steps (default 40000)")
 
+    p = sub.add_parser("clean", help="remove the temporary directories that killed runs left in a runs folder")
+    p.add_argument("runs_dir", metavar="RUNS_DIR", help="a runs root (--out of `spikelearn run`) or one scenario's folder")
+
     p = sub.add_parser("list", help="list built-in scenarios, models, plasticity rules and tasks")
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
@@ -301,6 +304,24 @@ def cmd_new_plugin(args):
     return 0
 
 
+def cmd_clean(args):
+    import shutil
+    from pathlib import Path
+
+    from .errors import SpikelearnError
+    from .results import stale_run_directories
+
+    if not Path(args.runs_dir).is_dir():
+        raise SpikelearnError(f"{args.runs_dir}: RUNS_DIR: not a directory; expected a runs folder (--out of `spikelearn run`)")
+    stale = stale_run_directories(args.runs_dir)
+    for found in stale:
+        print(f"removing {found.describe()}")
+        shutil.rmtree(found.path)
+    print(f"removed {len(stale)} temporary run director{'y' if len(stale) == 1 else 'ies'} of killed runs from "
+          f"{args.runs_dir} (those of runs still in progress are kept)")
+    return 0
+
+
 def cmd_inspect(args):
     from .analysis.commands import inspect_command
 
@@ -325,7 +346,7 @@ def cmd_train_denoiser(args):
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
-            "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export,
+            "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export, "clean": cmd_clean,
             "train-denoiser": cmd_train_denoiser}
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "SimulationError",
     "RunInterrupted",
     "OutputError",
+    "SimulationStopped",
 ]
 
 
@@ -65,3 +66,19 @@ class OutputError(SpikelearnError):
     def __init__(self, message, path):
         self.path = str(path)
         super().__init__(message)
+
+
+class SimulationStopped(KeyboardInterrupt):
+    """The simulation ended before its planned duration: a signal stopped it (Ctrl-C, SIGTERM), its
+    build was interrupted, or the standalone program was killed.
+
+    ``reason`` says which; ``t_end`` is the simulated time reached in seconds (``None`` when unknown);
+    ``recorded`` says whether the monitors hold what was recorded up to then (a stopped standalone
+    program writes its results, a killed one does not).
+    """
+
+    def __init__(self, reason, t_end=None, recorded=True):
+        super().__init__(reason)
+        self.reason = reason
+        self.t_end = t_end
+        self.recorded = recorded

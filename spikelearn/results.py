@@ -1,9 +1,15 @@
 """Run directories: writing them safely, and reading them back.
 
 ``runs/<scenario>/<id>/`` is written under the temporary name ``.<id>.tmp`` and renamed when complete;
-an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why. Ids are
-unique (time stamp + random suffix, created with ``mkdir`` that fails on an existing name), so nothing is
-ever overwritten. Analysis reads only the run directory (:class:`RunResult`), never a live network.
+an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why and, once the
+simulation ran, the simulated time it reached (``t_end``, seconds). Ids are unique (time stamp + random
+suffix, created with ``mkdir`` that fails on an existing name), so nothing is ever overwritten. Analysis
+reads only the run directory (:class:`RunResult`), never a live network; its ``duration`` is the time the
+data cover, not the planned one.
+
+While a run is written, its ``status.json`` names the process writing it (pid and host). A ``.<id>.tmp``
+directory whose process is gone (a SIGKILLed run) is stale: :func:`stale_run_directories` finds them, and
+``spikelearn clean`` removes them. One whose process cannot be checked (another host) is never stale.
 
 Plugin files a run used (``--plugin FILE``) are copied into ``plugins/`` and recorded with their SHA-256
 in ``provenance.json`` (:func:`copy_plugin_files`), so the run repeats from ``RUN/scenario.toml``
@@ -15,6 +21,7 @@ import json
 import logging
 import math
 import os
+import platform
 import secrets
 import shutil
 import time
@@ -25,7 +32,8 @@ import numpy as np
 
 from .errors import SpikelearnError
 
-__all__ = ["RunDirectory", "RunResult", "save_recorders", "write_json_atomic", "copy_plugin_files"]
+__all__ = ["RunDirectory", "RunResult", "save_recorders", "stale_run_directories", "write_json_atomic",
+           "copy_plugin_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,16 +117,18 @@ class RunDirectory:
         self.base = base
         self.id = run_id
         self.path = tmp
+        self.t_end = None  # simulated seconds the data cover, once the simulation ran
         (tmp / "data").mkdir()
         (tmp / "figures").mkdir()
         self.started = time.time()
-        self.status("running")
+        self.status("running", pid=os.getpid(), host=platform.node())
 
-    def status(self, status, reason=""):
-        write_json_atomic(self.path / "status.json", {
-            "status": status, "reason": reason,
-            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+    def status(self, status, reason="", **extra):
+        data = {"status": status, "reason": reason, **extra,
+                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if self.t_end is not None:
+            data["t_end"] = self.t_end
+        write_json_atomic(self.path / "status.json", data)
 
     def finalize(self):
         """Mark complete and move to the final name."""
@@ -160,6 +170,60 @@ def copy_plugin_files(plugin_files, run_path):
         _write_atomic(copy, lambda tmp: tmp.write_bytes(data))
         records.append({"file": f"plugins/{name}", "source": str(source), "sha256": hashlib.sha256(data).hexdigest()})
     return records
+
+
+class StaleRunDirectory:
+    """A ``.<id>.tmp`` run directory whose writing process is gone."""
+
+    def __init__(self, path, age, owner):
+        self.path, self.age, self.owner = path, age, owner
+
+    def describe(self):
+        return f"{self.path} ({_age(self.age)} old, {self.owner})"
+
+
+def _age(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def stale_run_directories(root):
+    """The stale temporary run directories under ``root`` (a runs root, or one scenario's folder), oldest
+    first. Stale: the pid in its ``status.json`` is not a process on this host, or ``status.json`` names
+    no process (written before the pid was recorded) or is unreadable. A directory written by a process
+    on another host is never stale: that process cannot be checked from here."""
+    root = Path(root)
+    found = []
+    for path in sorted(root.glob(".*.tmp")) + sorted(root.glob("*/.*.tmp")):
+        if not path.is_dir():
+            continue
+        try:
+            status = json.loads((path / "status.json").read_text())
+        except (OSError, ValueError):
+            status = {}
+        pid, host = status.get("pid"), status.get("host")
+        if pid is None:
+            owner = "no process recorded"
+        elif host != platform.node():
+            continue
+        elif _alive(pid):
+            continue
+        else:
+            owner = f"process {pid} is gone"
+        found.append(StaleRunDirectory(path, time.time() - path.stat().st_mtime, owner))
+    return sorted(found, key=lambda s: -s.age)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def save_recorders(ctx, data_dir):
@@ -322,7 +386,29 @@ class RunResult:
         return json.loads(path.read_text()) if path.exists() else None
 
     @property
-    def duration(self):
+    def planned_duration(self):
+        """The scenario's duration in seconds."""
         from .units import parse_quantity
 
         return float(parse_quantity(self.scenario["duration"]))
+
+    @property
+    def duration(self):
+        """The simulated seconds the recorded data cover: the planned duration of a complete run; for an
+        incomplete one, the time it reached (``t_end`` of ``status.json``), or, when a run did not record
+        it, the last recorded time."""
+        status = self.status
+        if status.get("t_end") is not None:
+            return float(status["t_end"])
+        if status.get("status", "complete") == "complete":
+            return self.planned_duration
+        return min(self.last_recorded_time(), self.planned_duration)
+
+    def last_recorded_time(self):
+        """The latest time (s) in the recorded spikes, state and weight traces (0 without any)."""
+        last = 0.0
+        for path in self.data_dir.glob("*.npz"):
+            with np.load(path) as f:
+                if "t" in f.files and f["t"].size:
+                    last = max(last, float(np.max(f["t"])))
+        return last

@@ -1,8 +1,11 @@
 """Running a scenario: seed, device, build, simulate with a progress bar, save, evaluate, figures.
 
 The run directory is created first and written under a temporary name; Ctrl-C or SIGTERM during the
-simulation keeps it, marked incomplete, with whatever was recorded (on ``runtime`` the monitors hold
-the data up to the interrupt; standalone devices write their results only at the end).
+simulation keeps it, marked incomplete, with whatever was recorded up to the interrupt (a standalone
+program is stopped at the end of its current time step and writes its results; see
+:mod:`spikelearn.devices`), and ``status.json`` says why and the simulated time reached (``t_end``). An
+interrupted run is never evaluated. Temporary directories that killed runs left behind are reported
+(``spikelearn clean`` removes them).
 
 ``provenance.json`` records the versions, the command, the plugin files (copied into ``plugins/`` with
 their SHA-256) and, when spikelearn is installed from a git checkout, its commit and whether tracked
@@ -23,8 +26,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import build_network
-from .errors import BuildError, RunInterrupted, SimulationError, SpikelearnError
-from .results import RunDirectory, RunResult, copy_plugin_files, save_recorders, write_json_atomic
+from .errors import BuildError, RunInterrupted, SimulationError, SimulationStopped, SpikelearnError
+from .results import (RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
+                      write_json_atomic)
 from .scenario import to_toml
 from .schedule import phase_intervals
 
@@ -78,15 +82,16 @@ def _source_checkout():
 @contextmanager
 def _sigterm_as_interrupt():
     """Handle SIGTERM like Ctrl-C for the duration of a run (main thread only): a running runtime
-    network stops at the end of its time step (Brian2's own Ctrl-C behaviour); otherwise (building,
-    a standalone binary running) it raises KeyboardInterrupt."""
+    network stops at the end of its time step (Brian2's own Ctrl-C behaviour); while a standalone
+    program runs, :mod:`spikelearn.devices` forwards both signals to it; otherwise (building) it raises
+    KeyboardInterrupt."""
     def handler(signum, frame):
         from brian2.core.network import Network
 
         if Network._globally_running and not Network._globally_stopped:
             Network._globally_stopped = True
         else:
-            raise KeyboardInterrupt(f"signal {signum}")
+            raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -137,6 +142,11 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     echo = echo or (lambda message: None)
     task = registry.get("tasks", scenario.task) if scenario.task else None
     rundir = RunDirectory(out_root, scenario.name)
+    stale = stale_run_directories(out_root)
+    if stale:
+        echo(f"note: {len(stale)} temporary run director{'y' if len(stale) == 1 else 'ies'} of killed runs in "
+             f"{out_root}: {', '.join(s.describe() for s in stale[:3])}{', ...' if len(stale) > 3 else ''}; "
+             f"`spikelearn clean {out_root}` removes them")
     (rundir.path / "scenario.toml").write_text(to_toml(scenario.data))
     provenance = {
         "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
@@ -176,18 +186,25 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                     with _brian_errors(scenario, session.name):
                         session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
                                     build_only=build_only, run_args=ctx.run_args)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as ex:
                     if bar:
                         bar.close()
+                    stopped = ex if isinstance(ex, SimulationStopped) else SimulationStopped(
+                        str(ex) or "Ctrl-C", recorded=not session.standalone)
+                    rundir.t_end = stopped.t_end
                     if guard is not None and (hit := guard.tripped()) is not None:
                         _stop_on_guard(hit, guard, ctx, rundir)
-                    if not session.standalone:
+                    if stopped.recorded:
                         save_recorders(ctx, rundir.path / "data")
-                    path = rundir.abandon("incomplete", f"interrupted at wall time {time.perf_counter() - t_run:.1f} s")
-                    raise RunInterrupted(f"run interrupted; what was recorded is kept in {path} (marked incomplete)") from None
+                    path = rundir.abandon("incomplete", f"{stopped.reason} (wall time {time.perf_counter() - t_run:.1f} s)")
+                    kept = "what was recorded is kept" if stopped.recorded else "the run directory is kept"
+                    raise RunInterrupted(f"run interrupted: {stopped.reason}; {kept} in {path} "
+                                         "(marked incomplete, not evaluated)") from None
                 finally:
                     if bar:
                         bar.close()
+                if not build_only:
+                    rundir.t_end = float(scenario.duration)
                 provenance["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
                 provenance["device_build_dir"] = str(session.build_dir) if session.build_dir else None
                 if build_only:

@@ -26,6 +26,7 @@ __all__ = [
     "load_phases",
     "load_attributes",
     "run_duration",
+    "planned_duration",
     "run_label",
     "parse_window",
     "writable_folder",
@@ -151,7 +152,20 @@ _SECOND_UNITS = {"second": 1.0, "ms": 1e-3, "msecond": 1e-3, "minute": 60.0}
 
 
 def run_duration(result):
-    """The simulated duration in seconds (from the scenario), or ``None`` when unknown."""
+    """The simulated seconds the recorded data cover, or ``None`` when unknown: the scenario's duration
+    for a complete run, the time an incomplete one reached (as :attr:`spikelearn.results.RunResult.duration`)."""
+    status = getattr(result, "status", None) or {}
+    if status.get("t_end") is not None:
+        return float(status["t_end"])
+    planned = planned_duration(result)
+    if status.get("status", "complete") == "complete" or not hasattr(result, "last_recorded_time"):
+        return planned
+    last = result.last_recorded_time()
+    return last if planned is None else min(last, planned)
+
+
+def planned_duration(result):
+    """The duration in seconds that the scenario planned, or ``None`` when unknown."""
     try:
         text = str(result.scenario["duration"])
         simple = _SIMPLE_SECONDS.match(text)  # the common case, without importing Brian2

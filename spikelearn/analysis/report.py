@@ -161,6 +161,8 @@ def _run_header(result):
             f"status <b>{_esc(status.get('status', '?'))}</b>" + (f" ({_esc(status['reason'])})" if status.get("reason") else ""),
             f"device {_esc(prov.get('device', scenario.get('device', '?')))}", f"seed {_esc(prov.get('seed', scenario.get('seed', '?')))}",
             f"duration {_esc(scenario.get('duration', '?'))}"]
+    if status.get("status", "complete") != "complete" and status.get("t_end") is not None:
+        bits[-1] += f" (simulated up to {format_value(status['t_end'])} s)"
     if prov.get("build_and_run_seconds") is not None:
         bits.append(f"build+run {format_value(prov['build_and_run_seconds'])} s")
     return (f"<p class='sub'>{_esc(scenario.get('description', ''))}</p>"
@@ -245,6 +247,21 @@ def _check_common(fmt, bin_size, corr_bin):
         raise ValueError(f"corr_bin must be > 0 s, found: {corr_bin}")
 
 
+def _check_window(result, start, stop):
+    """A window reaching past the time a run's data cover is an error naming that end (an incomplete
+    run's end is the time it reached)."""
+    end = _io.run_duration(result)
+    if end is None or not ((start is not None and start >= end) or (stop is not None and stop > end * (1 + 1e-9))):
+        return
+    from spikelearn.errors import SpikelearnError
+
+    planned = _io.planned_duration(result)
+    which = "" if planned is None or planned == end else f" (incomplete; planned {planned:g} s)"
+    given = f"{'' if start is None else f'{start:g}'}:{'' if stop is None else f'{stop:g}'}"
+    raise SpikelearnError(f"{result.path}: --window: {given} s reaches past the run's recorded end, "
+                          f"t = {end:g} s{which}; allowed: a window within 0:{end:g}")
+
+
 def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neurons=None, bin_size=None,
                 corr_bin=None, sort_by="preferred", pairs=None):
     """Make every figure of a run and its ``report.html``; with two runs, a side-by-side comparison.
@@ -258,7 +275,8 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
     fmt : {"png", "svg", "pdf"}
         Figure files' format (the report embeds PNG copies of PDF figures).
     window : str or (float, float) or None
-        Time window, ``"start:stop"`` in seconds or quantities (default: the whole run).
+        Time window, ``"start:stop"`` in seconds or quantities (default: the whole run); one reaching past
+        the time the run's data cover (an incomplete run's recorded end) is a `SpikelearnError`.
     populations : list of str or None
         Spike recorders to analyse (default: all).
     neurons : list of int or None
@@ -289,9 +307,11 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
         raise ValueError(f"inspect takes one run directory, or two to compare; found {len(paths)}")
     corr_bin = CORR_BIN if corr_bin is None else float(corr_bin)
     _check_common(fmt, bin_size, corr_bin)
-    _io.parse_window(window)
+    start, stop = _io.parse_window(window)
     _use_agg()
     results = [_io.as_result(p) for p in paths]
+    for result in results:
+        _check_window(result, start, stop)
     options = {"window": window or "whole run", "populations": populations or "all",
                "neurons": neurons if neurons is not None else "all",
                "rate bin (s)": bin_size or "auto", "correlation bin (s)": corr_bin, "format": fmt,
