@@ -130,6 +130,12 @@ class RunDirectory:
             data["t_end"] = self.t_end
         write_json_atomic(self.path / "status.json", data)
 
+    def simulated(self, t_end):
+        """The simulation reached ``t_end`` (s): ``status.json`` says so (``evaluating``) before the task
+        reads the data, so that analysis covers the whole simulated time, not the last recorded event."""
+        self.t_end = float(t_end)
+        self.status("evaluating", pid=os.getpid(), host=platform.node())
+
     def finalize(self):
         """Mark complete and move to the final name."""
         self.status("complete")

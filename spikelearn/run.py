@@ -203,8 +203,6 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 finally:
                     if bar:
                         bar.close()
-                if not build_only:
-                    rundir.t_end = float(scenario.duration)
                 provenance["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
                 provenance["device_build_dir"] = str(session.build_dir) if session.build_dir else None
                 if build_only:
@@ -216,6 +214,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 if guard is not None and (hit := guard.tripped()) is not None:
                     _stop_on_guard(hit, guard, ctx, rundir)
                 save_recorders(ctx, rundir.path / "data")
+                rundir.simulated(float(scenario.duration))
                 if scenario.guard["enabled"] and guard is None:
                     _check_after_run(rundir)
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -315,6 +314,7 @@ def _install_guard(scenario, session, ctx, echo):
 def _stop_on_guard(hit, guard, ctx, rundir):
     """The guard stopped the run: keep what was recorded, mark the run directory, raise."""
     save_recorders(ctx, rundir.path / "data")
+    rundir.t_end = hit.t  # the loop stops at the end of the time step of the finding
     reason = hit.message(guard.limit)
     path = rundir.abandon("stopped", reason)
     raise SimulationError(f"{reason}; what was recorded up to then is kept in {path} (marked incomplete)")

@@ -235,3 +235,51 @@ def test_temporary_directories_of_killed_runs_are_reported_and_cleaned(tmp_path,
     assert [p.name for p in (runs / "tiny").iterdir() if not p.name.startswith(".")]  # the finished run stays
     assert main(["clean", str(tmp_path / "nowhere")]) == 1
     assert _one_error_line(capsys.readouterr().err).startswith(f"spikelearn: error: {tmp_path / 'nowhere'}: RUNS_DIR:")
+
+
+def test_a_task_evaluates_over_the_whole_simulated_time_not_up_to_the_last_spike(write_scenario, registry, tmp_path,
+                                                                                   monkeypatch):
+    """While the task evaluates, ``RunResult.duration`` is the simulated time, even when the last recorded
+    event is much earlier (here: an output neuron that never fires)."""
+    from spikelearn.results import RunResult
+    from spikelearn.run import run_scenario
+    from spikelearn.scenario import load_scenario
+
+    seen = []
+    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    real = RunResult.__init__
+
+    def spy(self, path):
+        real(self, path)
+        seen.append(self.duration)
+
+    monkeypatch.setattr(RunResult, "__init__", spy)
+    path = write_scenario(TINY_SILENT)
+    run_scenario(load_scenario(path, registry), registry, out_root=tmp_path, progress=False, figures=False)
+    assert seen and all(d == pytest.approx(0.2) for d in seen), seen
+
+
+TINY_SILENT = '''
+name = "silent"
+dt = "0.1*ms"
+duration = "200*ms"
+device = "runtime"
+[populations.inp]
+model = "poisson"
+size = 5
+parameters = { rate = "10*Hz" }
+[populations.out]
+model = "lif_cond"
+size = 1
+[connections.c]
+source = "inp"
+target = "out"
+weight = 0.0
+plasticity = { rule = "stdp_additive", wmax = 0.01 }
+[record]
+spikes = ["inp", "out"]
+weights = { c = {} }
+[task]
+name = "song_stdp"
+parameters = { connection = "c", output = "out", input = "inp", rate_window = "100*ms" }
+'''
