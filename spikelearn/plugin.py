@@ -74,8 +74,8 @@ class NeuronVar:
 class PlasticityRule:
     """Base class of plasticity plugins (see the module docstring for a complete example).
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name, description, reference : str
     parameters : dict[str, Param]
         Every name used in the code below that is not a variable. Unknown parameters in a scenario are
