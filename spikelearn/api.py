@@ -1,8 +1,9 @@
 """The Python API: run a scenario, load a run directory, read what it recorded.
 
-:func:`run` goes through the same steps as ``spikelearn run`` (the registry with the built-in plugins
-and any plugin files, validation with the overrides, :func:`spikelearn.run.run_scenario`) and returns a
-:class:`Run`; :func:`load` opens an existing run directory. Every accessor returns one type:
+``spikelearn.run`` and ``spikelearn.load`` are :func:`run` and :func:`load`. :func:`run` goes through
+the same steps as ``spikelearn run`` (the registry with the built-in plugins and any plugin files,
+validation with the overrides, :func:`spikelearn.runner.run_scenario`) and returns a :class:`Run`;
+:func:`load` opens an existing run directory. Every accessor returns one type:
 
 - ``Run.spikes(pop)``: :class:`Spikes` (index and time arrays; ``.to_neo()`` gives Neo SpikeTrains for
   Elephant);
@@ -16,8 +17,7 @@ Errors in what the caller passed (a bad scenario, an unknown override key) raise
 
 Examples
 --------
->>> import tempfile
->>> from spikelearn import api as spikelearn
+>>> import tempfile, spikelearn
 >>> out = tempfile.mkdtemp()
 >>> run = spikelearn.run("song-stdp", device="runtime", set={"duration": "200*ms"}, out=out,
 ...                      figures=False)
@@ -85,7 +85,7 @@ def run(scenario, *, device=None, seed=None, set=None, out="runs", plugins=(), p
         is kept, marked incomplete; :func:`load` opens it).
     """
     from .registry import default_registry
-    from .run import run_scenario
+    from .runner import run_scenario
     from .scenario import load_scenario
 
     overrides = _override_strings(set)

@@ -172,7 +172,7 @@ def cmd_run(args):
     plugin_files = _plugin_files(args)
     registry = default_registry(plugin_files)
     scenario = _load(args, registry)
-    from .run import run_scenario
+    from .runner import run_scenario
 
     def echo(message):
         print(message, file=sys.stderr)

@@ -113,7 +113,7 @@ def _run_root(out_root):
 
 def _run(scenario, registry, spike_inputs=None, out_root=None):
     from .results import RunResult
-    from .run import run_scenario
+    from .runner import run_scenario
 
     with _run_root(out_root) as root:
         outcome = run_scenario(scenario, registry, out_root=root, progress=False, figures=False,
@@ -233,7 +233,7 @@ def _param_values(rule, params):
 
 
 def _cuda_build(rule_name, params, registry, out_root):
-    from .run import run_scenario
+    from .runner import run_scenario
 
     sc = _scenario(rule_name, params, (4,), (4,), 50.0, "cuda", registry)
     try:

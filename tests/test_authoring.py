@@ -12,7 +12,7 @@ import pytest
 from spikelearn.errors import BuildError
 from spikelearn.registry import Registry
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scaffold import write_plugin_package
 from spikelearn.scenario import parse_scenario
 

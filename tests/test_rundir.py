@@ -11,7 +11,7 @@ import pytest
 
 from spikelearn.errors import BuildError, RunInterrupted
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 LONG_RUNTIME = '''

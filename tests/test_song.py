@@ -5,7 +5,7 @@ and the output rate runs away."""
 import pytest
 
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 pytestmark = pytest.mark.standalone

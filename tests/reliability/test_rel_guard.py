@@ -11,7 +11,7 @@ import pytest
 
 from spikelearn.errors import SimulationError
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 # tau_m < 0: v runs away from E_l exponentially; the threshold is out of reach. Neuron 2 gets one input

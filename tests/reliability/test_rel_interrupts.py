@@ -21,7 +21,7 @@ from spikelearn.cli import main
 from spikelearn.devices import build_directory
 from spikelearn.errors import RunInterrupted
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 SCENARIO = '''
@@ -242,11 +242,11 @@ def test_a_task_evaluates_over_the_whole_simulated_time_not_up_to_the_last_spike
     """While the task evaluates, ``RunResult.duration`` is the simulated time, even when the last recorded
     event is much earlier (here: an output neuron that never fires)."""
     from spikelearn.results import RunResult
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     seen = []
-    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    monkeypatch.setattr("spikelearn.runner.make_figures", lambda result, task: [])
     real = RunResult.__init__
 
     def spy(self, path):

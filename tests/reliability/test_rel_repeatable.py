@@ -24,7 +24,7 @@ def _runs(root):
 
 def _triplet_run(tmp_path, monkeypatch):
     """A finished runtime run that used ``--plugin <tmp>/src/triplet_stdp.py``; returns (run, plugin)."""
-    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    monkeypatch.setattr("spikelearn.runner.make_figures", lambda result, task: [])
     plugin = tmp_path / "src" / "triplet_stdp.py"
     plugin.parent.mkdir()
     shutil.copy(TRIPLET, plugin)
@@ -86,10 +86,10 @@ def test_provenance_records_the_source_checkout_commit(tmp_path, monkeypatch):
 def test_failed_claim_under_strict_exits_3_and_usage_errors_2(write_scenario, monkeypatch, capsys):
     from conftest import TINY_SCENARIO
 
-    from spikelearn.run import RunOutcome
+    from spikelearn.runner import RunOutcome
 
     claim = {"name": "c", "statement": "s", "passed": False, "value": 0.0, "threshold": 1.0}
-    monkeypatch.setattr("spikelearn.run.run_scenario", lambda *a, **k: RunOutcome(Path("r"), {}, [claim]))
+    monkeypatch.setattr("spikelearn.runner.run_scenario", lambda *a, **k: RunOutcome(Path("r"), {}, [claim]))
     path = str(write_scenario(TINY_SCENARIO))
     assert main(["run", path]) == 0
     assert main(["run", path, "--strict"]) == 3
@@ -140,7 +140,7 @@ def tiny_run(write_scenario, tmp_path, monkeypatch, capsys):
     """A finished short runtime run directory (no figures)."""
     from conftest import TINY_SCENARIO
 
-    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    monkeypatch.setattr("spikelearn.runner.make_figures", lambda result, task: [])
     assert main(["run", str(write_scenario(TINY_SCENARIO)), "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
     capsys.readouterr()
     (run,) = _runs(tmp_path / "runs" / "tiny")
