@@ -82,3 +82,25 @@ class SimulationStopped(KeyboardInterrupt):
         self.reason = reason
         self.t_end = t_end
         self.recorded = recorded
+
+
+def keep_brian_from_blaming_itself():
+    """Importing Brian2 installs an excepthook that calls any uncaught exception a possible Brian 2 bug
+    and points to a debug log. An uncaught `SpikelearnError` (a user's error or a failed run, in a
+    script using the Python API) is neither: it gets Python's own traceback. Called after Brian2 is
+    imported; other exceptions still reach Brian2's hook."""
+    import sys
+
+    hook = sys.excepthook
+    if getattr(hook, "spikelearn", False):
+        return
+
+    def excepthook(exc_type, exc, tb):
+        if issubclass(exc_type, SpikelearnError):
+            sys.__excepthook__(exc_type, exc, tb)
+        else:
+            hook(exc_type, exc, tb)
+
+    excepthook.spikelearn = True
+    sys.excepthook = excepthook
+

@@ -26,7 +26,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import build_network
-from .errors import BuildError, RunInterrupted, SimulationError, SimulationStopped, SpikelearnError
+from .errors import (BuildError, RunInterrupted, SimulationError, SimulationStopped, SpikelearnError,
+                     keep_brian_from_blaming_itself)
 from .results import (RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
                       write_json_atomic)
 from .scenario import to_toml
@@ -165,6 +166,8 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     try:
         with _FileLog(rundir.path / "log.txt"), _sigterm_as_interrupt():
             from brian2 import BrianLogger, defaultclock, seed as brian_seed
+
+            keep_brian_from_blaming_itself()
 
             # every object the builder makes goes into the Network; Brian2's "never included in a
             # network" warning only appears after a build error, as noise below the real message

@@ -77,3 +77,18 @@ def test_elephant_on_loaded_spike_trains(recorded):
 def test_bad_override_raises_the_one_line_error(tmp_path):
     with pytest.raises(ScenarioError, match="unknown key"):
         api.run("song-stdp", set={"durration": "1*second"}, out=tmp_path)
+
+
+def test_an_uncaught_user_error_is_not_called_a_brian_bug(tmp_path):
+    """A script whose scenario has a weight in the wrong units: Python's traceback ending in the one-line
+    error, not Brian2's "unexpected error ... bug in Brian 2" message."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RECORDING.replace('weight = "rand()*0.02"', 'weight = "rnd()*0.02"'))
+    script = f"import spikelearn; spikelearn.run({str(bad)!r}, out={str(tmp_path / 'runs')!r}, figures=False)"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "bug in Brian" not in proc.stderr
+    assert "spikelearn.errors" in proc.stderr.strip().splitlines()[-1]
