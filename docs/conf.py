@@ -9,7 +9,9 @@ from pathlib import Path
 
 project = "spikelearn"
 author = "spikelearn developers"
-extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "numpydoc"]
+extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "numpydoc", "sphinx_gallery.gen_gallery"]
+sphinx_gallery_conf = {"examples_dirs": "../examples/gallery", "gallery_dirs": "gallery", "filename_pattern": "plot_",
+                       "download_all_examples": False}
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 myst_heading_anchors = 3
