@@ -821,5 +821,8 @@ def to_toml(data, _prefix=""):
     for key, value in tables:
         name = f"{_prefix}{_toml_key(key)}"
         body = to_toml(value, name + ".")
-        out += f"\n\n[{name}]\n" + body if body.strip() else f"\n\n[{name}]"
+        if value and all(isinstance(v, dict) for v in value.values()):
+            out += body  # only subtables: their headers define this table (no empty "[name]" header)
+        else:
+            out += f"\n\n[{name}]\n" + body if body.strip() else f"\n\n[{name}]"
     return out.strip() + "\n" if not _prefix else out
