@@ -89,6 +89,11 @@ class PlasticityRule:
         task. The builder replaces each name by the Brian2 expression that provides it.
     method : str or None
         Integration method for clock-driven synapse equations.
+    bounds : tuple or None
+        The interval the rule keeps ``w`` in, each end a number, a declared parameter's name or None
+        (unbounded): ``(0, "wmax")``, ``("wmin", "wmax")``, ``(None, None)``. The contract kit checks the
+        weights stay inside it. Default None: ``(0, "wmax")`` when the rule declares ``wmax``, else not
+        checked.
     """
 
     name = ""
@@ -102,6 +107,14 @@ class PlasticityRule:
     post_variables: dict = {}
     signals: tuple = ()
     method = None
+    bounds = None
+
+    def weight_bounds(self):
+        """``(low, high)`` as declared by :attr:`bounds` (or inferred), ends as numbers, parameter names or
+        None; None when the rule declares no bounds."""
+        if self.bounds is not None:
+            return tuple(self.bounds)
+        return (0, "wmax") if "wmax" in self.parameters else None
 
     def reference_update(self, params, **inputs):
         """Optional pure-NumPy reference of the update, used by the contract checks.

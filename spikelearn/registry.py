@@ -101,6 +101,12 @@ def _validate_rule(rule, label):
     unused = sorted(set(rule.parameters) - used)
     if unused:
         raise PluginError(f"{label}: declared parameter(s) {unused} are not used in its code", rule)
+    bounds = rule.weight_bounds()
+    if bounds is not None:
+        if len(bounds) != 2 or any(not (b is None or isinstance(b, (int, float)) or b in rule.parameters)
+                                   for b in bounds):
+            raise PluginError(f"{label}: bounds {rule.bounds!r} must be (low, high), each a number, None or the "
+                              f"name of a declared parameter ({', '.join(rule.parameters) or 'none declared'})", rule)
     unused = sorted(set(rule.signals) - used)
     if unused:
         raise PluginError(f"{label}: declared signal(s) {unused} are not used in its code", rule)

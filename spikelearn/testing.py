@@ -9,8 +9,8 @@ Use it three ways:
 
 The checks: the rule builds and runs on every available device; on hand-placed spike pairs its weight
 changes equal its NumPy reference (when the rule has one); under Poisson input the weights stay finite
-and within ``[0, wmax]`` (when the rule declares ``wmax``); the same seed gives the same weights;
-``runtime`` and ``cpp`` agree. Global signals a rule reads are held at 1 (a phase gate covering the
+and within the rule's declared ``bounds`` (``[0, wmax]`` when it declares ``wmax``); the same seed gives
+the same weights; ``runtime`` and ``cpp`` agree. Global signals a rule reads are held at 1 (a phase gate covering the
 run) unless given.
 
 Without ``out_root`` each check run goes to its own ``spikelearn-check-*`` temporary directory, removed
@@ -210,13 +210,17 @@ def _bounds_check(rule, params, w):
     finite = bool(np.all(np.isfinite(w)))
     if not finite:
         return CheckResult("finite and bounded under Poisson input", False, "non-finite weights")
-    if "wmax" not in rule.parameters:
+    bounds = rule.weight_bounds()
+    if bounds is None or bounds == (None, None):
         return CheckResult("finite and bounded under Poisson input", True,
-                           f"weights finite, in [{w.min():.3g}, {w.max():.3g}] (no wmax declared, bounds not checked)")
-    wmax = _param_values(rule, params)["wmax"]
-    ok = w.min() >= -1e-12 and w.max() <= wmax * (1 + 1e-9)
+                           f"weights finite, in [{w.min():.3g}, {w.max():.3g}] (no bounds declared, not checked)")
+    values = _param_values(rule, params)
+    low, high = (values[b] if isinstance(b, str) else b for b in bounds)
+    tol = 1e-12 + 1e-9 * max(abs(low or 0.0), abs(high or 0.0))
+    ok = (low is None or w.min() >= low - tol) and (high is None or w.max() <= high + tol)
+    low_text, high_text = ("-inf" if low is None else f"{low:g}"), ("inf" if high is None else f"{high:g}")
     return CheckResult("finite and bounded under Poisson input", bool(ok),
-                       f"weights in [{w.min():.3g}, {w.max():.3g}], bounds [0, {wmax:g}]")
+                       f"weights in [{w.min():.3g}, {w.max():.3g}], bounds [{low_text}, {high_text}]")
 
 
 def _param_values(rule, params):
