@@ -204,7 +204,9 @@ def _compose_rules(cname, conn, ctx, pop_ns):
 
     models, on_pre, on_post, namespace, methods = [], [], [], {}, set()
     owner_of_var, owner_of_param, values = {}, {}, {}
-    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ()))
+    # run-time parameters spare a standalone program its recompilation; the runtime device compiles
+    # nothing, and Brian2 refuses to assign its constant shared variables: values go in the namespace
+    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ())) if _standalone_device() else set()
     for use in conn.rules:
         rule = ctx.registry.get("plasticity", use.name)
         declared = set(Equations(rule.model).names) if rule.model.strip() else set()
@@ -276,6 +278,13 @@ def _runtime_declaration(ctx, owner, name, value):
     dim = get_dimensions(value)
     unit = "1" if dim.is_dimensionless else repr(get_unit(dim))
     return f"{name} : {unit} (shared, constant)"
+
+
+def _standalone_device():
+    from brian2 import get_device
+    from brian2.devices.device import RuntimeDevice
+
+    return not isinstance(get_device(), RuntimeDevice)
 
 
 def _run_args_device():

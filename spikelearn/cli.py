@@ -58,6 +58,7 @@ def build_parser():
     _add_scenario_options(p)
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a grid axis (repeatable); replaces the scenario's [sweep] grid")
+    p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
     p.add_argument("--seeds", type=int, help="seeds per grid point (default: the [sweep] table's, or 1)")
     p.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
@@ -252,9 +253,15 @@ def cmd_list(args):
 
 
 def cmd_sweep(args):
+    from .errors import SpikelearnError
     from .registry import default_registry
-    from .sweep import parse_grid, run_sweep
+    from .sweep import failed_points, parse_grid, run_sweep
 
+    for option, value in (("--workers", args.workers), ("--seeds", args.seeds)):
+        if value is not None and value < 1:
+            raise SpikelearnError(f"sweep: {option}: {value}; allowed: a whole number >= 1")
+    if args.device:
+        args.overrides.append(f'device="{args.device}"')
     plugin_files = _plugin_files(args)
     registry = default_registry(plugin_files)
     base = _load(args, registry)
@@ -262,12 +269,20 @@ def cmd_sweep(args):
         grid = dict(parse_grid(g) for g in args.grid)
     else:
         grid = dict(base.sweep["grid"]) if base.sweep else {}
-    seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
+    seeds = args.seeds if args.seeds is not None else (base.sweep["seeds"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
                           scheduler=args.scheduler, plugin_files=plugin_files, progress=not args.no_progress,
                           runtime_parameters=not args.compile_parameters,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")
+    failed = failed_points(sweep_dir)
+    if failed:
+        print(f"spikelearn: error: {len(failed)} sweep point(s) did not complete:", file=sys.stderr)
+        for row in failed:
+            params = ", ".join(f"{k[len('param:'):]}={v}" for k, v in row.items() if k.startswith("param:"))
+            print(f"  point {row['point']} ({params or 'no grid'}, seed {row['seed']}): {row['status']}: "
+                  f"{row.get('error') or 'not run'}", file=sys.stderr)
+        return 1
     return 0
 
 
