@@ -36,15 +36,15 @@ class AdEx(ExpressionModel):
     reference = "Brette & Gerstner (2005) J. Neurophysiol. 94:3637-3642"
     parameters = {
         "C": Param("281*pF", "membrane capacitance"),
-        "g_L": Param("30*nS", "leak conductance"),
+        "g_L": Param("30*nS", "leak conductance", positive=True),
         "E_L": Param("-70.6*mV", "leak reversal potential"),
         "V_T": Param("-50.4*mV", "threshold of the exponential term (rheobase potential)"),
-        "Delta_T": Param("2*mV", "slope factor (sharpness of spike initiation)"),
+        "Delta_T": Param("2*mV", "slope factor (sharpness of spike initiation)", positive=True),
         "V_peak": Param("-40.4*mV", "spike cut-off: a spike is emitted and v reset when v > V_peak"),
         "V_r": Param("-70.6*mV", "reset potential"),
         "tau_w": Param("144*ms", "adaptation time constant"),
         "a": Param("4*nS", "subthreshold adaptation (coupling of w_ad to v)"),
-        "b": Param("0.0805*nA", "spike-triggered adaptation (increment of w_ad at each spike)"),
+        "b": Param("0.0805*nA", "spike-triggered adaptation (increment of w_ad at each spike)", min=0),
         "t_ref": Param("0*ms", "absolute refractory period (v held at V_r; the paper has none)"),
         "E_e": Param("0*mV", "excitatory reversal potential"),
         "E_i": Param("-80*mV", "inhibitory reversal potential"),

@@ -14,13 +14,14 @@ Nothing here runs during the simulation: everything is Brian2 code.
 """
 
 import logging
+from contextlib import contextmanager
 
 import numpy as np
 
 from .errors import BuildError
 from .schedule import install_phases
 
-__all__ = ["BuildContext", "build_network", "Recorder"]
+__all__ = ["BuildContext", "build_network", "Recorder", "KeyedBuildError", "at_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,16 +170,19 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
             kwargs["on_post"] = on_post
         if code["method"]:
             kwargs["method"] = code["method"]
-        syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
-                       name=cname, **kwargs)
+        with at_key(f"connections.{cname}.{'plasticity' if conn.rules else 'effect'}"):
+            syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
+                           name=cname, **kwargs)
         _set_runtime_values(ctx, cname, syn, via_run_args)
-        if conn.connect == "all":
-            syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
-        elif conn.connect == "one_to_one":
-            syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
-        else:
-            syn.connect(condition=conn.connect, p=conn.p)
-        syn.w = conn.weight
+        with at_key(f"connections.{cname}.connect"):
+            if conn.connect == "all":
+                syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
+            elif conn.connect == "one_to_one":
+                syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
+            else:
+                syn.connect(condition=conn.connect, p=conn.p)
+        with at_key(f"connections.{cname}.weight"):
+            syn.w = conn.weight
         if recorded:
             syn.w_initial = "w"
         if float(conn.delay) > 0 and on_pre.strip():
@@ -190,6 +194,30 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
     if task is not None:
         task.build(ctx)
     return Network(*ctx.objects), ctx
+
+
+class KeyedBuildError(BuildError):
+    """Brian2 refused the code of one scenario key while the network was built; ``key`` names it."""
+
+    def __init__(self, key, message):
+        self.key = key
+        super().__init__(f"{key}: {message}")
+
+
+@contextmanager
+def at_key(key):
+    """Brian2 errors raised inside become a `KeyedBuildError` naming the scenario ``key`` whose code
+    Brian2 refused (the traceback stays chained for the log)."""
+    from .errors import SpikelearnError
+
+    try:
+        yield
+    except (SpikelearnError, KeyboardInterrupt):
+        raise
+    except Exception as ex:
+        from .runner import brian_message
+
+        raise KeyedBuildError(key, brian_message(ex)) from ex
 
 
 def _compose_rules(cname, conn, ctx, pop_ns):

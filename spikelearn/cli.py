@@ -224,6 +224,10 @@ def _short(value):
 def cmd_validate(args):
     registry = _registry(args)
     scenario = _load(args, registry)
+    if scenario.task is None:  # the scenario's own network: Brian2 checks its code without running it
+        from .runner import check_network
+
+        check_network(scenario, registry)
     print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(scenario.populations)} populations, "
           f"{len(scenario.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
     return 0

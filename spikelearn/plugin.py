@@ -48,13 +48,20 @@ class Param:
     ``default`` is a number or a string Brian2 parses (``"20*ms"``); its units are the units the
     parameter must have. ``kind`` is ``"quantity"`` (default), ``"int"``, ``"bool"``, ``"str"``,
     ``"list"`` or ``"code"`` (a Brian2 expression passed through unevaluated, e.g. ``"rand()*wmax"``).
-    ``choices`` restricts a ``str`` parameter.
+    ``choices`` restricts a ``str`` parameter. ``min`` and ``max`` bound a number (inclusive, in SI
+    base units: ``Param("0.5", "a probability", min=0, max=1)``); ``positive=True`` asks for > 0. A
+    quantity without declared bounds is bounded by its units: times and rates must be >= 0, time
+    constants (``tau...``), periods, capacitances and resistances > 0. Every quantity must be finite.
+    Bounds apply to values given as numbers or quantities, not to Brian2 expressions (``"rand()*wmax"``).
     """
 
     default: object
     doc: str
     kind: str = "quantity"
     choices: tuple = ()
+    min: float | None = None
+    max: float | None = None
+    positive: bool = False
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,13 @@ class Registry:
     def add_file(self, path):
         """Register every plugin class defined in a single Python file; return their names."""
         path = Path(path)
+        if path.is_dir():
+            raise PluginError(f"plugin file {path}: is a directory; expected a Python file (.py)")
         if not path.is_file():
             raise PluginError(f"plugin file {path}: not found")
+        if path.suffix != ".py":
+            raise PluginError(f"plugin file {path}: not a Python file; expected a .py file defining Model, "
+                              "PlasticityRule or Task subclasses")
         module_name = f"spikelearn_plugin_file_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)

@@ -26,14 +26,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import build_network
-from .errors import (BuildError, RunInterrupted, SimulationError, SimulationStopped, SpikelearnError,
-                     keep_brian_from_blaming_itself)
+from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
+                     SpikelearnError, keep_brian_from_blaming_itself)
 from .results import (RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
                       write_json_atomic)
 from .scenario import to_toml
 from .schedule import phase_intervals
 
-__all__ = ["run_scenario", "RunOutcome", "evaluate_run"]
+__all__ = ["run_scenario", "RunOutcome", "evaluate_run", "check_network"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,10 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
         scenario = scenario.with_overrides([f'device="{device}"'], registry)
     echo = echo or (lambda message: None)
     task = registry.get("tasks", scenario.task) if scenario.task else None
+    if scenario.task is None and not build_only:
+        # a network the scenario file alone describes: Brian2 checks its code before anything is written
+        # (built-in tasks' networks are tested with the tasks; checking them here would cost up to minutes)
+        check_network(scenario, registry)
     rundir = RunDirectory(out_root, scenario.name)
     stale = stale_run_directories(out_root)
     if stale:
@@ -275,6 +279,65 @@ def _brian_errors(scenario, device):
             raise
         logger.error("building or running the network failed", exc_info=True)
         raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
+
+
+def check_network(scenario, registry):
+    """Build the scenario's network on the runtime device (NumPy) without running it, so that Brian2
+    checks every code string (connect conditions, weights, effects, rule code, recorded variables)
+    against the names and units the models and rules provide; a refusal becomes a `ScenarioError`
+    naming the scenario key. ``spikelearn validate`` and ``run`` (before the run directory exists) call
+    it for scenarios without a task: a task's network can take minutes to build on the runtime device.
+    The objects are deleted afterwards; the real build re-seeds Brian2, so runs are unchanged."""
+    import gc
+
+    from brian2 import BrianLogger, defaultclock
+
+    from .build import KeyedBuildError
+    from .devices import DeviceSession
+
+    sc = scenario
+    if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
+        sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
+    task = registry.get("tasks", sc.task) if sc.task else None
+    BrianLogger.suppress_name("unused_brian_object")  # the objects are deleted unused on purpose
+    try:
+        with DeviceSession(sc):
+            defaultclock.dt = sc.dt
+            net, ctx = build_network(sc, registry, task)
+            try:
+                net._clocks = {obj.clock for obj in net.sorted_objects}  # what Network.run sets first
+                net.before_run({})
+            except (SpikelearnError, KeyboardInterrupt):
+                raise
+            except Exception as ex:
+                raise ScenarioError(scenario.source, _key_of(ex, sc), brian_message(ex)) from ex
+            finally:
+                del net, ctx
+    except KeyedBuildError as ex:
+        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
+    except BuildError as ex:
+        raise ScenarioError(scenario.source, None, str(ex)) from ex
+    finally:
+        gc.collect()  # the objects must not keep their names from the real build
+
+
+def _key_of(ex, scenario):
+    """The scenario key behind a Brian2 error at code generation, from the object it names."""
+    import re
+
+    text = brian_message(ex)
+    match = re.search(r"object '([^']+)'", text)
+    if match is None:
+        return None
+    name = re.sub(r"_(pre|post)(_\w+)?$", "", match.group(1))
+    if name in scenario.connections:
+        conn = scenario.connections[name]
+        names = set(re.findall(r"'(\w+)'", text[match.end():]))
+        in_effect = conn.effect and names & set(re.findall(r"\w+", conn.effect))
+        return f"connections.{name}.{'plasticity' if conn.rules and not in_effect else 'effect'}"
+    if name in scenario.populations:
+        return f"populations.{name}"
+    return None
 
 
 def brian_message(ex):
