@@ -50,6 +50,8 @@ def build_parser():
     p.add_argument("--build-only", action="store_true",
                    help="standalone devices: generate and compile, do not run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the memory estimate exceeds the machine's available memory")
 
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
@@ -183,7 +185,7 @@ def cmd_run(args):
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
-        plugin_files=plugin_files, echo=echo,
+        plugin_files=plugin_files, echo=echo, force=args.force,
     )
     if outcome.build_only:
         print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")

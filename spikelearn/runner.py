@@ -129,12 +129,13 @@ class _FileLog:
 
 
 def run_scenario(scenario, registry, out_root="runs", device=None, progress=True, build_only=False,
-                 command=None, plugin_files=(), echo=None, figures=True, spike_inputs=None):
+                 command=None, plugin_files=(), echo=None, figures=True, spike_inputs=None, force=False):
     """Run a validated scenario; return a `RunOutcome` with the run directory and the claims.
 
     ``device`` overrides the scenario's device. ``echo`` (a callable taking a string) receives
     one-line status messages for the user. ``spike_inputs`` maps spike-time populations to
-    ``(indices, times_s)`` (for programmatic use, e.g. the contract kit).
+    ``(indices, times_s)`` (for programmatic use, e.g. the contract kit). A run whose estimated memory
+    (:func:`estimate_memory`) exceeds the machine's available memory is refused unless ``force``.
     """
     from .devices import DeviceSession
 
@@ -142,6 +143,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
         scenario = scenario.with_overrides([f'device="{device}"'], registry)
     echo = echo or (lambda message: None)
     task = registry.get("tasks", scenario.task) if scenario.task else None
+    _check_memory(scenario, force, echo)
     if scenario.task is None and not build_only:
         # a network the scenario file alone describes: Brian2 checks its code before anything is written
         # (built-in tasks' networks are tested with the tasks; checking them here would cost up to minutes)
@@ -279,6 +281,52 @@ def _brian_errors(scenario, device):
             raise
         logger.error("building or running the network failed", exc_info=True)
         raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
+
+
+def estimate_memory(scenario):
+    """Bytes the scenario's declared network and recordings need, about (``(total, parts)``, parts a list
+    of ``(what, bytes)``): 10 double-precision values per neuron and per synapse (state, parameters,
+    indices), every recorded state sample and weight-trace sample, and the spikes of recorded populations
+    at up to 100 Hz (spike counts above that are not foreseen). A task's own objects are not counted."""
+    from .units import parse_quantity
+
+    duration, dt = float(scenario.duration), float(scenario.dt)
+    parts = []
+    for name, pop in scenario.populations.items():
+        parts.append((f"population {name}", 80 * pop.size))
+    synapses = {}
+    for name, conn in scenario.connections.items():
+        n_pre, n_post = scenario.populations[conn.source].size, scenario.populations[conn.target].size
+        synapses[name] = int(conn.p * (min(n_pre, n_post) if conn.connect == "one_to_one" else n_pre * n_post))
+        parts.append((f"connection {name}", 80 * synapses[name]))
+    for pop, spec in scenario.record["states"].items():
+        indices = spec["indices"]
+        n = len(indices) if isinstance(indices, list) else min(int(indices), scenario.populations[pop].size)
+        steps = duration / max(float(parse_quantity(spec["dt"])), dt)
+        parts.append((f"state recording of {pop}", 8 * len(spec["variables"]) * n * steps))
+    for conn, spec in scenario.record["weights"].items():
+        indices = spec.get("indices", 0)
+        n = len(indices) if isinstance(indices, list) else int(indices)
+        if n and "dt" in spec:
+            parts.append((f"weight trace of {conn}", 8 * n * duration / max(float(parse_quantity(spec["dt"])), dt)))
+    for pop in scenario.record["spikes"]:
+        parts.append((f"spikes of {pop}", 12 * scenario.populations[pop].size * 100.0 * duration))
+    return sum(b for _, b in parts), parts
+
+
+def _check_memory(scenario, force, echo):
+    """Refuse a run whose estimated memory exceeds what the machine has available (unless ``force``)."""
+    import psutil
+
+    total, parts = estimate_memory(scenario)
+    available = psutil.virtual_memory().available
+    largest = ", ".join(f"{what} {b / 2**30:.3g} GiB" for what, b in sorted(parts, key=lambda p: -p[1])[:3])
+    if total > available and not force:
+        raise BuildError(f"{scenario.source}: the run needs about {total / 2**30:.3g} GiB (largest: {largest}); "
+                         f"{available / 2**30:.3g} GiB are available; record less (record.states indices, dt) "
+                         "or run shorter, or use --force to try anyway")
+    if total > 2**30:
+        echo(f"memory estimate: {total / 2**30:.3g} GiB of {available / 2**30:.3g} GiB available ({largest})")
 
 
 def check_network(scenario, registry):

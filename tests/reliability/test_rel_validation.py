@@ -10,7 +10,7 @@ from spikelearn.cli import main
 
 
 def _one_error_line(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [ln for ln in capsys.readouterr().err.strip().splitlines() if not ln.startswith("scenario '")]
     assert len(err) == 1 and err[0].startswith("spikelearn: error: "), err
     return err[0]
 
@@ -70,3 +70,28 @@ def test_code_brian2_would_refuse_is_caught_by_validate_and_before_a_run(write_s
     capsys.readouterr()
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("status.json")), \
         "a run directory was left behind"
+
+
+def test_a_run_that_cannot_fit_is_refused_with_its_estimate(write_scenario, capsys, tmp_path):
+    """Recording every step of 1000 neurons for 10^5 s needs ~1.5 TB: refused before anything is built,
+    naming the largest part and --force (it used to start and fill the memory)."""
+    path = write_scenario(TINY_SCENARIO)
+    args = ["run", str(path), "--set", 'duration="100000*second"', "--set", "populations.out.size=1000",
+            "--set", 'record.states={out={variables=["v"], indices=1000, dt="0.1*ms"}}', "--out", str(tmp_path)]
+    assert main(args) == 1
+    line = _one_error_line(capsys)
+    assert "the run needs about" in line and "state recording of out" in line and "--force" in line
+    assert not any(tmp_path.rglob("status.json"))
+
+
+def test_the_memory_estimate_counts_what_is_recorded(registry):
+    from spikelearn.runner import estimate_memory
+    from spikelearn.scenario import load_scenario
+
+    sc = load_scenario("song-stdp", registry)
+    total, parts = estimate_memory(sc)
+    parts = dict(parts)
+    assert parts["state recording of out"] == 8 * 2 * 1 * 100_000  # v and ge of one neuron, 1 ms for 100 s
+    assert parts["weight trace of inputs_to_out"] == 8 * 50 * 100  # 50 synapses, once a second
+    assert parts["connection inputs_to_out"] == 80 * 1000
+    assert total == sum(parts.values())
