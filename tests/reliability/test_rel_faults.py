@@ -137,7 +137,7 @@ def test_disk_full_even_for_status_json_still_marks_the_directory(tmp_path, caps
     assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"]) == 1
     capsys.readouterr()
     run = _nothing_looks_complete(tmp_path / "runs" / "allfull")
-    assert json.loads((run / "status.json").read_text())["status"] == "running"  # the last one written
+    assert json.loads((run / "status.json").read_text())["status"] == "evaluating"  # the last one written (the simulation had ended)
 
 
 @pytest.fixture
