@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpikelearnError
+from .errors import OutputError, SpikelearnError
 
-__all__ = ["RunDirectory", "RunResult", "save_recorders", "stale_run_directories", "write_json_atomic",
+__all__ = ["RunDirectory", "RunResult", "save_recorders", "stale_run_directories", "write_json_atomic", "writable_folder",
            "copy_plugin_files"]
 
 logger = logging.getLogger(__name__)
@@ -90,18 +90,32 @@ def _json_default(obj):
     return str(obj)
 
 
+def writable_folder(path):
+    """Create the folder ``path`` if needed and check that a file can be written in it (a run directory on
+    read-only storage cannot hold its ``inspect/`` folder); returns it as a Path.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        Naming the folder and the reason (e.g. ``Read-only file system``).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{secrets.token_hex(4)}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as ex:
+        raise OutputError(f"cannot write to {path} ({ex.strerror or ex})", path) from ex
+    return path
+
+
 class RunDirectory:
     """A run directory being written."""
 
     def __init__(self, root, scenario_name):
         base = Path(root) / scenario_name
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            probe = base / f".write-test-{secrets.token_hex(4)}"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as ex:
-            raise SpikelearnError(f"output directory {base} is not writable: {ex.strerror}") from ex
+        writable_folder(base)
         free = shutil.disk_usage(base).free
         if free < 50 * 2**20:
             raise SpikelearnError(f"output directory {base} has only {free // 2**20} MiB free; need at least 50 MiB")

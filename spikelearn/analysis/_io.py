@@ -10,7 +10,6 @@ never raises for a missing file: figures are made of whatever exists. Inputs may
 import json
 import logging
 import re
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,6 @@ __all__ = [
     "planned_duration",
     "run_label",
     "parse_window",
-    "writable_folder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,26 +44,6 @@ def as_result(run):
     return run
 
 
-def writable_folder(path):
-    """Create the folder ``path`` if needed and check that a file can be written in it (a run directory on
-    read-only storage cannot hold its ``inspect/`` folder); returns it as a Path.
-
-    Raises
-    ------
-    spikelearn.errors.OutputError
-        Naming the folder and the reason (e.g. ``Read-only file system``).
-    """
-    from spikelearn.errors import OutputError
-
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{secrets.token_hex(4)}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as ex:
-        raise OutputError(f"cannot write to {path} ({ex.strerror or ex})", path) from ex
-    return path
 
 
 def _data_dir(result):

@@ -15,6 +15,8 @@ import numpy as np
 
 from spikelearn.errors import OutputError
 
+from spikelearn.results import writable_folder
+
 from . import _io
 
 __all__ = ["export_nwb", "read_nwb_spikes"]
@@ -114,7 +116,7 @@ def export_nwb(run_path, out_path, populations=None, overwrite=False):
                           data=np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64))]
     nwbfile.units = Units(name="units", description="simulated neurons, one unit per recorded neuron",
                           id=np.arange(n_units), columns=columns)
-    _io.writable_folder(out_path.parent)
+    writable_folder(out_path.parent)
     tmp = out_path.with_name(f".{out_path.stem}.tmp{out_path.suffix}")
     try:
         with NWBHDF5IO(str(tmp), "w") as io:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spikelearn.results import writable_folder
+
 from . import _io
 
 __all__ = ["inspect_run", "write_report", "embed_image", "html_page", "format_value", "DEFAULT_OUT"]
@@ -323,7 +325,7 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
                             neurons=neurons, bin_size=bin_size, corr_bin=corr_bin, sort_by=sort_by, pairs=pairs,
                             options=options)
     result = results[0]
-    outdir = _io.writable_folder(Path(out) if out is not None else Path(result.path) / DEFAULT_OUT)
+    outdir = writable_folder(Path(out) if out is not None else Path(result.path) / DEFAULT_OUT)
     sections, summaries = analysis_figures(result, outdir, fmt=fmt, window=window, populations=populations,
                                            neurons=neurons, bin_size=bin_size, corr_bin=corr_bin,
                                            sort_by=sort_by, pairs=pairs)
