@@ -7,7 +7,7 @@
 #   run(command="bash bench/gpu_check.sh", carry=[".whl"], timeout_s=590)
 #
 # .whl/ must hold the wheels the machine lacks (brian2, brian2cuda, elephant, neo, quantities; everything
-# else spikelearn needs to run and test is in that image), downloaded here first (README, "On a lent GPU
+# else spikelearn needs to run and test is in that image), downloaded here first (docs/developer/cuda.md, "On a lent GPU
 # machine").
 #
 # Schedule (seconds from the start): set-up; then until GPU_CHECK_TESTS_END (370) the tests, at most

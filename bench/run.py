@@ -179,7 +179,7 @@ def overhead_part(cfg, log):
             "peak_memory_ratio": ratio(med(sl, "peak_rss_mb"), med(b2, "peak_rss_mb")),
             "first_step_overhead_s": diff(med(sl, "first_step_s"), med(b2, "first_step_s")),
             # imports, validation and network construction, without compilation (cpp: Brian2 alone
-            # recompiles main.cpp on every run, spikelearn does not; see README)
+            # recompiles main.cpp on every run, spikelearn does not; see docs/developer/performance.md)
             "before_build_overhead_s": diff(med_diff(sl, "first_step_s", "compile_s"), med_diff(b2, "first_step_s", "compile_s")),
             "wall_ratio": ratio(med(sl, "wall_s"), med(b2, "wall_s")),
             "first_run": {name: {k: r.get(k) for k in ("first_step_s", "compile_s", "run_s", "wall_s", "error")}

@@ -221,18 +221,18 @@ class DendriticMixtureSampler(Model):
     kind = "neuron"
     parameters = {
         "period": Param("100*ms", "oscillation period T; one sample per cycle, read at the troughs"),
-        "beta_min": Param("0.1", "noise schedule beta(u) = beta_min + (beta_max - beta_min) u"),
-        "beta_max": Param("20", "noise schedule at the oscillation peak"),
+        "beta_min": Param("0.1", "noise schedule beta(u) = beta_min + (beta_max - beta_min) u", min=0),
+        "beta_max": Param("20", "noise schedule at the oscillation peak", min=0),
         "weights": Param([0.5, 0.3, 0.2], "mixture weights w_k (one dendritic branch each)", kind="list"),
         "means": Param([[-2.0, 0.0], [2.0, 0.0], [0.0, 2.5]], "mixture means mu_k (K x 2)", kind="list"),
-        "sigma": Param("0.35", "standard deviation of each mixture component"),
+        "sigma": Param("0.35", "standard deviation of each mixture component", positive=True),
         "gate_sensory": Param("0", "Brian2 expression of the sensory gate (0/1), e.g. a TimedArray of t",
                               kind="code"),
         "gate_context": Param("0", "Brian2 expression of the context gate (0/1)", kind="code"),
         "y_sensory": Param("0.6", "sensory observation y of x1"),
-        "sigma_sensory": Param("0.8", "sensory observation noise"),
+        "sigma_sensory": Param("0.8", "sensory observation noise", positive=True),
         "y_context": Param("2.0", "context cue on x2"),
-        "sigma_context": Param("0.6", "context cue noise"),
+        "sigma_context": Param("0.6", "context cue noise", positive=True),
         "likelihood": Param("branch", "how gated inputs act: 'branch' (exact: they change the branch "
                             "gain, mean and variance) or 'additive' (a likelihood drift on the soma)",
                             kind="str", choices=("branch", "additive")),
@@ -289,7 +289,7 @@ class DendriticTreeSoma(Model):
         "period": DendriticMixtureSampler.parameters["period"],
         "beta_min": DendriticMixtureSampler.parameters["beta_min"],
         "beta_max": DendriticMixtureSampler.parameters["beta_max"],
-        "eps_floor": Param("1e-6", "added to 1 - abar in the score denominator"),
+        "eps_floor": Param("1e-6", "added to 1 - abar in the score denominator", positive=True),
         "x_init": Param("randn()", "initial somatic state (each coordinate)", kind="code"),
     }
     method = "euler"

@@ -1,13 +1,32 @@
-"""Leaky integrate-and-fire neuron with conductance-based excitatory input.
+"""Leaky integrate-and-fire neurons.
 
-The membrane relaxes to ``El`` with time constant ``tau_m``; an excitatory conductance ``ge``
-(dimensionless, in units of the leak conductance) drives it towards ``Ee`` and decays with ``tau_e``.
-This is the neuron of Song, Miller & Abbott (2000) as written in Brian2's example of that paper.
+``lif_cond``: conductance-based excitatory input only, no refractory period. The membrane relaxes to
+``El`` with time constant ``tau_m``; an excitatory conductance ``ge`` (dimensionless, in units of the
+leak conductance) drives it towards ``Ee`` and decays with ``tau_e``. This is the neuron of Song, Miller
+& Abbott (2000) as written in Brian2's example of that paper.
+
+``lif_cur`` and ``lif_cond_ei``: excitation *and* inhibition, a refractory period ``t_ref`` (``v`` is
+held at ``v_r`` after a spike) and an injected current ``I`` (a Brian2 expression, in amperes, through the
+membrane resistance ``R_m``: ``tau_m dv/dt = E_l - v + R_m I + synaptic terms``). Both follow benchmarks 1
+and 2 of Brette et al. (2007) (the networks of Vogels & Abbott 2005):
+
+- ``lif_cur`` (current-based): ``ge`` and ``gi`` are synaptic currents expressed as voltages (current
+  times ``R_m``, in volts), decaying with ``tau_e`` and ``tau_i``; ``tau_m dv/dt = ... + ge - gi``. The
+  default effect of a connection is ``ge_post += w*mV``: a weight is the jump of ``ge`` in mV; an
+  inhibitory connection declares ``effect = "gi_post += w*mV"`` (weights >= 0).
+- ``lif_cond_ei`` (conductance-based): ``ge`` and ``gi`` are conductances in units of the leak
+  conductance (dimensionless), driving ``v`` towards ``E_e`` and ``E_i``; ``tau_m dv/dt = ... +
+  ge (E_e - v) + gi (E_i - v)``. Default effect ``ge_post += w``; inhibition ``effect = "gi_post += w"``.
+
+With constant input the membrane of both is linear between spikes, so they are integrated with
+exponential Euler (exact for a constant current or constant conductances over a step).
 """
 
 from spikelearn.plugin import Model, Param
 
-__all__ = ["LIFConductance"]
+from ._expressions import ExpressionModel
+
+__all__ = ["LIFConductance", "LIFCurrentEI", "LIFConductanceEI"]
 
 
 class LIFConductance(Model):
@@ -30,4 +49,62 @@ class LIFConductance(Model):
     reset = "v = v_r"
     method = "euler"
     initial = {"v": "v_r"}
+    synaptic_effect = "ge_post += w"
+
+
+_LIF_COMMON = {
+    "tau_m": Param("20*ms", "membrane time constant"),
+    "R_m": Param("100*Mohm", "membrane resistance (the injected current I enters as R_m*I)"),
+    "E_l": Param("-60*mV", "leak reversal (resting) potential"),
+    "v_t": Param("-50*mV", "spike threshold"),
+    "v_r": Param("-60*mV", "reset potential (v is held there during t_ref)"),
+    "t_ref": Param("5*ms", "absolute refractory period"),
+    "tau_e": Param("5*ms", "decay time constant of the excitatory synaptic variable ge"),
+    "tau_i": Param("10*ms", "decay time constant of the inhibitory synaptic variable gi"),
+    "I": Param("0*nA", "injected current (amperes): a Brian2 expression, may use i and t "
+               "(e.g. '(0.1 + 0.05*i)*nA')", kind="code"),
+}
+
+
+class LIFCurrentEI(ExpressionModel):
+    name = "lif_cur"
+    description = ("LIF neuron with current-based excitation and inhibition (ge, gi in volts), "
+                   "refractory period and injected current I")
+    reference = "Brette et al. (2007) J. Comput. Neurosci. 23:349-398, benchmark 2 (CUBA)"
+    parameters = dict(_LIF_COMMON)
+    equations = """
+    dv/dt = (E_l - v + R_m*I + ge - gi)/tau_m : volt (unless refractory)
+    dge/dt = -ge/tau_e : volt
+    dgi/dt = -gi/tau_i : volt
+    """
+    subexpressions = {"I": "amp"}
+    threshold = "v > v_t"
+    reset = "v = v_r"
+    refractory = "t_ref"
+    method = "exponential_euler"
+    initial = {"v": "E_l"}
+    synaptic_effect = "ge_post += w*mV"
+
+
+class LIFConductanceEI(ExpressionModel):
+    name = "lif_cond_ei"
+    description = ("LIF neuron with conductance-based excitation and inhibition (ge, gi in units of the "
+                   "leak), refractory period and injected current I")
+    reference = "Brette et al. (2007) J. Comput. Neurosci. 23:349-398, benchmark 1 (COBA)"
+    parameters = {
+        **_LIF_COMMON,
+        "E_e": Param("0*mV", "excitatory reversal potential"),
+        "E_i": Param("-80*mV", "inhibitory reversal potential"),
+    }
+    equations = """
+    dv/dt = (E_l - v + ge*(E_e - v) + gi*(E_i - v) + R_m*I)/tau_m : volt (unless refractory)
+    dge/dt = -ge/tau_e : 1
+    dgi/dt = -gi/tau_i : 1
+    """
+    subexpressions = {"I": "amp"}
+    threshold = "v > v_t"
+    reset = "v = v_r"
+    refractory = "t_ref"
+    method = "exponential_euler"
+    initial = {"v": "E_l"}
     synaptic_effect = "ge_post += w"

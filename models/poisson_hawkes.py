@@ -37,7 +37,7 @@ class PoissonHawkes(Model):
     kind = "neuron"
     parameters = {
         "tau_syn": Param("2*ms", "decay time constant of the filtered recurrent input x_rec"),
-        "fano": Param("1.0", "Fano factor F of the internal variability u <- u + sqrt(F*u_+)*N(0,1)"),
+        "fano": Param("1.0", "Fano factor F of the internal variability u <- u + sqrt(F*u_+)*N(0,1)", min=0),
         "rate_bkg": Param("0*Hz", "background rate added to every neuron"),
     }
     equations = """

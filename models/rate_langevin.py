@@ -24,10 +24,10 @@ class RateLangevin(Model):
     reference = "Bredenberg, Simoncelli & Savin (2020) NeurIPS 33"
     parameters = {
         "tau": Param("1*second", "time unit of the dynamics"),
-        "sigma": Param("0.2", "noise amplitude (per sqrt(tau))"),
-        "gamma": Param("30.0", "sharpness of the softplus (f(x) = log(1 + exp(gamma x))/gamma)"),
-        "r_min": Param("0.001", "lower clip of r (finv needs r > 0)"),
-        "r_max": Param("100.0", "upper clip of r"),
+        "sigma": Param("0.2", "noise amplitude (per sqrt(tau))", min=0),
+        "gamma": Param("30.0", "sharpness of the softplus (f(x) = log(1 + exp(gamma x))/gamma)", positive=True),
+        "r_min": Param("0.001", "lower clip of r (finv needs r > 0)", positive=True),
+        "r_max": Param("100.0", "upper clip of r", positive=True),
         "r_init": Param("0.1", "initial rate"),
     }
     equations = """

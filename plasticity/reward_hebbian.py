@@ -56,10 +56,10 @@ class RewardHebbian(PlasticityRule):
                  "with synaptic plasticity, NeurIPS 33")
     parameters = {
         "eta": Param("0.01*Hz", "learning rate"),
-        "lam": Param("0.0", "weight decay (L2 regularisation) relative to the Hebbian term"),
+        "lam": Param("0.0", "weight decay (L2 regularisation) relative to the Hebbian term", min=0),
         "tau_c": Param("5*second", "time constant of the running average C of r_pre*r_post"),
         "tau_r": Param("5*second", "time constant of the running average Rbar of the reward"),
-        "baseline": Param("1.0", "1: subtract the reward baseline Rbar; 0: the raw reward multiplies"),
+        "baseline": Param("1.0", "1: subtract the reward baseline Rbar; 0: the raw reward multiplies", min=0, max=1),
     }
     model = _MODEL
     signals = ("reward", "learn")

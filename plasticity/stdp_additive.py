@@ -27,9 +27,9 @@ class AdditiveSTDP(PlasticityRule):
     parameters = {
         "tau_pre": Param("20*ms", "decay time constant of the presynaptic trace (potentiation window)"),
         "tau_post": Param("20*ms", "decay time constant of the postsynaptic trace (depression window)"),
-        "A_pre": Param("0.01", "potentiation per pair at Δt = 0+, as a fraction of wmax"),
-        "depression_ratio": Param("1.05", "area of the depression window over the potentiation window"),
-        "wmax": Param("0.01", "upper weight bound (lower bound is 0)"),
+        "A_pre": Param("0.01", "potentiation per pair at Δt = 0+, as a fraction of wmax", min=0),
+        "depression_ratio": Param("1.05", "area of the depression window over the potentiation window", min=0),
+        "wmax": Param("0.01", "upper weight bound (lower bound is 0)", positive=True),
     }
     model = """
     dApre/dt = -Apre/tau_pre : 1 (event-driven)

@@ -14,13 +14,14 @@ Nothing here runs during the simulation: everything is Brian2 code.
 """
 
 import logging
+from contextlib import contextmanager
 
 import numpy as np
 
 from .errors import BuildError
 from .schedule import install_phases
 
-__all__ = ["BuildContext", "build_network", "Recorder"]
+__all__ = ["BuildContext", "build_network", "Recorder", "KeyedBuildError", "at_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,16 +170,19 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
             kwargs["on_post"] = on_post
         if code["method"]:
             kwargs["method"] = code["method"]
-        syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
-                       name=cname, **kwargs)
+        with at_key(f"connections.{cname}.{'plasticity' if conn.rules else 'effect'}"):
+            syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
+                           name=cname, **kwargs)
         _set_runtime_values(ctx, cname, syn, via_run_args)
-        if conn.connect == "all":
-            syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
-        elif conn.connect == "one_to_one":
-            syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
-        else:
-            syn.connect(condition=conn.connect, p=conn.p)
-        syn.w = conn.weight
+        with at_key(f"connections.{cname}.connect"):
+            if conn.connect == "all":
+                syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
+            elif conn.connect == "one_to_one":
+                syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
+            else:
+                syn.connect(condition=conn.connect, p=conn.p)
+        with at_key(f"connections.{cname}.weight"):
+            syn.w = conn.weight
         if recorded:
             syn.w_initial = "w"
         if float(conn.delay) > 0 and on_pre.strip():
@@ -190,6 +194,30 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
     if task is not None:
         task.build(ctx)
     return Network(*ctx.objects), ctx
+
+
+class KeyedBuildError(BuildError):
+    """Brian2 refused the code of one scenario key while the network was built; ``key`` names it."""
+
+    def __init__(self, key, message):
+        self.key = key
+        super().__init__(f"{key}: {message}")
+
+
+@contextmanager
+def at_key(key):
+    """Brian2 errors raised inside become a `KeyedBuildError` naming the scenario ``key`` whose code
+    Brian2 refused (the traceback stays chained for the log)."""
+    from .errors import SpikelearnError
+
+    try:
+        yield
+    except (SpikelearnError, KeyboardInterrupt):
+        raise
+    except Exception as ex:
+        from .runner import brian_message
+
+        raise KeyedBuildError(key, brian_message(ex)) from ex
 
 
 def _compose_rules(cname, conn, ctx, pop_ns):
@@ -204,7 +232,9 @@ def _compose_rules(cname, conn, ctx, pop_ns):
 
     models, on_pre, on_post, namespace, methods = [], [], [], {}, set()
     owner_of_var, owner_of_param, values = {}, {}, {}
-    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ()))
+    # run-time parameters spare a standalone program its recompilation; the runtime device compiles
+    # nothing, and Brian2 refuses to assign its constant shared variables: values go in the namespace
+    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ())) if _standalone_device() else set()
     for use in conn.rules:
         rule = ctx.registry.get("plasticity", use.name)
         declared = set(Equations(rule.model).names) if rule.model.strip() else set()
@@ -276,6 +306,13 @@ def _runtime_declaration(ctx, owner, name, value):
     dim = get_dimensions(value)
     unit = "1" if dim.is_dimensionless else repr(get_unit(dim))
     return f"{name} : {unit} (shared, constant)"
+
+
+def _standalone_device():
+    from brian2 import get_device
+    from brian2.devices.device import RuntimeDevice
+
+    return not isinstance(get_device(), RuntimeDevice)
 
 
 def _run_args_device():

@@ -1,14 +1,26 @@
 """The ``spikelearn`` command.
 
 User errors (a bad scenario, an unknown plugin, a failed build, an interrupt) print one line and exit
-with status 1; ``--debug`` shows the traceback. Heavy imports (Brian2, matplotlib) happen inside the
-commands, so ``spikelearn --help`` is instant.
+with status 1; ``--debug`` (before or after the command) shows the traceback. The exit statuses are
+listed in ``spikelearn --help`` (:data:`EXIT_STATUSES`). Heavy imports (Brian2, matplotlib) happen
+inside the commands, so ``spikelearn --help`` is instant.
 """
 
 import argparse
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_CLAIM_FAILED"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # a user error, a failed or interrupted run
+EXIT_USAGE = 2  # argparse's status for a command-line usage error
+EXIT_CLAIM_FAILED = 3  # `run --strict`: the run finished but a claim failed
+
+EXIT_STATUSES = f"""exit status:
+  {EXIT_OK}  ok
+  {EXIT_ERROR}  user error (bad scenario, plugin or option), failed or interrupted run
+  {EXIT_USAGE}  usage error (unknown command or option, missing argument)
+  {EXIT_CLAIM_FAILED}  `run --strict`: a claim failed (the run itself completed)"""
 
 
 def _add_scenario_options(p):
@@ -24,6 +36,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="spikelearn",
         description="Spiking networks with plasticity plugins on Brian2: run scenarios, inspect runs.",
+        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -33,10 +46,12 @@ def build_parser():
     p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
-    p.add_argument("--strict", action="store_true", help="exit with status 2 when a claim fails")
+    p.add_argument("--strict", action="store_true", help=f"exit with status {EXIT_CLAIM_FAILED} when a claim fails")
     p.add_argument("--build-only", action="store_true",
                    help="standalone devices: generate and compile, do not run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the memory estimate exceeds the machine's available memory")
 
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
@@ -45,6 +60,7 @@ def build_parser():
     _add_scenario_options(p)
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a grid axis (repeatable); replaces the scenario's [sweep] grid")
+    p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override the scenario's device")
     p.add_argument("--seeds", type=int, help="seeds per grid point (default: the [sweep] table's, or 1)")
     p.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
@@ -74,10 +90,16 @@ def build_parser():
     p.add_argument("--out", help="directory for denoiser_seed<K>*.npz (default: the package's data directory)")
     p.add_argument("--steps", type=int, default=40000, help="Adam steps (default 40000)")
 
+    p = sub.add_parser("clean", help="remove the temporary directories that killed runs left in a runs folder")
+    p.add_argument("runs_dir", metavar="RUNS_DIR", help="a runs root (--out of `spikelearn run`) or one scenario's folder")
+
     p = sub.add_parser("list", help="list built-in scenarios, models, plasticity rules and tasks")
     p.add_argument("what", nargs="?", choices=("scenarios", "models", "plasticity", "tasks"),
                    help="only this kind")
     p.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="FILE")
+
+    for p in sub.choices.values():  # `spikelearn run X --debug` as well as `spikelearn --debug run X`
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
 
 
@@ -92,34 +114,47 @@ def main(argv=None):
         if args.debug:
             raise
         print(f"spikelearn: error: {ex}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         if args.debug:
             raise
         print("spikelearn: interrupted", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
 
 
 def _registry(args):
     from .registry import default_registry
 
-    return default_registry(tuple(args.plugins) + _run_dir_plugins(args))
+    return default_registry(_plugin_files(args))
+
+
+def _plugin_files(args):
+    """The ``--plugin`` files, and those of the run whose ``RUN_DIR/scenario.toml`` is run again."""
+    return tuple(args.plugins) + _run_dir_plugins(args)
 
 
 def _run_dir_plugins(args):
-    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats)."""
-    import json
+    """Plugin files a run used, when its ``RUN_DIR/scenario.toml`` is run again (so that it repeats): the
+    copies in ``RUN_DIR/plugins/``, wherever the run directory now is (a ``--plugin`` file of the same
+    name replaces the copy). A copy that no longer has the hash the run recorded is used with a warning."""
     from pathlib import Path
 
+    from .errors import SpikelearnError
+    from .results import RunResult
+
     scenario = getattr(args, "scenario", None)
-    provenance = Path(scenario).parent / "provenance.json" if scenario else None
-    if provenance is None or Path(scenario).name != "scenario.toml" or not provenance.is_file():
+    if not scenario or Path(scenario).name != "scenario.toml" or not (Path(scenario).parent / "provenance.json").is_file():
         return ()
     try:
-        files = json.loads(provenance.read_text()).get("plugin_files", [])
-    except (OSError, ValueError):
+        run = RunResult(Path(scenario).parent)
+        files, changed = run.plugin_files(), run.changed_plugin_files()
+    except (OSError, ValueError, KeyError, TypeError, SpikelearnError):  # an unreadable run directory: no plugins
         return ()
-    return tuple(f for f in files if f not in args.plugins)
+    for path in changed:
+        print(f"spikelearn: warning: {path}: differs from the plugin file the run used (its SHA-256 in "
+              f"{run.path / 'provenance.json'}); the run may not repeat", file=sys.stderr)
+    given = {Path(p).name for p in args.plugins}
+    return tuple(f for f in files if Path(f).name not in given)
 
 
 def _load(args, registry):
@@ -135,9 +170,12 @@ def _load(args, registry):
 
 
 def cmd_run(args):
-    registry = _registry(args)
+    from .registry import default_registry
+
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     scenario = _load(args, registry)
-    from .run import run_scenario
+    from .runner import run_scenario
 
     def echo(message):
         print(message, file=sys.stderr)
@@ -147,14 +185,14 @@ def cmd_run(args):
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
-        plugin_files=args.plugins, echo=echo,
+        plugin_files=plugin_files, echo=echo, force=args.force,
     )
     if outcome.build_only:
         print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")
         return 0
     _print_outcome(outcome)
     if args.strict and not outcome.all_passed:
-        return 2
+        return EXIT_CLAIM_FAILED
     return 0
 
 
@@ -188,6 +226,10 @@ def _short(value):
 def cmd_validate(args):
     registry = _registry(args)
     scenario = _load(args, registry)
+    if scenario.task is None:  # the scenario's own network: Brian2 checks its code without running it
+        from .runner import check_network
+
+        check_network(scenario, registry)
     print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(scenario.populations)} populations, "
           f"{len(scenario.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
     return 0
@@ -217,20 +259,36 @@ def cmd_list(args):
 
 
 def cmd_sweep(args):
-    from .sweep import parse_grid, run_sweep
+    from .errors import SpikelearnError
+    from .registry import default_registry
+    from .sweep import failed_points, parse_grid, run_sweep
 
-    registry = _registry(args)
+    for option, value in (("--workers", args.workers), ("--seeds", args.seeds)):
+        if value is not None and value < 1:
+            raise SpikelearnError(f"sweep: {option}: {value}; allowed: a whole number >= 1")
+    if args.device:
+        args.overrides.append(f'device="{args.device}"')
+    plugin_files = _plugin_files(args)
+    registry = default_registry(plugin_files)
     base = _load(args, registry)
     if args.grid:
         grid = dict(parse_grid(g) for g in args.grid)
     else:
         grid = dict(base.sweep["grid"]) if base.sweep else {}
-    seeds = args.seeds or (base.sweep["seeds"] if base.sweep else 1)
+    seeds = args.seeds if args.seeds is not None else (base.sweep["seeds"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
-                          scheduler=args.scheduler, plugin_files=args.plugins, progress=not args.no_progress,
+                          scheduler=args.scheduler, plugin_files=plugin_files, progress=not args.no_progress,
                           runtime_parameters=not args.compile_parameters,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")
+    failed = failed_points(sweep_dir)
+    if failed:
+        print(f"spikelearn: error: {len(failed)} sweep point(s) did not complete:", file=sys.stderr)
+        for row in failed:
+            params = ", ".join(f"{k[len('param:'):]}={v}" for k, v in row.items() if k.startswith("param:"))
+            print(f"  point {row['point']} ({params or 'no grid'}, seed {row['seed']}): {row['status']}: "
+                  f"{row.get('error') or 'not run'}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -267,6 +325,24 @@ def cmd_new_plugin(args):
     return 0
 
 
+def cmd_clean(args):
+    import shutil
+    from pathlib import Path
+
+    from .errors import SpikelearnError
+    from .results import stale_run_directories
+
+    if not Path(args.runs_dir).is_dir():
+        raise SpikelearnError(f"{args.runs_dir}: RUNS_DIR: not a directory; expected a runs folder (--out of `spikelearn run`)")
+    stale = stale_run_directories(args.runs_dir)
+    for found in stale:
+        print(f"removing {found.describe()}")
+        shutil.rmtree(found.path)
+    print(f"removed {len(stale)} temporary run director{'y' if len(stale) == 1 else 'ies'} of killed runs from "
+          f"{args.runs_dir} (those of runs still in progress are kept)")
+    return 0
+
+
 def cmd_inspect(args):
     from .analysis.commands import inspect_command
 
@@ -291,7 +367,7 @@ def cmd_train_denoiser(args):
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
-            "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export,
+            "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export, "clean": cmd_clean,
             "train-denoiser": cmd_train_denoiser}
 
 

@@ -14,10 +14,18 @@ A build directory whose build was cut short (a killed or interrupted compile lea
 files that ``make`` would take as up to date) is detected by its marker file ``.spikelearn-building``,
 written before code generation and removed once the binary is compiled, and rebuilt from scratch.
 Compiler output goes to ``compile.log`` in the build directory; a failed compile is reported by its
-first error line (with the generated file it names), not pages of output.
+first error line (with the generated file it names), not pages of output; a compile that Ctrl-C stopped
+is reported as an interrupt (`spikelearn.errors.SimulationStopped`), not as a failed build.
+
+The standalone program runs in its own process group: SIGINT and SIGTERM sent to spikelearn (Ctrl-C in
+the terminal, ``kill``, a scheduler) are forwarded to it as SIGINT, on which Brian2's generated ``main``
+stops at the end of the current time step and writes its results (a second signal kills it). A program
+that did not simulate its whole duration (``results/last_run_info.txt``), or was killed, raises
+`SimulationStopped` with the simulated time it reached, like an interrupted ``runtime`` network.
 """
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -25,11 +33,15 @@ import logging
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
+import types
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BuildError, SimulationStopped
 from .scenario import set_key
 
 __all__ = ["DeviceSession", "cache_root", "build_directory"]
@@ -39,6 +51,8 @@ logger = logging.getLogger(__name__)
 STANDALONE = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}
 BUILDING_MARKER = ".spikelearn-building"
 COMPILE_LOG = "compile.log"
+RUN_INFO = "last_run_info.txt"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def cache_root():
@@ -163,6 +177,7 @@ class DeviceSession:
         ``progress`` is a callable receiving the completed fraction; on standalone devices the
         generated code writes the fraction to a file that a thread here reads (no Python in the loop).
         ``run_args`` are Brian2's command-line values of the standalone program (run-time parameters).
+        Raises `SimulationStopped` when the simulation ended before ``duration``.
         """
         from brian2 import second
 
@@ -177,7 +192,8 @@ class DeviceSession:
             from brian2 import defaultclock
 
             if float(net.t) < float(duration) - 0.5 * float(defaultclock.dt):
-                raise KeyboardInterrupt(f"stopped at t = {float(net.t):.4f} s")
+                raise SimulationStopped(f"stopped at t = {float(net.t):.6g} s of {float(duration):g} s",
+                                        t_end=float(net.t))
             return
         progress_file = self.build_dir / "progress.txt"
         report_code = None
@@ -192,6 +208,10 @@ class DeviceSession:
         try:
             device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
         except RuntimeError as ex:
+            signame = _make_stopped_by(ex)
+            if signame:  # Ctrl-C reached make and the compilers: not a compile error
+                raise SimulationStopped(f"the {self.name} build was stopped by {signame} (nothing was simulated)",
+                                        t_end=0.0, recorded=False) from None
             raise BuildError(_compile_error_message(self.build_dir, self.name)) from ex
         (self.build_dir / BUILDING_MARKER).unlink()  # compiled: the directory is whole
         if build_only:
@@ -201,16 +221,30 @@ class DeviceSession:
         if progress is not None:
             watcher = threading.Thread(target=_watch_progress, args=(progress_file, progress, stop), daemon=True)
             watcher.start()
+        run_info = self.build_dir / "results" / RUN_INFO
+        with contextlib.suppress(FileNotFoundError):
+            run_info.unlink()  # an earlier run's, not this one's
+        binary = _Program()
         t0 = time.perf_counter()
         try:
-            device.run(directory=str(self.build_dir), with_output=False, run_args=run_args or None)
+            with binary.launching():
+                device.run(directory=str(self.build_dir), with_output=False, run_args=run_args or None)
         except RuntimeError as ex:
+            if binary.killed():
+                raise SimulationStopped(f"{binary.received()}the {self.name} program was killed by "
+                                        f"{signal.Signals(-binary.returncode).name}; nothing was recorded",
+                                        t_end=0.0, recorded=False) from None
             raise BuildError(_run_error_message(self.build_dir)) from ex
         finally:
             stop.set()
             if watcher is not None:
                 watcher.join()
         logger.info("standalone build + run took %.2f s", time.perf_counter() - t0)
+        fraction = _completed_fraction(run_info)
+        if fraction < 1.0:
+            t_end = fraction * float(duration)
+            raise SimulationStopped(f"{binary.received()}the {self.name} program stopped at t = {t_end:.6g} s "
+                                    f"of {float(duration):g} s", t_end=t_end)
         if progress is not None:
             progress(1.0)
 
@@ -225,6 +259,103 @@ def _stable_clock_order():
     from .cuda import _stable_clock_hash
 
     BaseClock.__hash__ = _stable_clock_hash
+
+
+class _Program:
+    """The standalone program of one run. Brian2's ``device.run`` starts it with ``subprocess.call``;
+    while :meth:`launching`, that call starts it here instead: in its own process group (Ctrl-C in the
+    terminal reaches only this process), killed if this process dies (Linux), and with SIGINT and SIGTERM
+    sent to this process forwarded to it as SIGINT, which Brian2's generated ``main`` turns into a stop at
+    the end of the current time step, after which the program writes its results. A second signal kills
+    it. Outside the main thread (no signal handlers there) the program stays in this process's group."""
+
+    def __init__(self):
+        self.proc = None
+        self.signals = []
+        self.returncode = None
+
+    @contextlib.contextmanager
+    def launching(self):
+        import brian2.devices.cpp_standalone.device as standalone  # brian2cuda inherits its run()
+
+        real = standalone.subprocess
+        standalone.subprocess = types.SimpleNamespace(call=self.call)
+        try:
+            yield
+        finally:
+            standalone.subprocess = real
+
+    def call(self, cmd, stdout=None):
+        forwarding = threading.current_thread() is threading.main_thread()
+        previous = {}
+        if forwarding:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, self._forward)
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=stdout, process_group=0 if forwarding else None,
+                                         preexec_fn=_killed_with_parent())
+            if self.signals:  # arrived while it was starting
+                self._send()
+            self.returncode = self.proc.wait()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return self.returncode
+
+    def _forward(self, signum, frame):
+        self.signals.append(signal.Signals(signum).name)
+        logger.warning("%s received: stopping the simulation at the end of the current time step%s",
+                       self.signals[-1], "" if len(self.signals) == 1 else "; killing it (second signal)")
+        if self.proc is not None:
+            self._send()
+
+    def _send(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGINT if len(self.signals) == 1 else signal.SIGKILL)
+
+    def killed(self):
+        """Whether the program died of a signal that a user or a scheduler sends (not a crash)."""
+        return self.returncode is not None and -self.returncode in (
+            signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGHUP)
+
+    def received(self):
+        return f"{self.signals[0]} received: " if self.signals else ""
+
+
+def _killed_with_parent():
+    """A ``preexec_fn`` that asks for SIGKILL when this process dies (Linux; ``None`` elsewhere): a killed
+    spikelearn must not leave its program running in its own process group. ``prctl`` is looked up
+    here, before the fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _completed_fraction(run_info):
+    """The fraction of the planned duration that the program simulated (``results/last_run_info.txt``,
+    written by its ``brian_end``: run time and completed fraction); 0 when it wrote none."""
+    try:
+        return float(run_info.read_text().split()[1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0.0
+
+
+def _make_stopped_by(ex):
+    """The signal's name when Brian2's "Project compilation failed (error code: N)" is ``make`` stopped by
+    SIGINT, SIGTERM or SIGHUP (N is the wait status of ``os.system``, a shell's 128 + signal number
+    included), else ``None``: a compile error."""
+    found = re.search(r"error code: (\d+)", str(ex))
+    if found is None:
+        return None
+    status = int(found.group(1))
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+    elif os.WIFEXITED(status) and os.WEXITSTATUS(status) > 128:
+        signum = os.WEXITSTATUS(status) - 128
+    else:
+        return None
+    return signal.Signals(signum).name if signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) else None
 
 
 def _watch_progress(path, progress, stop):

@@ -48,13 +48,20 @@ class Param:
     ``default`` is a number or a string Brian2 parses (``"20*ms"``); its units are the units the
     parameter must have. ``kind`` is ``"quantity"`` (default), ``"int"``, ``"bool"``, ``"str"``,
     ``"list"`` or ``"code"`` (a Brian2 expression passed through unevaluated, e.g. ``"rand()*wmax"``).
-    ``choices`` restricts a ``str`` parameter.
+    ``choices`` restricts a ``str`` parameter. ``min`` and ``max`` bound a number (inclusive, in SI
+    base units: ``Param("0.5", "a probability", min=0, max=1)``); ``positive=True`` asks for > 0. A
+    quantity without declared bounds is bounded by its units: times and rates must be >= 0, time
+    constants (``tau...``), periods, capacitances and resistances > 0. Every quantity must be finite.
+    Bounds apply to values given as numbers or quantities, not to Brian2 expressions (``"rand()*wmax"``).
     """
 
     default: object
     doc: str
     kind: str = "quantity"
     choices: tuple = ()
+    min: float | None = None
+    max: float | None = None
+    positive: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,8 @@ class NeuronVar:
 class PlasticityRule:
     """Base class of plasticity plugins (see the module docstring for a complete example).
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name, description, reference : str
     parameters : dict[str, Param]
         Every name used in the code below that is not a variable. Unknown parameters in a scenario are
@@ -89,6 +96,11 @@ class PlasticityRule:
         task. The builder replaces each name by the Brian2 expression that provides it.
     method : str or None
         Integration method for clock-driven synapse equations.
+    bounds : tuple or None
+        The interval the rule keeps ``w`` in, each end a number, a declared parameter's name or None
+        (unbounded): ``(0, "wmax")``, ``("wmin", "wmax")``, ``(None, None)``. The contract kit checks the
+        weights stay inside it. Default None: ``(0, "wmax")`` when the rule declares ``wmax``, else not
+        checked.
     """
 
     name = ""
@@ -102,6 +114,14 @@ class PlasticityRule:
     post_variables: dict = {}
     signals: tuple = ()
     method = None
+    bounds = None
+
+    def weight_bounds(self):
+        """``(low, high)`` as declared by :attr:`bounds` (or inferred), ends as numbers, parameter names or
+        None; None when the rule declares no bounds."""
+        if self.bounds is not None:
+            return tuple(self.bounds)
+        return (0, "wmax") if "wmax" in self.parameters else None
 
     def reference_update(self, params, **inputs):
         """Optional pure-NumPy reference of the update, used by the contract checks.

@@ -101,6 +101,12 @@ def _validate_rule(rule, label):
     unused = sorted(set(rule.parameters) - used)
     if unused:
         raise PluginError(f"{label}: declared parameter(s) {unused} are not used in its code", rule)
+    bounds = rule.weight_bounds()
+    if bounds is not None:
+        if len(bounds) != 2 or any(not (b is None or isinstance(b, (int, float)) or b in rule.parameters)
+                                   for b in bounds):
+            raise PluginError(f"{label}: bounds {rule.bounds!r} must be (low, high), each a number, None or the "
+                              f"name of a declared parameter ({', '.join(rule.parameters) or 'none declared'})", rule)
     unused = sorted(set(rule.signals) - used)
     if unused:
         raise PluginError(f"{label}: declared signal(s) {unused} are not used in its code", rule)
@@ -176,8 +182,13 @@ class Registry:
     def add_file(self, path):
         """Register every plugin class defined in a single Python file; return their names."""
         path = Path(path)
+        if path.is_dir():
+            raise PluginError(f"plugin file {path}: is a directory; expected a Python file (.py)")
         if not path.is_file():
             raise PluginError(f"plugin file {path}: not found")
+        if path.suffix != ".py":
+            raise PluginError(f"plugin file {path}: not a Python file; expected a .py file defining Model, "
+                              "PlasticityRule or Task subclasses")
         module_name = f"spikelearn_plugin_file_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)

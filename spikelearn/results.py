@@ -1,15 +1,27 @@
 """Run directories: writing them safely, and reading them back.
 
 ``runs/<scenario>/<id>/`` is written under the temporary name ``.<id>.tmp`` and renamed when complete;
-an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why. Ids are
-unique (time stamp + random suffix, created with ``mkdir`` that fails on an existing name), so nothing is
-ever overwritten. Analysis reads only the run directory (:class:`RunResult`), never a live network.
+an interrupted or failed run is renamed ``<id>.incomplete`` with ``status.json`` saying why and, once the
+simulation ran, the simulated time it reached (``t_end``, seconds). Ids are unique (time stamp + random
+suffix, created with ``mkdir`` that fails on an existing name), so nothing is ever overwritten. Analysis
+reads only the run directory (:class:`RunResult`), never a live network; its ``duration`` is the time the
+data cover, not the planned one.
+
+While a run is written, its ``status.json`` names the process writing it (pid and host). A ``.<id>.tmp``
+directory whose process is gone (a SIGKILLed run) is stale: :func:`stale_run_directories` finds them, and
+``spikelearn clean`` removes them. One whose process cannot be checked (another host) is never stale.
+
+Plugin files a run used (``--plugin FILE``) are copied into ``plugins/`` and recorded with their SHA-256
+in ``provenance.json`` (:func:`copy_plugin_files`), so the run repeats from ``RUN/scenario.toml``
+wherever the run directory is, and re-evaluates without the original files.
 """
 
+import hashlib
 import json
 import logging
 import math
 import os
+import platform
 import secrets
 import shutil
 import time
@@ -18,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpikelearnError
+from .errors import OutputError, SpikelearnError
 
-__all__ = ["RunDirectory", "RunResult", "save_recorders", "write_json_atomic"]
+__all__ = ["RunDirectory", "RunResult", "save_recorders", "stale_run_directories", "write_json_atomic", "writable_folder",
+           "copy_plugin_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,18 +90,32 @@ def _json_default(obj):
     return str(obj)
 
 
+def writable_folder(path):
+    """Create the folder ``path`` if needed and check that a file can be written in it (a run directory on
+    read-only storage cannot hold its ``inspect/`` folder); returns it as a Path.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        Naming the folder and the reason (e.g. ``Read-only file system``).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{secrets.token_hex(4)}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as ex:
+        raise OutputError(f"cannot write to {path} ({ex.strerror or ex})", path) from ex
+    return path
+
+
 class RunDirectory:
     """A run directory being written."""
 
     def __init__(self, root, scenario_name):
         base = Path(root) / scenario_name
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            probe = base / f".write-test-{secrets.token_hex(4)}"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as ex:
-            raise SpikelearnError(f"output directory {base} is not writable: {ex.strerror}") from ex
+        writable_folder(base)
         free = shutil.disk_usage(base).free
         if free < 50 * 2**20:
             raise SpikelearnError(f"output directory {base} has only {free // 2**20} MiB free; need at least 50 MiB")
@@ -104,16 +131,24 @@ class RunDirectory:
         self.base = base
         self.id = run_id
         self.path = tmp
+        self.t_end = None  # simulated seconds the data cover, once the simulation ran
         (tmp / "data").mkdir()
         (tmp / "figures").mkdir()
         self.started = time.time()
-        self.status("running")
+        self.status("running", pid=os.getpid(), host=platform.node())
 
-    def status(self, status, reason=""):
-        write_json_atomic(self.path / "status.json", {
-            "status": status, "reason": reason,
-            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+    def status(self, status, reason="", **extra):
+        data = {"status": status, "reason": reason, **extra,
+                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if self.t_end is not None:
+            data["t_end"] = self.t_end
+        write_json_atomic(self.path / "status.json", data)
+
+    def simulated(self, t_end):
+        """The simulation reached ``t_end`` (s): ``status.json`` says so (``evaluating``) before the task
+        reads the data, so that analysis covers the whole simulated time, not the last recorded event."""
+        self.t_end = float(t_end)
+        self.status("evaluating", pid=os.getpid(), host=platform.node())
 
     def finalize(self):
         """Mark complete and move to the final name."""
@@ -134,6 +169,81 @@ class RunDirectory:
         os.rename(self.path, final)
         self.path = final
         return final
+
+
+def copy_plugin_files(plugin_files, run_path):
+    """Copy each plugin file into ``<run_path>/plugins/`` (a second file of the same name gets a
+    ``-2``, ``-3``... suffix); return their records for ``provenance.json``: ``{"file": the copy's path
+    relative to the run directory, "source": the original's absolute path, "sha256": the hash of its
+    bytes}``."""
+    records, names = [], set()
+    for source in plugin_files:
+        source = Path(source).resolve()
+        data = source.read_bytes()
+        name, k = source.name, 1
+        while name in names:
+            k += 1
+            name = f"{source.stem}-{k}{source.suffix}"
+        names.add(name)
+        copy = Path(run_path) / "plugins" / name
+        copy.parent.mkdir(exist_ok=True)
+        _write_atomic(copy, lambda tmp: tmp.write_bytes(data))
+        records.append({"file": f"plugins/{name}", "source": str(source), "sha256": hashlib.sha256(data).hexdigest()})
+    return records
+
+
+class StaleRunDirectory:
+    """A ``.<id>.tmp`` run directory whose writing process is gone."""
+
+    def __init__(self, path, age, owner):
+        self.path, self.age, self.owner = path, age, owner
+
+    def describe(self):
+        return f"{self.path} ({_age(self.age)} old, {self.owner})"
+
+
+def _age(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def stale_run_directories(root):
+    """The stale temporary run directories under ``root`` (a runs root, or one scenario's folder), oldest
+    first. Stale: the pid in its ``status.json`` is not a process on this host, or ``status.json`` names
+    no process (written before the pid was recorded) or is unreadable. A directory written by a process
+    on another host is never stale: that process cannot be checked from here."""
+    root = Path(root)
+    found = []
+    for path in sorted(root.glob(".*.tmp")) + sorted(root.glob("*/.*.tmp")):
+        if not path.is_dir():
+            continue
+        try:
+            status = json.loads((path / "status.json").read_text())
+        except (OSError, ValueError):
+            status = {}
+        pid, host = status.get("pid"), status.get("host")
+        if pid is None:
+            owner = "no process recorded"
+        elif host != platform.node():
+            continue
+        elif _alive(pid):
+            continue
+        else:
+            owner = f"process {pid} is gone"
+        found.append(StaleRunDirectory(path, time.time() - path.stat().st_mtime, owner))
+    return sorted(found, key=lambda s: -s.age)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def save_recorders(ctx, data_dir):
@@ -223,7 +333,7 @@ class RunResult:
             from .registry import default_registry
             from .scenario import parse_scenario
 
-            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self._plugin_files()))
+            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self.plugin_files()))
             self._params = scenario.task_params
         return self._params
 
@@ -231,10 +341,24 @@ class RunResult:
         from .registry import default_registry
         from .scenario import parse_scenario
 
-        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self._plugin_files()))
+        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self.plugin_files()))
 
-    def _plugin_files(self):
-        return tuple(self.provenance.get("plugin_files", ()))
+    def plugin_files(self):
+        """The plugin files that repeat or re-evaluate this run: the copies in ``plugins/`` (run
+        directories written before runs kept copies: the original paths)."""
+        provenance = self.provenance
+        if "plugins" in provenance:
+            return tuple(str(self.path / p["file"]) for p in provenance["plugins"])
+        return tuple(provenance.get("plugin_files", ()))
+
+    def changed_plugin_files(self):
+        """The copies in ``plugins/`` whose bytes no longer have the SHA-256 the run recorded."""
+        changed = []
+        for p in self.provenance.get("plugins", ()):
+            path = self.path / p["file"]
+            if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != p["sha256"]:
+                changed.append(str(path))
+        return changed
 
     # -- recorded data -----------------------------------------------------------------------------
     def _npz(self, prefix, name):
@@ -283,7 +407,29 @@ class RunResult:
         return json.loads(path.read_text()) if path.exists() else None
 
     @property
-    def duration(self):
+    def planned_duration(self):
+        """The scenario's duration in seconds."""
         from .units import parse_quantity
 
         return float(parse_quantity(self.scenario["duration"]))
+
+    @property
+    def duration(self):
+        """The simulated seconds the recorded data cover: the planned duration of a complete run; for an
+        incomplete one, the time it reached (``t_end`` of ``status.json``), or, when a run did not record
+        it, the last recorded time."""
+        status = self.status
+        if status.get("t_end") is not None:
+            return float(status["t_end"])
+        if status.get("status", "complete") == "complete":
+            return self.planned_duration
+        return min(self.last_recorded_time(), self.planned_duration)
+
+    def last_recorded_time(self):
+        """The latest time (s) in the recorded spikes, state and weight traces (0 without any)."""
+        last = 0.0
+        for path in self.data_dir.glob("*.npz"):
+            with np.load(path) as f:
+                if "t" in f.files and f["t"].size:
+                    last = max(last, float(np.max(f["t"])))
+        return last

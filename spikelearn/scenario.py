@@ -42,6 +42,7 @@ DEVICES = ("runtime", "cpp", "cuda")
 RUNTIME_TARGETS = ("numpy", "cython")
 PHASE_KINDS = ("oscillation", "blocks", "intervals")
 MAX_SCENARIO_BYTES = 1_000_000
+MAX_SEED = 2**32 - 1
 
 TOP_KEYS = {
     "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
@@ -349,13 +350,17 @@ def parse_params(check, given, declared, key, what):
 
 
 def parse_param_value(check, value, param: Param, key):
-    """Parse one parameter value according to its declaration."""
+    """Parse one parameter value according to its declaration (units, kind, range)."""
     kind = param.kind
     if kind == "quantity":
         like = parse_quantity(param.default)
-        return check.quantity(value, key, like)
+        q = check.quantity(value, key, like)
+        _check_range(check, q, param, key, value)
+        return q
     if kind == "int":
-        return check.integer(value, key)
+        n = check.integer(value, key)
+        _check_range(check, n, param, key, value)
+        return n
     if kind == "bool":
         if not isinstance(value, bool):
             raise check.error(key, f"expected true or false, got {value!r}")
@@ -365,7 +370,7 @@ def parse_param_value(check, value, param: Param, key):
     if kind == "code":
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise check.error(key, f"expected a Brian2 expression or a number, got {_type_name(value)}")
-        _check_constant_units(check, value, param.default, key)
+        _check_constant_units(check, value, param, key)
         return value
     if kind == "list":
         if not isinstance(value, list):
@@ -374,15 +379,49 @@ def parse_param_value(check, value, param: Param, key):
     raise check.error(key, f"parameter declared with unknown kind '{kind}'")
 
 
-def _check_constant_units(check, value, default, key):
-    """A code parameter given as a plain quantity (no variables) must have the units of its default."""
+def _check_constant_units(check, value, param, key):
+    """A code parameter given as a plain quantity (no variables) must have the units of its default, be
+    finite and lie in its range."""
     try:
-        like = parse_quantity(default)
+        like = parse_quantity(param.default)
         q = parse_quantity(value)
     except (UnitParseError, TypeError):
         return  # an expression of t, i, ...: Brian2 checks its units when it builds the network
     if not same_dimensions(q, like):
         raise check.error(key, f"expected {dimension_name(like)}, got {value!r} ({dimension_name(q)})")
+    if not math.isfinite(float(q)):
+        raise check.error(key, f"must be finite, found: {value!r}")
+    _check_range(check, q, param, key, value)
+
+
+#: bounds implied by a quantity's units when its parameter declares none: (name, minimum, strictly)
+_UNIT_BOUNDS = {"second": ("a time", 0.0, False), "hertz": ("a rate", 0.0, False),
+                "farad": ("a capacitance", 0.0, True), "ohm": ("a resistance", 0.0, True)}
+
+
+def _check_range(check, value, param, key, given):
+    """``value`` (parsed) against the declared ``min``/``max``/``positive`` of ``param``, or, without
+    them, against the bounds its units imply (time constants ``tau...`` and periods strictly > 0)."""
+    from brian2 import farad, hertz, ohm, second
+
+    x = float(value)
+    low, high, strict, what = param.min, param.max, param.positive, ""
+    if low is None and high is None and not strict:
+        for name, unit in (("second", second), ("hertz", hertz), ("farad", farad), ("ohm", ohm)):
+            if same_dimensions(value, unit):
+                what, low, strict = _UNIT_BOUNDS[name]
+                last = key.rsplit(".", 1)[-1].lower()
+                strict = strict or (name == "second" and (last.startswith("tau") or "period" in last))
+                break
+    if strict:
+        low = 0.0 if low is None else low
+    if low is not None and (x < low or (strict and x <= low)):
+        allowed = f"{'(' if strict else '['}{low:g}, {'inf' if high is None else f'{high:g}'}]"
+        raise check.error(key, f"must be {'>' if strict else '>='} {low:g}{f' ({what})' if what else ''}, "
+                               f"found: {given!r}; allowed: {allowed.replace('inf]', 'inf)')} (SI units)")
+    if high is not None and x > high:
+        raise check.error(key, f"must be <= {high:g}, found: {given!r}; allowed: "
+                               f"[{'-inf' if low is None else f'{low:g}'}, {high:g}] (SI units)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -401,6 +440,8 @@ def parse_scenario(data, source, registry):
         raise check.error("name", f"must be a non-empty name without '/' and not starting with '.', found: {resolved['name']!r}")
     resolved["description"] = check.string(data.get("description", ""), "description")
     resolved["seed"] = check.integer(data.get("seed", 1), "seed", minimum=0)
+    if resolved["seed"] > MAX_SEED:  # NumPy's and Brian2's seeds are 32-bit
+        raise check.error("seed", f"must be <= {MAX_SEED}, found: {resolved['seed']}; allowed: [0, {MAX_SEED}]")
     resolved["device"] = check.string(data.get("device", "cpp"), "device", DEVICES)
     time_like = parse_quantity("1*second")
     dt = check.quantity(data.get("dt", "0.1*ms"), "dt", time_like, positive=True)
@@ -526,6 +567,9 @@ def parse_scenario(data, source, registry):
 
     warnings = _stability_warnings(registry, populations, connections, dt, resolved)
 
+    if not populations and task_name is None:
+        raise check.error("populations", "a scenario needs at least one population (or a task that builds the "
+                                         "network); found none")
     return Scenario(
         warnings=warnings, source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
         duration=duration, device=resolved["device"], device_options=device_options,
@@ -821,5 +865,8 @@ def to_toml(data, _prefix=""):
     for key, value in tables:
         name = f"{_prefix}{_toml_key(key)}"
         body = to_toml(value, name + ".")
-        out += f"\n\n[{name}]\n" + body if body.strip() else f"\n\n[{name}]"
+        if value and all(isinstance(v, dict) for v in value.values()):
+            out += body  # only subtables: their headers define this table (no empty "[name]" header)
+        else:
+            out += f"\n\n[{name}]\n" + body if body.strip() else f"\n\n[{name}]"
     return out.strip() + "\n" if not _prefix else out

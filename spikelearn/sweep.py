@@ -6,11 +6,15 @@ sends the finished run directory back as a tar archive, so workers need no share
 sweep directory ``<out>/<scenario>/sweep-<digest>/`` holds:
 
 - ``points/<key>/``: each point's run directory (``key`` = digest of the resolved scenario incl. seed);
-- ``failed/<key>.json``: points that failed, with their error (the sweep goes on);
+- ``failed/<key>.json``: points that did not complete, with their status (``failed``, ``incomplete``,
+  ``stopped``) and error read from the run's own ``status.json`` (the sweep goes on), and
+  ``failed/<key>.incomplete/`` the run directory such a point left, when it made one;
 - ``table.csv``: one row per point — parameters, seed, status, every metric and claim;
 - ``figures/``: each scalar metric against the first grid parameter, mean ± s.e.m. over seeds.
 
-Re-running the same sweep resumes: points whose run directory exists are not recomputed.
+Re-running the same sweep resumes: points whose run directory exists are not recomputed. ``spikelearn
+sweep`` lists the points that did not complete and exits with status 1 when there are any. SIGINT or
+SIGTERM to the sweep stops the points that are running (each kept incomplete).
 
 Builds are reused across points. Each Dask worker has its own standalone build directories
 (``$SPIKELEARN_BUILD_SLOT``), so workers never wait for each other's locks. Points that differ only in
@@ -28,16 +32,17 @@ import itertools
 import json
 import logging
 import shutil
+import signal
 import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScenarioError
+from .errors import ScenarioError, SpikelearnError
 from .scenario import parse_override, parse_scenario, runtime_parameter_keys, set_key
 
-__all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point"]
+__all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point", "failed_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +118,13 @@ def plan_sweep(base, grid, seeds, registry, runtime_parameters=True):
     return points
 
 
-def run_point(data, plugin_sources):
+def run_point(data, plugin_sources, stop_file=None):
     """Run one point on a worker as its own ``spikelearn run`` process (fresh Brian2 state, signals
-    handled in its main thread), in a private temporary directory. Returns ``("ok", tar bytes of the
-    run directory)`` or ``("failed", message)``."""
+    handled in its main thread), in a private temporary directory. Returns ``(status, message, tar)``:
+    the run directory's own ``status.json`` status (``complete``, ``incomplete``, ``failed``,
+    ``stopped``; ``failed`` when the run never made a directory, e.g. a build error), the error line or
+    the status's reason, and the run directory as tar bytes (None without one). When ``stop_file``
+    exists (the sweep was interrupted before this point started), the point is not run (``not run``)."""
     import os
     import re
     import subprocess
@@ -131,6 +139,8 @@ def run_point(data, plugin_sources):
     except ValueError:  # not on a Dask worker (a point run on its own)
         pass
 
+    if stop_file is not None and Path(stop_file).exists():
+        return "not run", "the sweep was interrupted before this point started", None
     with tempfile.TemporaryDirectory(prefix="spikelearn-sweep-") as tmp:
         tmp = Path(tmp)
         scenario = tmp / "scenario.toml"
@@ -141,15 +151,21 @@ def run_point(data, plugin_sources):
             (tmp / name).write_text(text)
             command += ["--plugin", str(tmp / name)]
         proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
-        runs = [p for p in (tmp / "runs").glob("*/*") if not p.name.startswith(".") and not p.name.endswith(".incomplete")]
-        if proc.returncode != 0 or len(runs) != 1:
-            errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spikelearn: error:")]
+        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spikelearn: error:")]
+        runs = [p for p in (tmp / "runs").glob("*/*") if not p.name.startswith(".")]
+        if len(runs) != 1:
             tail = proc.stderr.strip().splitlines()
-            return "failed", errors[-1] if errors else (tail[-1] if tail else f"exit status {proc.returncode}")
+            return "failed", errors[-1] if errors else (tail[-1] if tail else f"exit status {proc.returncode}"), None
+        try:
+            status = json.loads((runs[0] / "status.json").read_text())
+        except (OSError, ValueError) as ex:
+            status = {"status": "failed", "reason": f"unreadable status.json: {ex}"}
+        state = status.get("status", "failed")
+        message = "" if state == "complete" else (errors[-1] if errors else status.get("reason", ""))
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             tar.add(runs[0], arcname="run")
-        return "ok", buf.getvalue()
+        return state, message, buf.getvalue()
 
 
 def _extract(payload, dest):
@@ -164,9 +180,8 @@ def _extract(payload, dest):
 
 def run_sweep(base, grid, seeds, registry, out_root="runs", workers=2, scheduler=None, plugin_files=(),
               progress=True, echo=print, runtime_parameters=True):
-    """Run (or resume) a sweep; return the sweep directory."""
-    from dask.distributed import Client, LocalCluster, as_completed
-
+    """Run (or resume) a sweep; return the sweep directory (:func:`failed_points` lists what did not
+    complete)."""
     points = plan_sweep(base, grid, seeds, registry, runtime_parameters)
     spec = {"scenario": base.data, "grid": grid, "seeds": seeds, "runtime_parameters": runtime_parameters}
     sweep_dir = Path(out_root) / base.name / f"sweep-{_digest(spec)}"
@@ -178,43 +193,118 @@ def run_sweep(base, grid, seeds, registry, out_root="runs", workers=2, scheduler
     echo(f"sweep directory: {sweep_dir} ({len(points)} points, {len(points) - len(todo)} already done)")
     sources = {Path(f).name: Path(f).read_text() for f in plugin_files}
     if todo:
-        cluster = None
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-            client = Client(cluster)
-        echo(f"dask dashboard: {client.dashboard_link}")
-        try:
-            futures = {client.submit(run_point, p.data, sources, key=f"point-{p.key}", pure=False): p for p in todo}
-            bar = _bar(len(todo), progress)
-            done = failed = 0
-            for future in as_completed(futures):
-                point = futures[future]
-                try:
-                    status, payload = future.result()
-                except Exception as ex:  # the task itself was lost (e.g. its worker died too often)
-                    status, payload = "failed", f"{type(ex).__name__}: {ex}"
-                if status == "ok":
-                    (sweep_dir / "failed" / f"{point.key}.json").unlink(missing_ok=True)
-                    _extract(payload, sweep_dir / "points" / point.key)
-                    done += 1
-                else:
-                    (sweep_dir / "failed" / f"{point.key}.json").write_text(json.dumps(
-                        {"params": point.params, "seed": point.seed, "error": payload}, indent=2, default=str))
-                    failed += 1
-                if bar is not None:
-                    bar.set_postfix_str(f"completed {done}, failed {failed}, running {len(todo) - done - failed}")
-                    bar.update(1)
-            if bar is not None:
-                bar.close()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo)
     write_table(sweep_dir, points)
     summary_figures(sweep_dir, points, list(grid))
     return sweep_dir
+
+
+def _connect(workers, scheduler):
+    """A Dask client: of the scheduler at ``scheduler`` (10 s to answer), or of a new local cluster."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except (OSError, TimeoutError, ValueError) as ex:
+            raise SpikelearnError(f"sweep: --scheduler: cannot reach a Dask scheduler at {scheduler!r} within 10 s "
+                                  f"({type(ex).__name__}); is it running? (without --scheduler a local cluster "
+                                  "is started)") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    return Client(cluster), cluster
+
+
+def _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo):
+    """Run the points on Dask and file each result: a complete run under ``points/``, any other under
+    ``failed/`` (its reason in ``<key>.json``, its run directory, when there is one, as
+    ``<key>.incomplete``). SIGINT or SIGTERM to this process is passed to the points' runs on the local
+    cluster (each stops and is kept incomplete); on a remote scheduler the points are cancelled."""
+    from dask.distributed import as_completed
+
+    client, cluster = _connect(workers, scheduler)
+    echo(f"dask dashboard: {client.dashboard_link}")
+    interrupted = []
+    stop_file = (sweep_dir / ".interrupted").resolve()
+    stop_file.unlink(missing_ok=True)
+    previous = _forward_signals(interrupted, stop_file if cluster is not None else None)
+    try:
+        futures = {client.submit(run_point, p.data, sources, str(stop_file), key=f"point-{p.key}", pure=False): p
+                   for p in todo}
+        bar = _bar(len(todo), progress)
+        done = failed = 0
+        for future in as_completed(futures):
+            point = futures[future]
+            try:
+                status, message, payload = future.result()
+            except Exception as ex:  # the task itself was lost or cancelled (e.g. its worker died too often)
+                status, message, payload = "failed", f"{type(ex).__name__}: {ex}", None
+            fail = sweep_dir / "failed" / f"{point.key}.json"
+            if status == "complete":
+                fail.unlink(missing_ok=True)
+                _extract(payload, sweep_dir / "points" / point.key)
+                done += 1
+            else:
+                if payload is not None:
+                    kept = sweep_dir / "failed" / f"{point.key}.incomplete"
+                    shutil.rmtree(kept, ignore_errors=True)
+                    _extract(payload, kept)
+                fail.write_text(json.dumps({"params": point.params, "seed": point.seed, "status": status,
+                                            "error": message}, indent=2, default=str))
+                failed += 1
+            if bar is not None:
+                bar.set_postfix_str(f"completed {done}, failed {failed}, running {len(todo) - done - failed}")
+                bar.update(1)
+            if interrupted and cluster is None:  # remote workers: nothing to signal, stop submitting
+                client.cancel(list(futures))
+        if bar is not None:
+            bar.close()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        stop_file.unlink(missing_ok=True)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if interrupted:
+        echo(f"sweep interrupted by {interrupted[0]}: the points that were running are kept as incomplete")
+
+
+def _forward_signals(interrupted, stop_file):
+    """While points run: SIGINT and SIGTERM to this process are recorded in ``interrupted`` and, on a
+    local cluster (``stop_file`` given), sent on as SIGINT to every ``spikelearn run`` process below this
+    one (each stops at its time step and keeps its run, marked incomplete); ``stop_file`` is created so
+    that points not started yet are not run. Returns the previous handlers (none outside the main
+    thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum, frame):
+        interrupted.append(signal.Signals(signum).name)
+        if stop_file is None:
+            return
+        import psutil
+
+        stop_file.touch()
+        for child in psutil.Process().children(recursive=True):
+            try:
+                command = child.cmdline()
+                if "spikelearn.cli" in command and "run" in command:
+                    child.send_signal(signal.SIGINT)
+            except psutil.Error:
+                continue
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def failed_points(sweep_dir):
+    """The rows of ``table.csv`` whose point did not complete (failed, interrupted, or not run)."""
+    with open(Path(sweep_dir) / "table.csv", newline="") as f:
+        return [row for row in csv.DictReader(f) if row["status"] != "complete"]
 
 
 def _bar(total, enabled):
@@ -241,8 +331,9 @@ def _rows(sweep_dir, points):
                 if isinstance(claim["value"], (int, float)):
                     row[f"claim_value:{claim['name']}"] = claim["value"]
         elif fail.exists():
-            row["status"] = "failed"
-            row["error"] = json.loads(fail.read_text())["error"]
+            record = json.loads(fail.read_text())
+            row["status"] = record.get("status", "failed")
+            row["error"] = record["error"]
         else:
             row["status"] = "missing"
         yield row
@@ -262,7 +353,8 @@ def write_table(sweep_dir, points):
 
 
 def summary_figures(sweep_dir, points, grid_keys):
-    """Each scalar metric against the first grid parameter: mean ± s.e.m. over seeds."""
+    """Each scalar metric against the first grid parameter: mean ± s.e.m. over seeds (the means alone,
+    without error bars, with one seed per point)."""
     if not grid_keys:
         return []
     import matplotlib
@@ -287,17 +379,39 @@ def summary_figures(sweep_dir, points, grid_keys):
         xs = sorted(by_value)
         means = [np.mean(by_value[x]) for x in xs]
         sems = [np.std(by_value[x], ddof=1) / np.sqrt(len(by_value[x])) if len(by_value[x]) > 1 else 0 for x in xs]
+        n_seeds = {len(by_value[x]) for x in xs}
         fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        ax.errorbar(xs, means, yerr=sems, marker="o", capsize=3)
-        ax.set_xlabel(grid_keys[0].split(".")[-1] + " (SI units)")
+        if max(n_seeds) > 1:
+            ax.errorbar(xs, means, yerr=sems, marker="o", capsize=3)
+            ax.set_title(f"mean ± s.e.m. over {'/'.join(str(n) for n in sorted(n_seeds))} seeds", fontsize=9)
+        else:
+            ax.plot(xs, means, marker="o")
+            ax.set_title("one seed per point (no error bars)", fontsize=9)
+        ax.set_xlabel(f"{grid_keys[0].split('.')[-1]} ({_grid_unit(rows, key)})")
         ax.set_ylabel(metric[len("metric:"):])
-        ax.set_title("mean ± s.e.m. over seeds", fontsize=9)
         fig.tight_layout()
         path = sweep_dir / "figures" / f"{metric[len('metric:'):]}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _grid_unit(rows, key):
+    """The SI unit of a grid parameter's values, as the x-axis label says it (``"Hz"``; ``"dimensionless"``)."""
+    from .units import UnitParseError, parse_quantity
+
+    for r in rows:
+        try:
+            q = parse_quantity(r[key])
+        except (UnitParseError, TypeError, ValueError):
+            continue
+        from brian2 import get_dimensions
+        from brian2.units.fundamentalunits import get_unit
+
+        dim = get_dimensions(q)
+        return "dimensionless" if dim.is_dimensionless else str(get_unit(dim))
+    return "value"
 
 
 def _numeric(value):

@@ -9,13 +9,19 @@ Use it three ways:
 
 The checks: the rule builds and runs on every available device; on hand-placed spike pairs its weight
 changes equal its NumPy reference (when the rule has one); under Poisson input the weights stay finite
-and within ``[0, wmax]`` (when the rule declares ``wmax``); the same seed gives the same weights;
-``runtime`` and ``cpp`` agree. Global signals a rule reads are held at 1 (a phase gate covering the
+and within the rule's declared ``bounds`` (``[0, wmax]`` when it declares ``wmax``); the same seed gives
+the same weights; ``runtime`` and ``cpp`` agree. Global signals a rule reads are held at 1 (a phase gate covering the
 run) unless given.
+
+Without ``out_root`` each check run goes to its own ``spikelearn-check-*`` temporary directory, removed
+once its weights are read (kept only when the run's error message names it, e.g. a run stopped by the
+NaN guard).
 """
 
+import functools
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,14 +93,32 @@ def _scenario(rule_name, params, pre, post, duration_ms, device, registry, seed=
     return parse_scenario(data, f"<contract check of '{rule_name}'>", registry)
 
 
+@contextmanager
+def _run_root(out_root):
+    """``out_root``, or a temporary directory removed afterwards, unless an error names what it kept there."""
+    if out_root is not None:
+        yield Path(out_root)
+        return
+    root = Path(tempfile.mkdtemp(prefix="spikelearn-check-"))
+    keep = False
+    try:
+        yield root
+    except BaseException as ex:
+        keep = str(root) in str(ex)  # e.g. "... what was recorded is kept in <root>/..."
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def _run(scenario, registry, spike_inputs=None, out_root=None):
     from .results import RunResult
-    from .run import run_scenario
+    from .runner import run_scenario
 
-    root = Path(out_root or tempfile.mkdtemp(prefix="spikelearn-check-"))
-    outcome = run_scenario(scenario, registry, out_root=root, progress=False, figures=False,
-                           spike_inputs=spike_inputs)
-    return RunResult(outcome.path).weights("c")
+    with _run_root(out_root) as root:
+        outcome = run_scenario(scenario, registry, out_root=root, progress=False, figures=False,
+                               spike_inputs=spike_inputs)
+        return RunResult(outcome.path).weights("c")
 
 
 def run_pairs(rule_name, params=None, deltas_ms=PAIR_DELTAS_MS, device="runtime", w0=0.005, plugin_files=(),
@@ -186,13 +210,17 @@ def _bounds_check(rule, params, w):
     finite = bool(np.all(np.isfinite(w)))
     if not finite:
         return CheckResult("finite and bounded under Poisson input", False, "non-finite weights")
-    if "wmax" not in rule.parameters:
+    bounds = rule.weight_bounds()
+    if bounds is None or bounds == (None, None):
         return CheckResult("finite and bounded under Poisson input", True,
-                           f"weights finite, in [{w.min():.3g}, {w.max():.3g}] (no wmax declared, bounds not checked)")
-    wmax = _param_values(rule, params)["wmax"]
-    ok = w.min() >= -1e-12 and w.max() <= wmax * (1 + 1e-9)
+                           f"weights finite, in [{w.min():.3g}, {w.max():.3g}] (no bounds declared, not checked)")
+    values = _param_values(rule, params)
+    low, high = (values[b] if isinstance(b, str) else b for b in bounds)
+    tol = 1e-12 + 1e-9 * max(abs(low or 0.0), abs(high or 0.0))
+    ok = (low is None or w.min() >= low - tol) and (high is None or w.max() <= high + tol)
+    low_text, high_text = ("-inf" if low is None else f"{low:g}"), ("inf" if high is None else f"{high:g}")
     return CheckResult("finite and bounded under Poisson input", bool(ok),
-                       f"weights in [{w.min():.3g}, {w.max():.3g}], bounds [0, {wmax:g}]")
+                       f"weights in [{w.min():.3g}, {w.max():.3g}], bounds [{low_text}, {high_text}]")
 
 
 def _param_values(rule, params):
@@ -209,28 +237,29 @@ def _param_values(rule, params):
 
 
 def _cuda_build(rule_name, params, registry, out_root):
-    from .run import run_scenario
+    from .runner import run_scenario
 
     sc = _scenario(rule_name, params, (4,), (4,), 50.0, "cuda", registry)
     try:
-        run_scenario(sc, registry, out_root=Path(out_root or tempfile.mkdtemp()), progress=False, build_only=True,
-                     figures=False, spike_inputs={"pre": (np.arange(4), np.full(4, 0.01)),
-                                                  "post": (np.arange(4), np.full(4, 0.02))})
+        with _run_root(out_root) as root:
+            run_scenario(sc, registry, out_root=root, progress=False, build_only=True, figures=False,
+                         spike_inputs={"pre": (np.arange(4), np.full(4, 0.01)), "post": (np.arange(4), np.full(4, 0.02))})
     except SpikelearnError as ex:
         return CheckResult("builds on cuda", False, str(ex))
     return CheckResult("builds on cuda", True, "generated and compiled with brian2cuda (not run: build only)")
 
 
 class PlasticityKit:
-    """The pytest face of the kit (the ``plasticity_kit`` fixture)."""
+    """The pytest face of the kit (the ``plasticity_kit`` fixture): :func:`check_rule`,
+    :func:`run_pairs` and :func:`run_poisson` writing their runs under ``out_root``."""
 
-    check_rule = staticmethod(check_rule)
-    run_pairs = staticmethod(run_pairs)
-    run_poisson = staticmethod(run_poisson)
     available_devices = staticmethod(available_devices)
 
     def __init__(self, out_root=None):
         self.out_root = out_root
+        self.check_rule = functools.partial(check_rule, out_root=out_root)
+        self.run_pairs = functools.partial(run_pairs, out_root=out_root)
+        self.run_poisson = functools.partial(run_poisson, out_root=out_root)
 
     def assert_passes(self, rule_name, params=None, plugin_files=(), devices=None):
         results = check_rule(rule_name, params, plugin_files, devices, out_root=self.out_root)

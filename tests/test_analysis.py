@@ -449,7 +449,7 @@ def test_run_report_embeds_the_run_figures(tmp_path, no_warnings):
     """The report written at the end of every run: the figures of RUN/figures, sorted into sections."""
     import matplotlib.pyplot as plt
 
-    from spikelearn.run import write_run_report
+    from spikelearn.runner import write_run_report
 
     run = make_run(tmp_path, n_in=10, n_out=2)
     standard_figures(run, run / "figures", strict=True)

@@ -12,7 +12,7 @@ import pytest
 from spikelearn.errors import BuildError
 from spikelearn.registry import Registry
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scaffold import write_plugin_package
 from spikelearn.scenario import parse_scenario
 
@@ -41,6 +41,44 @@ def test_kit_catches_a_rule_that_breaks_its_bounds(plasticity_kit, tmp_path):
     results = plasticity_kit.check_rule("unbounded", plugin_files=[path], devices=["runtime"])
     bounds = next(r for r in results if r.name == "finite and bounded under Poisson input")
     assert not bounds.passed and "bounds [0, 0.01]" in bounds.detail
+
+
+@pytest.mark.parametrize("on_post, passes", [("w = clip(w - eta, w_floor, w_ceil)", True), ("w -= eta", False)])
+def test_kit_checks_declared_bounds_whatever_their_names(plasticity_kit, tmp_path, on_post, passes):
+    """A rule bounded by parameters not called wmax declares them (``bounds``); a rule that then leaves
+    them fails (here: depression without the floor drives weights below w_floor)."""
+    path = tmp_path / "named_bounds.py"
+    path.write_text(
+        "from spikelearn.plugin import Param, PlasticityRule\n"
+        "class NamedBounds(PlasticityRule):\n"
+        "    name = 'named_bounds'\n"
+        "    description = 'depression on every postsynaptic spike'\n"
+        "    parameters = {'eta': Param('0.002', 'step'), 'w_floor': Param('0.001', 'lower bound'),\n"
+        "                  'w_ceil': Param('0.01', 'upper bound')}\n"
+        "    bounds = ('w_floor', 'w_ceil')\n"
+        "    on_pre = 'w = clip(w, w_floor, w_ceil)'\n"
+        f"    on_post = '{on_post}'\n"
+    )
+    results = plasticity_kit.check_rule("named_bounds", plugin_files=[path], devices=["runtime"])
+    bounds = next(r for r in results if r.name == "finite and bounded under Poisson input")
+    assert bounds.passed == passes and "bounds [0.001, 0.01]" in bounds.detail, bounds.detail
+
+
+def test_bounds_must_name_declared_parameters(tmp_path):
+    from spikelearn.errors import PluginError
+
+    path = tmp_path / "bad_bounds.py"
+    path.write_text(
+        "from spikelearn.plugin import Param, PlasticityRule\n"
+        "class BadBounds(PlasticityRule):\n"
+        "    name = 'bad_bounds'\n"
+        "    description = 'x'\n"
+        "    parameters = {'wmax': Param('0.01', 'upper bound')}\n"
+        "    bounds = (0, 'w_max')\n"
+        "    on_pre = 'w = clip(w, 0, wmax)'\n"
+    )
+    with pytest.raises(PluginError, match=r"bounds \(0, 'w_max'\) must be"):
+        Registry().add_file(str(path))
 
 
 def test_kit_catches_a_reference_mismatch(plasticity_kit, tmp_path):

@@ -47,10 +47,10 @@ def test_unknown_plugin_file_is_a_user_error(capsys):
 
 def test_run_prints_claims_and_strict_exit_code(tmp_path, capsys):
     # a 2-second Song run cannot be bimodal yet: the run completes (exit 0) and --strict turns the
-    # failed claim into exit status 2
+    # failed claim into exit status 3 (2 is argparse's usage error)
     args = ["run", "song-stdp", "--device", "runtime", "--set", 'duration="2*second"', "--set",
             "populations.inputs.size=100", "--out", str(tmp_path), "--no-progress"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "[FAIL] bimodal_weights" in out and "run directory:" in out
-    assert main(args + ["--strict"]) == 2
+    assert main(args + ["--strict"]) == 3

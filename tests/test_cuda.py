@@ -487,7 +487,7 @@ def test_builtin_scenario_compiles_for_cuda(name, tmp_path):
 # -- on a GPU: cpp and cuda agree ----------------------------------------------------------------------
 def _run(path, registry, out, device):
     from spikelearn.results import RunResult
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     sc = load_scenario(path, registry)

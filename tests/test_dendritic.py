@@ -219,7 +219,7 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser():
 # the scenarios (cpp_standalone; long)
 # ----------------------------------------------------------------------------------------------------
 def _run(dreg, tmp_path, name, overrides=()):
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     from spikelearn.registry import default_registry

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 pytestmark = pytest.mark.standalone

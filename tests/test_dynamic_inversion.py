@@ -40,7 +40,7 @@ def di_registry():
 
 
 def _run(di_registry, tmp_path, scenario, overrides=()):
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     reg, files = di_registry

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 RATE, N, DURATION, DT = 15.0, 2000, 2.0, 1e-4

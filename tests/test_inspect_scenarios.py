@@ -69,7 +69,7 @@ def test_scenario_figures_without_errors_or_warnings(name, tmp_path, caplog):
     from spikelearn.plugin import Task
     from spikelearn.registry import default_registry
     from spikelearn.results import RunResult
-    from spikelearn.run import make_figures, run_scenario, write_run_report
+    from spikelearn.runner import make_figures, run_scenario, write_run_report
     from spikelearn.scenario import load_scenario
 
     registry = default_registry()

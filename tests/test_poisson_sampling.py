@@ -218,7 +218,7 @@ def _small_stats(counts, z, pref, rates, window=0.02):
 
 def _brian_small(preg, tmp_path, write_scenario, duration, fano, device):
     from spikelearn.results import RunResult
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
     from spikelearn.tasks.poisson_sampling import window_data
 
@@ -298,7 +298,7 @@ def test_negative_control_numpy_small_ring():
 # the scenario (cpp_standalone; long) and its negative control
 # ----------------------------------------------------------------------------------------------------
 def _run(preg, tmp_path, name, overrides=()):
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     sc = load_scenario(str(ROOT / "scenarios" / f"{name}.toml"), preg, list(overrides))

@@ -44,7 +44,7 @@ def _rule():
 
 def _run(rc_registry, tmp_path, scenario, overrides=(), device=None):
     from spikelearn.results import RunResult
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     reg, files = rc_registry

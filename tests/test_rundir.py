@@ -11,7 +11,7 @@ import pytest
 
 from spikelearn.errors import BuildError, RunInterrupted
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 LONG_RUNTIME = '''
@@ -93,7 +93,7 @@ def test_unwritable_output_is_reported_before_the_run(write_scenario, registry, 
     sc = load_scenario(write_scenario(LONG_RUNTIME.replace("200*second", "5*ms")), registry)
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(SpikelearnError, match="is not writable"):
+    with pytest.raises(SpikelearnError, match="cannot write to"):
         run_scenario(sc, registry, out_root=blocker, progress=False)
 
 

@@ -141,3 +141,18 @@ def test_signal_nobody_provides(write_scenario, registry, tmp_path):
         '\n[phases]\nkind = "oscillation"\nnames = ["wake", "sleep"]\nperiod = "10*ms"\n')
     with pytest.raises(ScenarioError, match=r"provided: osc, sleep, wake"):
         load_scenario(write_scenario(with_phases), reg)
+
+
+def test_resolved_scenario_has_no_empty_table_headers(registry):
+    """``[populations]`` above ``[populations.inputs]`` was an empty header in every run's scenario.toml;
+    the text still reads back as the same data."""
+    import tomllib
+
+    from spikelearn.scenario import load_scenario, to_toml
+
+    sc = load_scenario("song-stdp", registry)
+    text = to_toml(sc.data)
+    assert tomllib.loads(text) == sc.data
+    headers = [line for line in text.splitlines() if line.startswith("[")]
+    assert "[populations]" not in headers and "[record.states]" not in headers
+    assert "[populations.inputs]" in headers and "[record.weights.inputs_to_out]" in headers

@@ -7,7 +7,7 @@ import pytest
 
 from spikelearn.registry import Registry
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import parse_scenario
 from spikelearn.schedule import phase_intervals
 

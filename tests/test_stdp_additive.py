@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 DELTAS_MS = [-40.0, -20.0, -5.0, -0.5, 0.5, 5.0, 20.0, 40.0]

@@ -19,7 +19,7 @@ import pytest
 from spikelearn.plasticity.stdp_gradient import (GradientRate, GradientSTDP, pair_weight_change, window,
                                                  window_amplitudes)
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 from spikelearn.tasks import nudged_reference as ref
 from spikelearn.tasks.stdp_window import fit_window, pairing_schedule, triggered_dvdt, window_claims

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from spikelearn.errors import ScenarioError
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario, parse_scenario
 from spikelearn.sweep import parse_grid, plan_sweep, run_sweep
 

@@ -183,7 +183,7 @@ def test_learner_code_matches_the_rules_numpy_updates():
 
 
 def _run(ws_registry, tmp_path, scenario, overrides=(), device=None):
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     registry, files = ws_registry

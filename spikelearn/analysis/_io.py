@@ -1,4 +1,5 @@
-"""Reading run directories for analysis, tolerant of whatever a run did not record.
+"""Reading run directories for analysis, tolerant of whatever a run did not record; checking that an
+output folder can be written.
 
 Every reader here returns an empty result (``None``, ``[]``, ``{}``) for data a run does not have,
 never raises for a missing file: figures are made of whatever exists. Inputs may be a
@@ -18,6 +19,8 @@ __all__ = [
     "spike_recorders",
     "state_recorders",
     "weight_recorders",
+    "state_recorders",
+    "load_states",
     "load_spikes",
     "load_state",
     "load_weights",
@@ -25,6 +28,7 @@ __all__ = [
     "load_attributes",
     "run_duration",
     "run_dt",
+    "planned_duration",
     "run_label",
     "parse_window",
 ]
@@ -41,6 +45,8 @@ def as_result(run):
     if not hasattr(run, "path"):
         raise TypeError(f"expected a run directory path or a RunResult, found: {type(run).__name__}")
     return run
+
+
 
 
 def _data_dir(result):
@@ -66,6 +72,18 @@ def state_recorders(result):
 def weight_recorders(result):
     """Names of the recorded connections of a run (``data/weights_<conn>.npz``), sorted."""
     return _names(result, "weight_recorders", "weights")
+
+
+def state_recorders(result):
+    """Names of the state recorders of a run (``data/state_<name>.npz``), sorted."""
+    return _names(result, "state_recorders", "state")
+
+
+def load_states(result, name):
+    """The arrays of ``data/state_<name>.npz`` as a dict (``t``, ``index``, one array per variable and
+    its ``_unit_<var>``, the SI unit, in runs recorded since units were saved)."""
+    with np.load(_data_dir(result) / f"state_{name}.npz") as f:
+        return {k: np.asarray(f[k]) for k in f.files}
 
 
 def load_spikes(result, name):
@@ -127,7 +145,20 @@ _SECOND_UNITS = {"second": 1.0, "ms": 1e-3, "msecond": 1e-3, "minute": 60.0}
 
 
 def run_duration(result):
-    """The simulated duration in seconds (from the scenario), or ``None`` when unknown."""
+    """The simulated seconds the recorded data cover, or ``None`` when unknown: the scenario's duration
+    for a complete run, the time an incomplete one reached (as :attr:`spikelearn.results.RunResult.duration`)."""
+    status = getattr(result, "status", None) or {}
+    if status.get("t_end") is not None:
+        return float(status["t_end"])
+    planned = planned_duration(result)
+    if status.get("status", "complete") == "complete" or not hasattr(result, "last_recorded_time"):
+        return planned
+    last = result.last_recorded_time()
+    return last if planned is None else min(last, planned)
+
+
+def planned_duration(result):
+    """The duration in seconds that the scenario planned, or ``None`` when unknown."""
     return _scenario_seconds(result, "duration")
 
 

@@ -11,10 +11,14 @@ Usage in the CLI::
     COMMANDS = {..., "inspect": inspect_command, "export": export_command}
 
 Both commands return 0 and print the path written; bad options raise
-:class:`spikelearn.errors.SpikelearnError` (one line, exit 1 in the CLI).
+:class:`spikelearn.errors.SpikelearnError` (one line naming the option, the value and what is allowed;
+exit 1 in the CLI), an output that cannot be written :class:`spikelearn.errors.OutputError` (naming
+the path and the option that chooses another).
 """
 
 import logging
+
+from . import _io
 
 __all__ = ["add_inspect_arguments", "add_export_arguments", "inspect_command", "export_command",
            "parse_neurons", "parse_pairs", "parse_seconds"]
@@ -23,13 +27,22 @@ logger = logging.getLogger(__name__)
 
 
 def parse_seconds(text):
-    """Seconds from ``"0.005"`` or a quantity string (``"5*ms"``)."""
+    """Seconds from ``"0.005"`` or a time quantity string (``"5*ms"``); `ValueError` for anything else
+    (``"5*mV"`` is a voltage, not 5 ms)."""
     try:
         return float(text)
     except ValueError:
-        from spikelearn.units import parse_quantity
+        from spikelearn.units import dimension_name, parse_quantity
 
-        return float(parse_quantity(text))
+        expected = "expected a time: seconds (e.g. 0.005) or a quantity (e.g. 5*ms)"
+        try:
+            value = parse_quantity(text)
+        except ValueError as ex:
+            raise ValueError(f"{ex}; {expected}") from None
+        kind = dimension_name(value)
+        if kind != "a time":
+            raise ValueError(f"{text!r} is {kind}; {expected}") from None
+        return float(value)
 
 
 def parse_neurons(text):
@@ -84,8 +97,9 @@ def add_inspect_arguments(parser):
     parser.add_argument("--neurons", metavar="LIST", help="neuron subset, e.g. 0-99,200 (default: all)")
     parser.add_argument("--bin-size", metavar="DT", help="population-rate bin, s or quantity (default: ~200 bins)")
     parser.add_argument("--corr-bin", metavar="DT", help="spike-count bin of correlations (default: 20*ms)")
-    parser.add_argument("--sort-by", default="preferred", metavar="ATTRIBUTE",
-                        help="per-neuron attribute ordering raster rows (default: preferred, when saved)")
+    parser.add_argument("--sort-by", metavar="ATTRIBUTE",
+                        help="per-neuron attribute saved by the run's task ordering raster rows, '' for index "
+                             "order (default: preferred, when saved)")
     parser.add_argument("--pairs", metavar="I:J[,I:J]", help="neuron pairs for cross-correlograms")
     parser.set_defaults(func=inspect_command)
     return parser
@@ -113,19 +127,51 @@ def _split(text):
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
+def _option_seconds(text, option):
+    from spikelearn.errors import SpikelearnError
+
+    if not text:
+        return None
+    try:
+        return parse_seconds(text)
+    except ValueError as ex:
+        raise SpikelearnError(f"inspect: {option}: {ex}") from ex
+
+
+def _check_sort_by(runs, sort_by):
+    """An explicit ``--sort-by`` must name a per-neuron attribute that one of the runs saved."""
+    from pathlib import Path
+
+    from spikelearn.errors import SpikelearnError
+
+    saved = set()
+    for run in runs:
+        for path in (Path(run) / "data").glob("attributes_*.npz"):
+            saved.update(_io.load_attributes(_io.as_result(run), path.stem[len("attributes_"):]))
+    if sort_by not in saved:
+        raise SpikelearnError(f"inspect: --sort-by: no per-neuron attribute {sort_by!r} in the run's data; "
+                              f"allowed: {', '.join(sorted(saved)) or 'none saved'}, or '' for index order")
+
+
 def inspect_command(args, echo=print):
     """Run ``spikelearn inspect`` from parsed arguments; returns the exit status (0)."""
-    from spikelearn.errors import SpikelearnError
+    from spikelearn.errors import OutputError, SpikelearnError
 
     from .report import inspect_run
 
+    bin_size = _option_seconds(args.bin_size, "--bin-size")
+    corr_bin = _option_seconds(args.corr_bin, "--corr-bin")
+    if args.sort_by:
+        _check_sort_by(args.runs, args.sort_by)
     try:
         report = inspect_run(
             args.runs, out=args.out, fmt=args.fmt, window=args.window, populations=_split(args.populations),
-            neurons=parse_neurons(args.neurons) if args.neurons else None,
-            bin_size=parse_seconds(args.bin_size) if args.bin_size else None,
-            corr_bin=parse_seconds(args.corr_bin) if args.corr_bin else None,
-            sort_by=args.sort_by or None, pairs=parse_pairs(args.pairs) if args.pairs else None)
+            neurons=parse_neurons(args.neurons) if args.neurons else None, bin_size=bin_size, corr_bin=corr_bin,
+            sort_by="preferred" if args.sort_by is None else args.sort_by or None,
+            pairs=parse_pairs(args.pairs) if args.pairs else None)
+    except OutputError as ex:
+        default = "" if args.out else "by default the report goes inside the run directory: "
+        raise OutputError(f"inspect: --out: {ex}; {default}choose a writable folder with --out DIR", ex.path) from ex
     except (ValueError, KeyError, FileNotFoundError) as ex:
         raise SpikelearnError(f"inspect: {ex}") from ex
     echo(f"report: {report}")
@@ -134,7 +180,7 @@ def inspect_command(args, echo=print):
 
 def export_command(args, echo=print):
     """Run ``spikelearn export`` from parsed arguments; returns the exit status (0)."""
-    from spikelearn.errors import SpikelearnError
+    from spikelearn.errors import OutputError, SpikelearnError
 
     from .nwb import export_nwb
 
@@ -142,6 +188,8 @@ def export_command(args, echo=print):
         path = export_nwb(args.run, args.nwb, populations=_split(args.populations), overwrite=args.overwrite,
                           experimenter=args.experimenter, institution=args.institution, lab=args.lab,
                           subject_id=args.subject_id, species=args.species)
+    except OutputError as ex:
+        raise OutputError(f"export: --nwb: {ex}; choose a writable path with --nwb OUT.nwb", ex.path) from ex
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as ex:
         raise SpikelearnError(f"export: {ex}") from ex
     echo(f"wrote {path}")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spikelearn.results import writable_folder
+
 from . import _io
 
 __all__ = ["compare_runs", "flatten", "scenario_differences", "activity_summary", "overlay_figures"]
@@ -195,6 +197,11 @@ def compare_runs(a, b, out=None, fmt="png", window=None, populations=None, neuro
     -------
     pathlib.Path
         ``report.html`` of the comparison.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        When the output folder cannot be written (e.g. run A on read-only storage: give ``out``).
     """
     import datetime
 
@@ -205,8 +212,7 @@ def compare_runs(a, b, out=None, fmt="png", window=None, populations=None, neuro
     a, b = _io.as_result(a), _io.as_result(b)
     corr_bin = CORR_BIN if corr_bin is None else float(corr_bin)
     labels = (f"A: {_io.run_label(a)}", f"B: {_io.run_label(b)}")
-    outdir = Path(out) if out is not None else Path(a.path) / f"compare-{Path(b.path).name}"
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = writable_folder(Path(out) if out is not None else Path(a.path) / f"compare-{Path(b.path).name}")
     kwargs = dict(fmt=fmt, window=window, populations=populations, neurons=neurons, bin_size=bin_size,
                   corr_bin=corr_bin, sort_by=sort_by, pairs=pairs)
     sections_a, summaries_a = analysis_figures(a, outdir / "A", **kwargs)

@@ -1,5 +1,6 @@
-"""The standard figures of a run: a raster + population rate per recorded population, and weight views
-per recorded connection. Made at the end of every ``spikelearn run`` and by ``spikelearn inspect``.
+"""The standard figures of a run: a raster + population rate per recorded population (for a few neurons
+firing densely, their instantaneous rates and ISIs instead), the recorded state variables, and weight
+views per recorded connection. Made at the end of every ``spikelearn run`` and by ``spikelearn inspect``.
 
 A run that lacks some data (no spikes, no weights, a single neuron, no phases) gets the figures it can
 have; a figure that fails is logged and skipped (or raised with ``strict=True``), never the others.
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _io
+from .traces import DENSE_SPIKES_PER_NEURON, TINY_POPULATION, isi_figure, state_figure
 
 __all__ = [
     "standard_figures",
@@ -152,8 +154,12 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
     stem = f"raster_{name}"
     if neurons is None and n > MAX_RASTER_ROWS:
         neurons = raster_subset(n, values)
-    fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
-                        sort_by=values, sort_label=label, bin_size=bin_size)
+    in_window = (t >= t0) & (t <= t1)
+    if neurons is None and n <= TINY_POPULATION and in_window.sum() > DENSE_SPIKES_PER_NEURON * n:
+        fig = isi_figure(i[in_window], t[in_window], n, t0, t1, title=name)  # a raster would be solid bars
+    else:
+        fig = raster_figure(i, t, n, t0, t1, title=name, phases=phases, events=events, neurons=neurons,
+                            sort_by=values, sort_label=label, bin_size=bin_size)
     paths = [save_figure(fig, outdir, stem, fmt)]
     if window is None and t1 - t0 > ZOOM_AFTER:
         z0 = t1 - ZOOM_SECONDS
@@ -186,6 +192,25 @@ def raster_subset(n, sort_by=None, max_rows=None):
     return np.sort(order[np.linspace(0, n - 1, max_rows).round().astype(np.int64)])
 
 
+def _state_paths(result, name, outdir, fmt, window):
+    data = _io.load_states(result, name)
+    t = np.asarray(data["t"], dtype=float)
+    if not t.size:
+        return []
+
+    def part(t0, t1):
+        keep = (t >= t0) & (t <= t1)
+        return {k: (v[..., keep] if k != "index" and np.ndim(v) and v.shape[-1] == t.size else v)
+                for k, v in data.items()}
+
+    t0, t1 = _window(result, window, float(t.max()))
+    paths = [save_figure(state_figure(part(t0, t1), title=f"{name}: recorded state"), outdir, f"state_{name}", fmt)]
+    if window is None and t1 - t0 > ZOOM_AFTER:  # a long trace is a band: its last seconds show the dynamics
+        fig = state_figure(part(t1 - ZOOM_SECONDS, t1), title=f"{name}: recorded state (last {ZOOM_SECONDS:g} s)")
+        paths.append(save_figure(fig, outdir, f"state_{name}_end", fmt))
+    return paths
+
+
 def _weight_paths(result, conn, outdir, fmt):
     from .weights import weight_evolution_figure, weight_histogram_figure
 
@@ -200,7 +225,8 @@ def _weight_paths(result, conn, outdir, fmt):
 
 def standard_figures(result, outdir, fmt="png", window=None, populations=None, neurons=None, bin_size=None,
                      sort_by="preferred", strict=False):
-    """Rasters with population rates, and weight histograms before/after (and over time), of a run.
+    """Rasters with population rates, state-variable traces, and weight histograms before/after (and over
+    time), of a run.
 
     Parameters
     ----------
@@ -250,6 +276,8 @@ def standard_figures(result, outdir, fmt="png", window=None, populations=None, n
     for name in names:
         paths += _attempt("raster", name, strict, _raster_paths, result, name, outdir, fmt, window, neurons,
                           bin_size, sort_by, phases, events) or []
+    for name in _io.state_recorders(result):
+        paths += _attempt("states", name, strict, _state_paths, result, name, outdir, fmt, window) or []
     for conn in _io.weight_recorders(result):
         paths += _attempt("weights", conn, strict, _weight_paths, result, conn, outdir, fmt) or []
     return paths
@@ -350,8 +378,10 @@ def correlation_summary(result, name, window=None, neurons=None, corr_bin=CORR_B
     cv = cv_isis(trains)
     pairs = pairwise_values(cc) if cc.size else np.empty(0)
     finite = lambda a: a[np.isfinite(a)]  # noqa: E731
+    selection = (f"the {active.size} most active of {int(np.count_nonzero(counts))} active neurons"
+                 if np.count_nonzero(counts) > active.size else f"all {active.size} active neurons")
     summary = {
-        "neurons analysed": int(active.size),
+        "neurons analysed": f"{active.size} ({selection}; {chosen.size} in the population or selection)",
         "correlation bin (ms)": corr_bin * 1e3,
         "mean pairwise r": float(np.mean(pairs)) if pairs.size else None,
         "sd pairwise r": float(np.std(pairs)) if pairs.size else None,
@@ -359,7 +389,7 @@ def correlation_summary(result, name, window=None, neurons=None, corr_bin=CORR_B
         "median CV of ISIs": float(np.median(finite(cv))) if finite(cv).size else None,
     }
     return {"trains": trains, "neurons": active, "cc": cc, "cc_neurons": active[in_cc], "preferred": pref_cc,
-            "fano": fano, "cv": cv, "counting_window": counting_window, "summary": summary}
+            "fano": fano, "cv": cv, "counting_window": counting_window, "summary": summary, "selection": selection}
 
 
 def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sort_by, pairs, summaries):
@@ -380,7 +410,8 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
                          outdir, f"variability_{name}", fmt)]
     if stats["cc"].shape[0] < 2:  # a single active neuron: no pairs
         return paths
-    paths.insert(0, save_figure(correlation_figure(stats["cc"], title=name, preferred=stats["preferred"],
+    paths.insert(0, save_figure(correlation_figure(stats["cc"], title=f"{name} ({stats['selection']})",
+                                                   preferred=stats["preferred"],
                                                    period=period, bin_size=corr_bin, neurons=stats["cc_neurons"]),
                                 outdir, f"correlations_{name}", fmt))
     trains, active = stats["trains"], stats["neurons"]
@@ -392,14 +423,17 @@ def _correlation_paths(result, name, outdir, fmt, window, neurons, corr_bin, sor
                            "are left out", name)
     else:
         chosen = default_pairs(trains)
-    results = []
+    results, labels = [], []
     for a, b in chosen:
         cch_bin = cch_bin_size(len(trains[a]), len(trains[b]), float((trains[a].t_stop - trains[a].t_start).magnitude))
         max_lag = max(CCH_MAX_LAG, 20 * cch_bin)
         results.append(cross_correlogram(trains[a], trains[b], cch_bin, max_lag, surrogate="jitter",
                                          dither=max_lag / 2))
-    labels = [f"{name} {active[a]} × {active[b]}" for a, b in chosen]
-    paths.append(save_figure(correlogram_figure(results, labels, title=name), outdir, f"correlograms_{name}", fmt))
+        labels.append(f"neurons {active[a]} × {active[b]} (jitter ±{max_lag / 2 * 1e3:g} ms)")
+    which = ("the pairs asked for (--pairs)" if pairs else
+             "the most active neuron with each of the next most active" if chosen else "no active pairs")
+    title = f"{name} ({which}; baseline: the same spikes jittered)"
+    paths.append(save_figure(correlogram_figure(results, labels, title=title), outdir, f"correlograms_{name}", fmt))
     return paths
 
 
@@ -426,7 +460,7 @@ def cch_bin_size(n_i, n_j, duration, target=5.0):
 def task_figures(result, outdir):
     """The task's own figures: those already in ``<run>/figures`` that are not standard figures, or, when
     there are none, made now by the task's ``figures`` method (PNG, as tasks write them)."""
-    standard = ("raster_", "weights_")
+    standard = ("raster_", "state_", "weights_")
     existing = sorted(p for p in (Path(result.path) / "figures").glob("*")
                       if p.suffix in (".png", ".svg") and not p.name.startswith(standard))
     if existing:
@@ -435,9 +469,9 @@ def task_figures(result, outdir):
     if not task_name:
         return []
     from spikelearn.registry import default_registry
+    from spikelearn.results import RunResult
 
-    plugin_files = tuple((result.provenance or {}).get("plugin_files", ()))
-    task = default_registry(plugin_files).get("tasks", task_name)
+    task = default_registry(RunResult(result.path).plugin_files()).get("tasks", task_name)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return [Path(p) for p in (task.figures(result, outdir) or [])]
@@ -471,7 +505,7 @@ def analysis_figures(result, outdir, fmt="png", window=None, populations=None, n
     result = _io.as_result(result)
     outdir = Path(outdir)
     paths = standard_figures(result, outdir, fmt, window, populations, neurons, bin_size, sort_by, strict)
-    sections = {"activity": [p for p in paths if p.name.startswith("raster_")],
+    sections = {"activity": [p for p in paths if p.name.startswith(("raster_", "state_"))],
                 "weights": [p for p in paths if p.name.startswith("weights_")], "correlations": [], "task": []}
     for conn in _io.weight_recorders(result):
         sections["weights"] += _attempt("weight matrix", conn, strict, _matrix_paths, result, conn, outdir, fmt,

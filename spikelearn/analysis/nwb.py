@@ -37,6 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+from spikelearn.errors import OutputError
+
+from spikelearn.results import writable_folder
+
 from . import _io
 
 __all__ = ["export_nwb", "read_nwb_spikes", "SIMULATED_SPECIES"]
@@ -241,6 +245,9 @@ def export_nwb(run_path, out_path, populations=None, overwrite=False, *, experim
         ``out_path`` exists and ``overwrite`` is false.
     ValueError
         An unknown spike recorder in ``populations``, or a ``subject_id`` with ``/``.
+    spikelearn.errors.OutputError
+        When ``out_path`` cannot be written (its folder is not writable, or writing the file fails; no
+        partial file is left).
 
     Examples
     --------
@@ -300,11 +307,15 @@ def export_nwb(run_path, out_path, populations=None, overwrite=False, *, experim
     phases = _phases(result)
     if phases is not None:
         nwbfile.add_time_intervals(phases)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(out_path.parent)
     tmp = out_path.with_name(f".{out_path.stem}.tmp{out_path.suffix}")
-    with NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwbfile)
-    tmp.replace(out_path)
+    try:
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwbfile)
+        tmp.replace(out_path)
+    except OSError as ex:  # e.g. the disk filled up
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {out_path} ({ex.strerror or ex})", out_path) from ex
     logger.info("wrote %d units of %d population(s), %d recorded series and %d phase intervals to %s",
                 len(nwbfile.units) if names else 0, len(names), len(trace_rows),
                 len(phases) if phases is not None else 0, out_path)

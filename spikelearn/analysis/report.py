@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spikelearn.results import writable_folder
+
 from . import _io
 
 __all__ = ["inspect_run", "write_report", "embed_image", "html_page", "format_value", "DEFAULT_OUT"]
@@ -60,8 +62,19 @@ def embed_image(path, alt=None):
     return f'<img alt="{alt}" src="data:{mime};base64,{data}">'
 
 
-def format_value(value, digits=4):
-    """A metric value as short text (numbers with ``digits`` significant digits, long lists cut)."""
+def format_value(value, digits=4, limit=8):
+    """A metric value as short text: numbers with ``digits`` significant digits; lists and dicts show
+    their first ``limit`` items and say how many there are (``limit=None``: all of them).
+
+    Examples
+    --------
+    >>> format_value([0.123456, 2, None])
+    '[0.1235, 2, –]'
+    >>> format_value(list(range(10)), limit=3)
+    '[0, 1, 2, … (10 values)]'
+    >>> format_value({"a": 1.0, "b": 2.0, "c": 3.0}, limit=2)
+    '{a: 1, b: 2, … (3 entries)}'
+    """
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -70,13 +83,24 @@ def format_value(value, digits=4):
         return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.{digits}g}"
+    cut = (lambda n: limit is not None and n > limit)
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(np.asarray(value, dtype=object).ravel()) if isinstance(value, np.ndarray) else list(value)
-        shown = ", ".join(format_value(v, digits) for v in items[:8])
-        return f"[{shown}{', …' if len(items) > 8 else ''}]" + (f" ({len(items)} values)" if len(items) > 8 else "")
+        shown = ", ".join(format_value(v, digits, limit) for v in (items[:limit] if cut(len(items)) else items))
+        return f"[{shown}, … ({len(items)} values)]" if cut(len(items)) else f"[{shown}]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v, digits)}" for k, v in list(value.items())[:8]) + "}"
+        items = list(value.items())
+        shown = ", ".join(f"{k}: {format_value(v, digits, limit)}" for k, v in (items[:limit] if cut(len(items)) else items))
+        return "{" + shown + (f", … ({len(items)} entries)" if cut(len(items)) else "") + "}"
     return str(value)
+
+
+def _value_cell(value):
+    """A table cell with a value; a value cut for the table unfolds to all of it."""
+    short, full = format_value(value), format_value(value, limit=None)
+    if short == full:
+        return f"<td class='num'>{_esc(short)}</td>"
+    return f"<td class='num'><details><summary>{_esc(short)}</summary>{_esc(full)}</details></td>"
 
 
 def _esc(text):
@@ -99,8 +123,8 @@ def claims_table(claims):
         passed = c.get("passed")
         cls, word = ("pass", "pass") if passed else ("fail", "FAIL") if passed is not None else ("warn", "?")
         rows.append(f"<tr><td>{_esc(c.get('name', ''))}</td><td>{_esc(c.get('statement', ''))}</td>"
-                    f"<td class='num'>{_esc(format_value(c.get('value')))}</td>"
-                    f"<td class='num'>{_esc(format_value(c.get('threshold')))}</td>"
+                    f"{_value_cell(c.get('value'))}"
+                    f"{_value_cell(c.get('threshold'))}"
                     f"<td class='{cls}'>{word}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
 
@@ -110,7 +134,7 @@ def metrics_table(metrics):
     if not metrics:
         return "<p class='sub'>No metrics.</p>"
     rows = ["<tr><th>metric</th><th>value</th></tr>"]
-    rows += [f"<tr><td>{_esc(k)}</td><td class='num'>{_esc(format_value(v))}</td></tr>" for k, v in metrics.items()]
+    rows += [f"<tr><td>{_esc(k)}</td>{_value_cell(v)}</tr>" for k, v in metrics.items()]
     return "<table>" + "".join(rows) + "</table>"
 
 
@@ -139,6 +163,8 @@ def _run_header(result):
             f"status <b>{_esc(status.get('status', '?'))}</b>" + (f" ({_esc(status['reason'])})" if status.get("reason") else ""),
             f"device {_esc(prov.get('device', scenario.get('device', '?')))}", f"seed {_esc(prov.get('seed', scenario.get('seed', '?')))}",
             f"duration {_esc(scenario.get('duration', '?'))}"]
+    if status.get("status", "complete") != "complete" and status.get("t_end") is not None:
+        bits[-1] += f" (simulated up to {format_value(status['t_end'])} s)"
     if prov.get("build_and_run_seconds") is not None:
         bits.append(f"build+run {format_value(prov['build_and_run_seconds'])} s")
     return (f"<p class='sub'>{_esc(scenario.get('description', ''))}</p>"
@@ -223,6 +249,21 @@ def _check_common(fmt, bin_size, corr_bin):
         raise ValueError(f"corr_bin must be > 0 s, found: {corr_bin}")
 
 
+def _check_window(result, start, stop):
+    """A window reaching past the time a run's data cover is an error naming that end (an incomplete
+    run's end is the time it reached)."""
+    end = _io.run_duration(result)
+    if end is None or not ((start is not None and start >= end) or (stop is not None and stop > end * (1 + 1e-9))):
+        return
+    from spikelearn.errors import SpikelearnError
+
+    planned = _io.planned_duration(result)
+    which = "" if planned is None or planned == end else f" (incomplete; planned {planned:g} s)"
+    given = f"{'' if start is None else f'{start:g}'}:{'' if stop is None else f'{stop:g}'}"
+    raise SpikelearnError(f"{result.path}: --window: {given} s reaches past the run's recorded end, "
+                          f"t = {end:g} s{which}; allowed: a window within 0:{end:g}")
+
+
 def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neurons=None, bin_size=None,
                 corr_bin=None, sort_by="preferred", pairs=None):
     """Make every figure of a run and its ``report.html``; with two runs, a side-by-side comparison.
@@ -236,7 +277,8 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
     fmt : {"png", "svg", "pdf"}
         Figure files' format (the report embeds PNG copies of PDF figures).
     window : str or (float, float) or None
-        Time window, ``"start:stop"`` in seconds or quantities (default: the whole run).
+        Time window, ``"start:stop"`` in seconds or quantities (default: the whole run); one reaching past
+        the time the run's data cover (an incomplete run's recorded end) is a `SpikelearnError`.
     populations : list of str or None
         Spike recorders to analyse (default: all).
     neurons : list of int or None
@@ -254,6 +296,11 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
     -------
     pathlib.Path
         The ``report.html`` written.
+
+    Raises
+    ------
+    spikelearn.errors.OutputError
+        When the output folder cannot be written (e.g. a run directory on read-only storage: give ``out``).
     """
     from .figures import CORR_BIN, _use_agg, analysis_figures
 
@@ -262,9 +309,11 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
         raise ValueError(f"inspect takes one run directory, or two to compare; found {len(paths)}")
     corr_bin = CORR_BIN if corr_bin is None else float(corr_bin)
     _check_common(fmt, bin_size, corr_bin)
-    _io.parse_window(window)
+    start, stop = _io.parse_window(window)
     _use_agg()
     results = [_io.as_result(p) for p in paths]
+    for result in results:
+        _check_window(result, start, stop)
     options = {"window": window or "whole run", "populations": populations or "all",
                "neurons": neurons if neurons is not None else "all",
                "rate bin (s)": bin_size or "auto", "correlation bin (s)": corr_bin, "format": fmt,
@@ -276,8 +325,7 @@ def inspect_run(paths, out=None, fmt="png", window=None, populations=None, neuro
                             neurons=neurons, bin_size=bin_size, corr_bin=corr_bin, sort_by=sort_by, pairs=pairs,
                             options=options)
     result = results[0]
-    outdir = Path(out) if out is not None else Path(result.path) / DEFAULT_OUT
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = writable_folder(Path(out) if out is not None else Path(result.path) / DEFAULT_OUT)
     sections, summaries = analysis_figures(result, outdir, fmt=fmt, window=window, populations=populations,
                                            neurons=neurons, bin_size=bin_size, corr_bin=corr_bin,
                                            sort_by=sort_by, pairs=pairs)

@@ -98,8 +98,8 @@ class DynamicInversion(Task):
     reference = "Podlaski & Machens (2020) NeurIPS 33, Fig. 2"
     spiking = False
     parameters = {
-        "n_pre": Param(20, "size of the layer the error is sent to (columns of W)", kind="int"),
-        "n_post": Param(10, "size of the layer the error comes from (rows of W)", kind="int"),
+        "n_pre": Param(20, "size of the layer the error is sent to (columns of W)", kind="int", min=1),
+        "n_post": Param(10, "size of the layer the error comes from (rows of W)", kind="int", min=1),
         "w_scale": Param("1.0", "W ~ N(0, w_scale/sqrt(n_pre)) (standard deviation)"),
         "tau": Param("10*ms", "time constant of the controller"),
         "alpha": Param("0.0", "controller leak"),
@@ -365,8 +365,8 @@ class DynamicInversionLearning(Task):
         "eta": Param("0.02", "learning rate of both layers"),
         "feedback": Param("transpose_initial", "B = -W_out(0)^T (fixed) or a stabilised random B",
                           kind="str", choices=("transpose_initial", "random")),
-        "n_test": Param(1000, "test examples", kind="int"),
-        "checkpoint_every": Param(100, "test error evaluated every this many examples", kind="int"),
+        "n_test": Param(1000, "test examples", kind="int", min=1),
+        "checkpoint_every": Param(100, "test error evaluated every this many examples", kind="int", min=1),
         "max_test_nse": Param("0.15", "claim: test normalised squared error below this"),
         "min_readout_nse": Param("0.40", "claim: readout-only training (NumPy) stays at or above this"),
         "min_ratio": Param("3.0", "claim: readout-only error / dynamic-inversion error at least this"),

@@ -49,8 +49,8 @@ logger = logging.getLogger(__name__)
 
 _COMMON = {
     "population": Param("ring", "the poisson_hawkes population holding every copy", kind="str"),
-    "n_exc": Param(180, "E neurons per ring", kind="int"),
-    "n_inh": Param(45, "I neurons per ring", kind="int"),
+    "n_exc": Param(180, "E neurons per ring", kind="int", min=1),
+    "n_inh": Param(45, "I neurons per ring", kind="int", min=1),
     "w_E": Param([0.0, 0.01, 0.02, 0.04], "recurrent E weight w_E of each copy", kind="list"),
     "u_fwd": Param([30.0, 30.0, 30.0, 30.0], "peak feedforward rate (Hz) of each copy", kind="list"),
     "tuning_width": Param("40.0", "width a (degrees) of the E→E kernel; feedforward width is √2·a"),

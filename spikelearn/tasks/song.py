@@ -5,13 +5,17 @@ window is slightly larger than its potentiation window. The weights split into t
 near ``wmax`` (a bimodal distribution), and the output rate is regulated into a band that does not
 depend much on the input rate. With depression weaker than potentiation the competition is lost:
 weights pile up at ``wmax`` and the output rate runs away.
+
+What drives the competition is causality: an input whose spikes tend to precede the output's spikes is
+potentiated. :func:`pre_before_post` measures this per input (the excess of its spikes in the
+``window`` before an output spike over chance), and the figure plots the final weights against it.
 """
 
 import numpy as np
 
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 
-__all__ = ["SongSTDP", "bimodality", "late_rate"]
+__all__ = ["SongSTDP", "bimodality", "late_rate", "pre_before_post"]
 
 
 def bimodality(w, wmax, bins=10):
@@ -29,6 +33,36 @@ def late_rate(t, n_neurons, t_start, t_stop):
     return float(np.sum((t >= t_start) & (t < t_stop))) / (t_stop - t_start) / n_neurons
 
 
+def pre_before_post(i_in, t_in, n_in, t_out, t_start, t_stop, window=0.02):
+    """Per input, its spikes in the ``window`` (s) before each output spike, over the count expected by
+    chance from its own rate (1 = independent, > 1 = tends to precede the output's spikes).
+
+    Only spikes in ``[t_start, t_stop)`` count; inputs that did not fire there give NaN.
+    """
+    if t_stop - t_start <= window:
+        raise ValueError(f"the interval [{t_start}, {t_stop}) must be longer than the window {window}")
+    i_in, t_in, t_out = np.asarray(i_in), np.asarray(t_in, dtype=float), np.asarray(t_out, dtype=float)
+    keep = (t_in >= t_start) & (t_in < t_stop)
+    order = np.argsort(t_in[keep], kind="stable")
+    i_in, t_in = i_in[keep][order], t_in[keep][order]
+    t_out = t_out[(t_out >= t_start + window) & (t_out < t_stop)]
+    lo = np.searchsorted(t_in, t_out - window, side="left")
+    hi = np.searchsorted(t_in, t_out, side="left")  # strictly before the output spike
+    before = np.zeros(n_in)
+    for a, b in zip(lo, hi):
+        before += np.bincount(i_in[a:b], minlength=n_in)
+    rates = np.bincount(i_in, minlength=n_in) / (t_stop - t_start)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(rates > 0, before / (rates * window * len(t_out)), np.nan)
+
+
+def _spearman(x, y):
+    from scipy.stats import spearmanr
+
+    ok = np.isfinite(x) & np.isfinite(y)
+    return float(spearmanr(x[ok], y[ok]).statistic) if ok.sum() > 2 else float("nan")
+
+
 class SongSTDP(Task):
     name = "song_stdp"
     description = "Competitive STDP: bimodal weights and a regulated output rate (Song, Miller & Abbott 2000)"
@@ -41,6 +75,7 @@ class SongSTDP(Task):
         "rate_low": Param("15*Hz", "lower edge of the output-rate band"),
         "rate_high": Param("30*Hz", "upper edge of the output-rate band"),
         "rate_window": Param("10*second", "the output rate is measured over the last rate_window of the run"),
+        "input": Param("inputs", "the input population (for the input-output correlation)", kind="str"),
     }
 
     def evaluate(self, result):
@@ -84,7 +119,22 @@ class SongSTDP(Task):
             "output_rate_late_hz": rate,
             "output_rate_overall_hz": late_rate(t, n_out, 0.0, duration),
         }
+        excess = self._excess(result, p, duration - window, duration)
+        if excess is not None:
+            metrics["weight_vs_pre_before_post_spearman"] = _spearman(weights["w_final"], excess)
         return TaskOutcome(metrics, claims)
+
+    @staticmethod
+    def _excess(result, p, t_start, t_stop):
+        """`pre_before_post` of every input over ``[t_start, t_stop)``, or None where the inputs' spikes
+        or enough output spikes were not recorded."""
+        if p["input"] not in result.spike_recorders() or t_stop - t_start <= 0.02:
+            return None
+        i_in, t_in = result.spikes(p["input"])
+        _, t_out = result.spikes(p["output"])
+        if np.sum((t_out >= t_start) & (t_out < t_stop)) < 2:
+            return None
+        return pre_before_post(i_in, t_in, result.spike_count_size(p["input"]), t_out, t_start, t_stop)
 
     def figures(self, result, outdir):
         import matplotlib.pyplot as plt
@@ -96,15 +146,23 @@ class SongSTDP(Task):
         weights = result.weights(p["connection"])
         _, t = result.spikes(p["output"])
         n_out = result.spike_count_size(p["output"])
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-        bins = np.linspace(0, 1, 11)
-        ax1.hist(weights["w_initial"] / wmax, bins=bins, alpha=0.5, label="initial", color="0.6")
-        ax1.hist(weights["w_final"] / wmax, bins=bins, alpha=0.8, label="final", color="C3")
-        ax1.set_xlabel("w / wmax")
-        ax1.set_ylabel("synapses")
-        ax1.set_title("Weights split into two groups (competition)")
-        ax1.legend()
         duration = result.duration
+        window = min(float(p["rate_window"]), duration)
+        excess = self._excess(result, p, duration - window, duration)
+        fig, axes = plt.subplots(1, 3 if excess is not None else 2, figsize=(15 if excess is not None else 10, 3.6))
+        ax1, ax2 = axes[:2]
+        # the claim's view (the weights' own histograms are a standard figure): the fraction of synapses
+        # per tenth of [0, wmax], with the bounds the bimodality claim puts on the end and middle bins
+        frac = bimodality(weights["w_final"], wmax)
+        ax1.bar(np.arange(10) / 10 + 0.05, frac, width=0.09, color="C3", label="final")
+        ax1.hlines([float(p["min_end_bin"])] * 2, [0.0, 0.9], [0.1, 1.0], color="k", lw=1.5,
+                   label=f"end bins >= {float(p['min_end_bin']):.0%}")
+        ax1.hlines(float(p["max_middle_bin"]), 0.2, 0.8, color="k", lw=1.5, ls="--",
+                   label=f"middle bins <= {float(p['max_middle_bin']):.0%}")
+        ax1.set_xlabel("w / wmax")
+        ax1.set_ylabel("fraction of synapses")
+        ax1.set_title("Weights split into two groups (claim)")
+        ax1.legend(fontsize=8)
         bin_s = max(duration / 50, 0.1)
         edges = np.arange(0, duration + bin_s, bin_s)
         counts, _ = np.histogram(t, bins=edges)
@@ -114,6 +172,13 @@ class SongSTDP(Task):
         ax2.set_ylabel("output rate (Hz)")
         ax2.set_title("Output rate")
         ax2.legend()
+        if excess is not None:
+            ax3 = axes[2]
+            ax3.scatter(excess, weights["w_final"] / wmax, s=4, color="C3", alpha=0.5)
+            ax3.axvline(1.0, color="0.5", lw=0.8, ls="--")
+            ax3.set_xlabel(f"input spikes < 20 ms before an output spike / chance (last {window:g} s)", fontsize=9)
+            ax3.set_ylabel("final w / wmax")
+            ax3.set_title(f"Inputs that precede the output win (Spearman {_spearman(weights['w_final'], excess):.2f})")
         fig.tight_layout()
         path = outdir / "song_weights_rate.png"
         fig.savefig(path, dpi=110)

@@ -184,7 +184,7 @@ class StdpWindow(Task):
         "post": Param("post", "postsynaptic population (spike generator, forced spikes)", kind="str"),
         "max_offset": Param("100*ms", "offsets Δt = t_post - t_pre run from -max_offset to max_offset"),
         "offset_step": Param("5*ms", "step between offsets"),
-        "n_pairings": Param(10, "number of forced postsynaptic spikes", kind="int"),
+        "n_pairings": Param(10, "number of forced postsynaptic spikes", kind="int", min=1),
         "period": Param("1*second", "interval between forced postsynaptic spikes"),
         "first_post": Param("200*ms", "time of the first forced postsynaptic spike"),
         "tolerance": Param("0.05", "relative tolerance of fitted amplitudes, time constants and ratio"),
@@ -328,7 +328,7 @@ class StdpWindowOU(Task):
         "bin": Param("1*ms", "width of the Δt bins"),
         "max_lag": Param("100*ms", "Δt range of the triggered average"),
         "test_lag": Param("5*ms", "the claim is tested at Δt = +test_lag and -test_lag"),
-        "n_blocks": Param(20, "blocks of the recording for the standard errors", kind="int"),
+        "n_blocks": Param(20, "blocks of the recording for the standard errors", kind="int", min=2),
         "margin_se": Param("5.0", "required margin in standard errors"),
     }
 

@@ -74,11 +74,11 @@ class AdversarialWakeSleep(Task):
     description = "Adversarial wake/sleep learning: a discriminator interneuron fixes what local prediction gets wrong"
     reference = "Benjamin & Kording (2023) PLoS Comput Biol, 'Learning to infer in recurrent biological networks'; arXiv:2006.10811"
     parameters = {
-        "n_replicas": Param(500, "parallel copies of the circuit (samples per step, a mini-batch)", kind="int"),
+        "n_replicas": Param(500, "parallel copies of the circuit (samples per step, a mini-batch)", kind="int", min=1),
         "w_TB": Param("1.0", "wake: weight of T onto B (target a_B)"),
         "w_TC": Param("0.5", "wake: weight of T onto C (target a_C)"),
         "w_BC": Param("0.8", "B->C recurrence, in wake and sleep"),
-        "noise": Param("0.3", "std of the noise on B and C"),
+        "noise": Param("0.3", "std of the noise on B and C", min=0),
         "gamma_scale": Param("0.5", "scale of the Gamma(2, scale) latent"),
         "latent_offset": Param("-1.0", "added to the Gamma latent"),
         "a0_B": Param("0.0", "initial a_B"),

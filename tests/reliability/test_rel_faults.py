@@ -137,7 +137,7 @@ def test_disk_full_even_for_status_json_still_marks_the_directory(tmp_path, caps
     assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--no-progress"]) == 1
     capsys.readouterr()
     run = _nothing_looks_complete(tmp_path / "runs" / "allfull")
-    assert json.loads((run / "status.json").read_text())["status"] == "running"  # the last one written
+    assert json.loads((run / "status.json").read_text())["status"] == "evaluating"  # the last one written (the simulation had ended)
 
 
 @pytest.fixture
@@ -243,7 +243,7 @@ def test_half_written_build_directory_is_detected_and_rebuilt(tmp_path, registry
 @pytest.mark.long
 def test_killed_compile_marker_alone_triggers_a_rebuild(tmp_path, registry, own_cache):
     """A compile killed before anything was compiled (marker present, directory otherwise empty-ish)."""
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
 
     path = _scenario(tmp_path, "killedcompile", device="cpp")
     sc = load_scenario(path, registry)
@@ -259,7 +259,7 @@ def test_killed_compile_marker_alone_triggers_a_rebuild(tmp_path, registry, own_
 def test_a_task_that_cannot_evaluate_the_run_keeps_the_data(tmp_path, registry, monkeypatch):
     """A task's evaluation failing (e.g. a run too short for its analysis) is one line; the data stay."""
     from spikelearn.errors import SpikelearnError
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
 
     task = registry.get("tasks", "song_stdp")
 

@@ -11,7 +11,7 @@ import pytest
 
 from spikelearn.errors import SimulationError
 from spikelearn.results import RunResult
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
 
 # tau_m < 0: v runs away from E_l exponentially; the threshold is out of reach. Neuron 2 gets one input
@@ -27,7 +27,7 @@ model = "spike_generator"
 size = 3
 parameters = {{ indices = [2], times = ["5*ms"] }}
 [populations.out]
-model = "lif_cond"
+model = "lif_unstable"
 size = 3
 parameters = {{ tau_m = "-10*ms", v_t = "1000*volt" }}
 [connections.c]
@@ -43,6 +43,29 @@ enabled = {enabled}
 limit = 1.0
 every = "1*ms"
 '''
+
+
+# lif_cond with its time constant allowed below zero (declared bounds replace the unit-implied tau > 0)
+UNSTABLE = """
+from spikelearn.models.lif import LIFConductance
+from spikelearn.plugin import Param
+
+
+class UnstableLIF(LIFConductance):
+    name = "lif_unstable"
+    description = "lif_cond whose tau_m may be negative (v runs away): for testing the guard"
+    parameters = {**LIFConductance.parameters,
+                  "tau_m": Param("10*ms", "membrane time constant; < 0 makes v run away", min=float("-inf"))}
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    from spikelearn.registry import default_registry
+
+    path = tmp_path_factory.mktemp("unstable") / "unstable_lif.py"
+    path.write_text(UNSTABLE)
+    return default_registry((str(path),))
 
 
 def expected_runaway_stop():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from spikelearn.cli import main
 from spikelearn.errors import SpikelearnError
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 from spikelearn.scenario import builtin_scenarios, load_scenario, to_toml
 
 SMALL = '''

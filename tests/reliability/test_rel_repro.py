@@ -13,7 +13,7 @@ import pytest
 from spikelearn.cli import main
 from spikelearn.errors import SpikelearnError
 from spikelearn.scenario import builtin_scenarios, load_scenario
-from spikelearn.run import run_scenario
+from spikelearn.runner import run_scenario
 
 SMALL = '''
 name = "repro"
@@ -66,7 +66,7 @@ def assert_bitwise_equal(run_a, run_b):
 
 @pytest.mark.parametrize("dev", ["runtime", pytest.param("cpp", marks=pytest.mark.long)])
 def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(dev, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])  # figures are not compared
+    monkeypatch.setattr("spikelearn.runner.make_figures", lambda result, task: [])  # figures are not compared
     path = tmp_path / "repro.toml"
     path.write_text(SMALL.format(device=dev))
     out = tmp_path / "runs"
@@ -169,7 +169,7 @@ def test_rerun_from_run_dir_in_a_new_process_is_identical(tmp_path):
 
 def test_rerun_from_run_dir_reloads_the_plugin_files(tmp_path, capsys, monkeypatch):
     """A run that used ``--plugin FILE`` repeats from ``RUN_DIR/scenario.toml`` without naming it again."""
-    monkeypatch.setattr("spikelearn.run.make_figures", lambda result, task: [])
+    monkeypatch.setattr("spikelearn.runner.make_figures", lambda result, task: [])
     plugin = Path(__file__).resolve().parents[2] / "examples" / "triplet_stdp.py"
     path = tmp_path / "triplet.toml"
     path.write_text(SMALL.format(device="runtime").replace('name = "repro"', 'name = "triplet"').replace(

@@ -1,13 +1,21 @@
 """Running a scenario: seed, device, build, simulate with a progress bar, save, evaluate, figures.
 
 The run directory is created first and written under a temporary name; Ctrl-C or SIGTERM during the
-simulation keeps it, marked incomplete, with whatever was recorded (on ``runtime`` the monitors hold
-the data up to the interrupt; standalone devices write their results only at the end).
+simulation keeps it, marked incomplete, with whatever was recorded up to the interrupt (a standalone
+program is stopped at the end of its current time step and writes its results; see
+:mod:`spikelearn.devices`), and ``status.json`` says why and the simulated time reached (``t_end``). An
+interrupted run is never evaluated. Temporary directories that killed runs left behind are reported
+(``spikelearn clean`` removes them).
+
+``provenance.json`` records the versions, the command, the plugin files (copied into ``plugins/`` with
+their SHA-256) and, when spikelearn is installed from a git checkout, its commit and whether tracked
+files differ from it.
 """
 
 import logging
 import platform
 import signal
+import subprocess
 import sys
 import time
 import warnings
@@ -18,12 +26,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import build_network
-from .errors import BuildError, RunInterrupted, SimulationError, SpikelearnError
-from .results import RunDirectory, RunResult, save_recorders, write_json_atomic
+from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
+                     SpikelearnError, keep_brian_from_blaming_itself)
+from .results import (RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
+                      write_json_atomic)
 from .scenario import to_toml
 from .schedule import phase_intervals
 
-__all__ = ["run_scenario", "RunOutcome", "evaluate_run"]
+__all__ = ["run_scenario", "RunOutcome", "evaluate_run", "check_network"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +62,37 @@ def _versions():
     return out
 
 
+def _source_checkout():
+    """``{"commit": ..., "dirty": ...}`` of the git checkout spikelearn is installed from (an editable
+    install), ``dirty`` when tracked files differ from the commit; ``None`` when it is not installed from
+    a checkout or git cannot tell."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root:  # e.g. site-packages of a venv in a checkout
+            return None
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 @contextmanager
 def _sigterm_as_interrupt():
     """Handle SIGTERM like Ctrl-C for the duration of a run (main thread only): a running runtime
-    network stops at the end of its time step (Brian2's own Ctrl-C behaviour); otherwise (building,
-    a standalone binary running) it raises KeyboardInterrupt."""
+    network stops at the end of its time step (Brian2's own Ctrl-C behaviour); while a standalone
+    program runs, :mod:`spikelearn.devices` forwards both signals to it; otherwise (building) it raises
+    KeyboardInterrupt."""
     def handler(signum, frame):
         from brian2.core.network import Network
 
         if Network._globally_running and not Network._globally_stopped:
             Network._globally_stopped = True
         else:
-            raise KeyboardInterrupt(f"signal {signum}")
+            raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -100,12 +129,13 @@ class _FileLog:
 
 
 def run_scenario(scenario, registry, out_root="runs", device=None, progress=True, build_only=False,
-                 command=None, plugin_files=(), echo=None, figures=True, spike_inputs=None):
+                 command=None, plugin_files=(), echo=None, figures=True, spike_inputs=None, force=False):
     """Run a validated scenario; return a `RunOutcome` with the run directory and the claims.
 
     ``device`` overrides the scenario's device. ``echo`` (a callable taking a string) receives
     one-line status messages for the user. ``spike_inputs`` maps spike-time populations to
-    ``(indices, times_s)`` (for programmatic use, e.g. the contract kit).
+    ``(indices, times_s)`` (for programmatic use, e.g. the contract kit). A run whose estimated memory
+    (:func:`estimate_memory`) exceeds the machine's available memory is refused unless ``force``.
     """
     from .devices import DeviceSession
 
@@ -113,12 +143,23 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
         scenario = scenario.with_overrides([f'device="{device}"'], registry)
     echo = echo or (lambda message: None)
     task = registry.get("tasks", scenario.task) if scenario.task else None
+    _check_memory(scenario, force, echo)
+    if scenario.task is None and not build_only:
+        # a network the scenario file alone describes: Brian2 checks its code before anything is written
+        # (built-in tasks' networks are tested with the tasks; checking them here would cost up to minutes)
+        check_network(scenario, registry)
     rundir = RunDirectory(out_root, scenario.name)
+    stale = stale_run_directories(out_root)
+    if stale:
+        echo(f"note: {len(stale)} temporary run director{'y' if len(stale) == 1 else 'ies'} of killed runs in "
+             f"{out_root}: {', '.join(s.describe() for s in stale[:3])}{', ...' if len(stale) > 3 else ''}; "
+             f"`spikelearn clean {out_root}` removes them")
     (rundir.path / "scenario.toml").write_text(to_toml(scenario.data))
     provenance = {
         "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
         "device": scenario.device, "versions": _versions(), "command": command or " ".join(sys.argv),
-        "host": platform.node(), "machine": platform.machine(), "plugin_files": [str(p) for p in plugin_files],
+        "host": platform.node(), "machine": platform.machine(), "spikelearn_git": _source_checkout(),
+        "plugin_files": [str(p) for p in plugin_files], "plugins": copy_plugin_files(plugin_files, rundir.path),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": rundir.id,
     }
     write_json_atomic(rundir.path / "provenance.json", provenance)
@@ -131,6 +172,8 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     try:
         with _FileLog(rundir.path / "log.txt"), _sigterm_as_interrupt():
             from brian2 import BrianLogger, defaultclock, seed as brian_seed
+
+            keep_brian_from_blaming_itself()
 
             # every object the builder makes goes into the Network; Brian2's "never included in a
             # network" warning only appears after a build error, as noise below the real message
@@ -152,15 +195,20 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                     with _brian_errors(scenario, session.name):
                         session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
                                     build_only=build_only, run_args=ctx.run_args)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as ex:
                     if bar:
                         bar.close()
+                    stopped = ex if isinstance(ex, SimulationStopped) else SimulationStopped(
+                        str(ex) or "Ctrl-C", recorded=not session.standalone)
+                    rundir.t_end = stopped.t_end
                     if guard is not None and (hit := guard.tripped()) is not None:
                         _stop_on_guard(hit, guard, ctx, rundir)
-                    if not session.standalone:
+                    if stopped.recorded:
                         save_recorders(ctx, rundir.path / "data")
-                    path = rundir.abandon("incomplete", f"interrupted at wall time {time.perf_counter() - t_run:.1f} s")
-                    raise RunInterrupted(f"run interrupted; what was recorded is kept in {path} (marked incomplete)") from None
+                    path = rundir.abandon("incomplete", f"{stopped.reason} (wall time {time.perf_counter() - t_run:.1f} s)")
+                    kept = "what was recorded is kept" if stopped.recorded else "the run directory is kept"
+                    raise RunInterrupted(f"run interrupted: {stopped.reason}; {kept} in {path} "
+                                         "(marked incomplete, not evaluated)") from None
                 finally:
                     if bar:
                         bar.close()
@@ -175,6 +223,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
                 if guard is not None and (hit := guard.tripped()) is not None:
                     _stop_on_guard(hit, guard, ctx, rundir)
                 save_recorders(ctx, rundir.path / "data")
+                rundir.simulated(float(scenario.duration))
                 if scenario.guard["enabled"] and guard is None:
                     _check_after_run(rundir)
         provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -234,6 +283,111 @@ def _brian_errors(scenario, device):
         raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
 
 
+def estimate_memory(scenario):
+    """Bytes the scenario's declared network and recordings need, about (``(total, parts)``, parts a list
+    of ``(what, bytes)``): 10 double-precision values per neuron and per synapse (state, parameters,
+    indices), every recorded state sample and weight-trace sample, and the spikes of recorded populations
+    at up to 100 Hz (spike counts above that are not foreseen). A task's own objects are not counted."""
+    from .units import parse_quantity
+
+    duration, dt = float(scenario.duration), float(scenario.dt)
+    parts = []
+    for name, pop in scenario.populations.items():
+        parts.append((f"population {name}", 80 * pop.size))
+    synapses = {}
+    for name, conn in scenario.connections.items():
+        n_pre, n_post = scenario.populations[conn.source].size, scenario.populations[conn.target].size
+        synapses[name] = int(conn.p * (min(n_pre, n_post) if conn.connect == "one_to_one" else n_pre * n_post))
+        parts.append((f"connection {name}", 80 * synapses[name]))
+    for pop, spec in scenario.record["states"].items():
+        indices = spec["indices"]
+        n = len(indices) if isinstance(indices, list) else min(int(indices), scenario.populations[pop].size)
+        steps = duration / max(float(parse_quantity(spec["dt"])), dt)
+        parts.append((f"state recording of {pop}", 8 * len(spec["variables"]) * n * steps))
+    for conn, spec in scenario.record["weights"].items():
+        indices = spec.get("indices", 0)
+        n = len(indices) if isinstance(indices, list) else int(indices)
+        if n and "dt" in spec:
+            parts.append((f"weight trace of {conn}", 8 * n * duration / max(float(parse_quantity(spec["dt"])), dt)))
+    for pop in scenario.record["spikes"]:
+        parts.append((f"spikes of {pop}", 12 * scenario.populations[pop].size * 100.0 * duration))
+    return sum(b for _, b in parts), parts
+
+
+def _check_memory(scenario, force, echo):
+    """Refuse a run whose estimated memory exceeds what the machine has available (unless ``force``)."""
+    import psutil
+
+    total, parts = estimate_memory(scenario)
+    available = psutil.virtual_memory().available
+    largest = ", ".join(f"{what} {b / 2**30:.3g} GiB" for what, b in sorted(parts, key=lambda p: -p[1])[:3])
+    if total > available and not force:
+        raise BuildError(f"{scenario.source}: the run needs about {total / 2**30:.3g} GiB (largest: {largest}); "
+                         f"{available / 2**30:.3g} GiB are available; record less (record.states indices, dt) "
+                         "or run shorter, or use --force to try anyway")
+    if total > 2**30:
+        echo(f"memory estimate: {total / 2**30:.3g} GiB of {available / 2**30:.3g} GiB available ({largest})")
+
+
+def check_network(scenario, registry):
+    """Build the scenario's network on the runtime device (NumPy) without running it, so that Brian2
+    checks every code string (connect conditions, weights, effects, rule code, recorded variables)
+    against the names and units the models and rules provide; a refusal becomes a `ScenarioError`
+    naming the scenario key. ``spikelearn validate`` and ``run`` (before the run directory exists) call
+    it for scenarios without a task: a task's network can take minutes to build on the runtime device.
+    The objects are deleted afterwards; the real build re-seeds Brian2, so runs are unchanged."""
+    import gc
+
+    from brian2 import BrianLogger, defaultclock
+
+    from .build import KeyedBuildError
+    from .devices import DeviceSession
+
+    sc = scenario
+    if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
+        sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
+    task = registry.get("tasks", sc.task) if sc.task else None
+    BrianLogger.suppress_name("unused_brian_object")  # the objects are deleted unused on purpose
+    try:
+        with DeviceSession(sc):
+            defaultclock.dt = sc.dt
+            net, ctx = build_network(sc, registry, task)
+            try:
+                net._clocks = {obj.clock for obj in net.sorted_objects}  # what Network.run sets first
+                net.before_run({})
+            except (SpikelearnError, KeyboardInterrupt):
+                raise
+            except Exception as ex:
+                raise ScenarioError(scenario.source, _key_of(ex, sc), brian_message(ex)) from ex
+            finally:
+                del net, ctx
+    except KeyedBuildError as ex:
+        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
+    except BuildError as ex:
+        raise ScenarioError(scenario.source, None, str(ex)) from ex
+    finally:
+        gc.collect()  # the objects must not keep their names from the real build
+
+
+def _key_of(ex, scenario):
+    """The scenario key behind a Brian2 error at code generation, from the object it names."""
+    import re
+
+    text = brian_message(ex)
+    match = re.search(r"object '([^']+)'", text)
+    if match is None:
+        return None
+    name = re.sub(r"_(pre|post)(_\w+)?$", "", match.group(1))
+    if name in scenario.connections:
+        conn = scenario.connections[name]
+        names = set(re.findall(r"'(\w+)'", text[match.end():]))
+        in_effect = conn.effect and names & set(re.findall(r"\w+", conn.effect))
+        return f"connections.{name}.{'plasticity' if conn.rules and not in_effect else 'effect'}"
+    if name in scenario.populations:
+        return f"populations.{name}"
+    return None
+
+
 def brian_message(ex):
     """One line from a (chained) Brian2 exception: the object it names and the innermost error."""
     import re
@@ -274,6 +428,7 @@ def _install_guard(scenario, session, ctx, echo):
 def _stop_on_guard(hit, guard, ctx, rundir):
     """The guard stopped the run: keep what was recorded, mark the run directory, raise."""
     save_recorders(ctx, rundir.path / "data")
+    rundir.t_end = hit.t  # the loop stops at the end of the time step of the finding
     reason = hit.message(guard.limit)
     path = rundir.abandon("stopped", reason)
     raise SimulationError(f"{reason}; what was recorded up to then is kept in {path} (marked incomplete)")
@@ -335,7 +490,7 @@ def write_run_report(path):
 
     result = RunResult(path)
     figures = sorted(p for p in (Path(path) / "figures").glob("*") if p.suffix in (".png", ".svg"))
-    sections = {"activity": [p for p in figures if p.name.startswith("raster_")],
+    sections = {"activity": [p for p in figures if p.name.startswith(("raster_", "state_"))],
                 "weights": [p for p in figures if p.name.startswith("weights_")]}
     sections["task"] = [p for p in figures if p not in sections["activity"] + sections["weights"]]
     return write_report(result, sections, Path(path) / "report.html", written_by="spikelearn run")
