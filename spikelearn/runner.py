@@ -343,6 +343,8 @@ def check_network(scenario, registry):
     from .build import KeyedBuildError
     from .devices import DeviceSession
 
+    keep_brian_from_blaming_itself()
+
     sc = scenario
     if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
         sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)

@@ -48,7 +48,7 @@ weights = { c = { dt = "10*ms", indices = [1, 3, 4] } }
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, registry):
     """A finished 200 ms runtime run of SCENARIO (a few seconds)."""
-    from spikelearn.run import run_scenario
+    from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     root = tmp_path_factory.mktemp("nwb")
