@@ -147,7 +147,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     if scenario.task is None and not build_only:
         # a network the scenario file alone describes: Brian2 checks its code before anything is written
         # (built-in tasks' networks are tested with the tasks; checking them here would cost up to minutes)
-        check_network(scenario, registry)
+        check_network(scenario, registry, spike_inputs)
     rundir = RunDirectory(out_root, scenario.name)
     stale = stale_run_directories(out_root)
     if stale:
@@ -329,7 +329,7 @@ def _check_memory(scenario, force, echo):
         echo(f"memory estimate: {total / 2**30:.3g} GiB of {available / 2**30:.3g} GiB available ({largest})")
 
 
-def check_network(scenario, registry):
+def check_network(scenario, registry, spike_inputs=None):
     """Build the scenario's network on the runtime device (NumPy) without running it, so that Brian2
     checks every code string (connect conditions, weights, effects, rule code, recorded variables)
     against the names and units the models and rules provide; a refusal becomes a `ScenarioError`
@@ -353,7 +353,7 @@ def check_network(scenario, registry):
     try:
         with DeviceSession(sc):
             defaultclock.dt = sc.dt
-            net, ctx = build_network(sc, registry, task)
+            net, ctx = build_network(sc, registry, task, spike_inputs=spike_inputs)
             try:
                 net._clocks = {obj.clock for obj in net.sorted_objects}  # what Network.run sets first
                 net.before_run({})
