@@ -43,7 +43,7 @@ def test_kit_catches_a_rule_that_breaks_its_bounds(plasticity_kit, tmp_path):
     assert not bounds.passed and "bounds [0, 0.01]" in bounds.detail
 
 
-@pytest.mark.parametrize("on_post, passes", [("w = clip(w - eta, w_floor, w_ceil)", True), ("w -= eta", False)])
+@pytest.mark.parametrize("on_post, passes", [("w = clip(w - eta, w_floor, w_ceil)", True), ("w = clip(w - eta, 0, w_ceil)", False)])
 def test_kit_checks_declared_bounds_whatever_their_names(plasticity_kit, tmp_path, on_post, passes):
     """A rule bounded by parameters not called wmax declares them (``bounds``); a rule that then leaves
     them fails (here: depression without the floor drives weights below w_floor)."""
