@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikelearn.errors import BuildError
+from spikelearn.errors import ScenarioError
 from spikelearn.registry import Registry
 from spikelearn.results import RunResult
 from spikelearn.runner import run_scenario
@@ -174,7 +174,7 @@ def test_composition_refuses_a_clash(tmp_path):
         "connections": {"c": {"source": "pre", "target": "post", "plasticity": [{"rule": "triplet_stdp"}, {"rule": "triplet_copy"}]}},
     }
     sc = parse_scenario(data, "<clash>", registry)
-    with pytest.raises(BuildError, match=r"rules 'triplet_stdp' and 'triplet_copy' both declare the variable 'o1'"):
+    with pytest.raises(ScenarioError, match=r"plasticity\[1\]: rules 'triplet_stdp' and 'triplet_copy' both declare the variable 'o1'"):
         run_scenario(sc, registry, out_root=tmp_path, progress=False)
 
 
