@@ -14,14 +14,16 @@ Nothing here runs during the simulation: everything is Brian2 code.
 """
 
 import logging
+from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
 
 from .errors import BuildError
+from .network import NetworkDescription
 from .schedule import install_phases
 
-__all__ = ["BuildContext", "build_network", "Recorder", "KeyedBuildError", "at_key"]
+__all__ = ["BuildContext", "build_network", "describe_network", "Recorder", "KeyedBuildError", "at_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,9 @@ class BuildContext:
         self.namespace = {}
         self.signals = {}
         self.spike_inputs = {}
-        self.extra_equations = {name: [] for name in scenario.populations}
-        self.extra_reset = {name: [] for name in scenario.populations}
+        self.net = NetworkDescription.of_scenario(scenario)
+        self.extra_equations = defaultdict(list)  # population -> equation lines from rules and the task
+        self.extra_reset = defaultdict(list)
         self.groups = {}
         self.synapses = {}
         self.objects = []
@@ -117,83 +120,122 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
     Must be called after the device is selected (:mod:`spikelearn.devices`). ``spike_inputs`` maps
     spike-time populations to ``(indices, times_s)``.
     """
-    from brian2 import Network, Synapses
+    from brian2 import Network
 
-    ctx = BuildContext(scenario, registry)
-    ctx.spike_inputs.update(spike_inputs or {})
     via_run_args = _run_args_device() and scenario.device_options.get("runtime_parameters")
     if via_run_args:  # values read from the command line before anything else in main() uses them
         from brian2 import device
 
         device.apply_run_args()
-    install_phases(scenario.phases, scenario.duration, ctx.namespace, ctx.signals)
-    if task is not None:
-        task.prepare(ctx)
+    ctx = describe_network(scenario, registry, task, spike_inputs)
+    net = ctx.net
 
     # neuron-side variables of plasticity rules, renamed per connection
-    pop_ns = {name: {} for name in scenario.populations}
+    pop_ns = {name: {} for name in net.populations}
     plastic = {}
-    for cname, conn in scenario.connections.items():
+    for cname, conn in net.connections.items():
         if conn.rules:
             plastic[cname] = _compose_rules(cname, conn, ctx, pop_ns)
-    for pname, pop in scenario.populations.items():
-        model = registry.get("models", pop.model)
-        extra_eq = "\n".join(ctx.extra_equations[pname])
-        extra_reset = "\n".join(ctx.extra_reset[pname])
-        if (extra_eq.strip() or extra_reset.strip()) and model.kind != "neuron":
-            raise BuildError(
-                f"population '{pname}' (model '{pop.model}') cannot hold the extra variables: {extra_eq or extra_reset}"
-            )
-        params = {**ctx.namespace, **_quantity_ns(pop.params), **pop_ns[pname]}
-        if model.kind != "neuron":
-            params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
-        group = model.create(pname, pop.size, params, extra_eq, extra_reset, ctx)
-        ctx.groups[pname] = group
-        _set_runtime_values(ctx, pname, group, via_run_args)
-        ctx.objects.append(group)
-
-    for cname, conn in scenario.connections.items():
-        code = plastic.get(cname, {"model": "", "on_pre": "", "on_post": "", "namespace": {}, "method": None})
-        model = _with_weight(code["model"])
-        on_pre = _join_code([conn.effect or "", code["on_pre"]])
-        on_post = code["on_post"]
-        if conn.summed:
-            model += "\n" + _summed_line(conn, ctx)
-        recorded = cname in scenario.record["weights"]
-        if recorded:  # initial weights kept per synapse: standalone devices cannot read them before the run
-            model += "\nw_initial : 1 (constant)"
-        namespace = {**ctx.namespace, **code["namespace"]}
-        kwargs = {}
-        if on_pre.strip():
-            kwargs["on_pre"] = on_pre
-        if on_post.strip():
-            kwargs["on_post"] = on_post
-        if code["method"]:
-            kwargs["method"] = code["method"]
-        with at_key(f"connections.{cname}.{'plasticity' if conn.rules else 'effect'}"):
-            syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
-                           name=cname, **kwargs)
-        _set_runtime_values(ctx, cname, syn, via_run_args)
-        with at_key(f"connections.{cname}.connect"):
-            if conn.connect == "all":
-                syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
-            elif conn.connect == "one_to_one":
-                syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
-            else:
-                syn.connect(condition=conn.connect, p=conn.p)
-        with at_key(f"connections.{cname}.weight"):
-            syn.w = conn.weight
-        if recorded:
-            syn.w_initial = "w"
-        if float(conn.delay) > 0 and on_pre.strip():
-            syn.delay = conn.delay
-        ctx.synapses[cname] = syn
-        ctx.objects.append(syn)
-
-    _add_recorders(scenario, ctx)
+    for kind, name in net.order:
+        if kind == "population":
+            _build_population(net.populations[name], ctx, pop_ns[name], via_run_args)
+        else:
+            _build_connection(net.connections[name], ctx, plastic.get(name), via_run_args)
+    for op in net.operations.values():
+        _build_operation(op, ctx)
+    _add_recorders(ctx)
+    ctx.task_objects_from = len(ctx.objects)
     if task is not None:
         task.build(ctx)
     return Network(*ctx.objects), ctx
+
+
+def describe_network(scenario, registry, task=None, spike_inputs=None):
+    """The network description of ``scenario`` with what its task adds (its ``prepare``), and the global
+    signals and namespace the build will use; no Brian2 group exists yet. Returns the `BuildContext`
+    (``ctx.net`` is the `NetworkDescription`)."""
+    ctx = BuildContext(scenario, registry)
+    ctx.spike_inputs.update(spike_inputs or {})
+    install_phases(scenario.phases, scenario.duration, ctx.namespace, ctx.signals)
+    if task is not None:
+        task.prepare(ctx)
+    return ctx
+
+
+def _build_population(pop, ctx, rule_ns, via_run_args):
+    model = pop.definition
+    extra_eq = "\n".join(ctx.extra_equations[pop.name])
+    extra_reset = "\n".join(ctx.extra_reset[pop.name])
+    if (extra_eq.strip() or extra_reset.strip()) and model.kind != "neuron":
+        raise BuildError(
+            f"population '{pop.name}' (model '{pop.model}') cannot hold the extra variables: {extra_eq or extra_reset}"
+        )
+    params = {**ctx.namespace, **_quantity_ns(pop.params), **rule_ns}
+    if model.kind != "neuron":
+        params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
+    group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx)
+    for var, value in pop.initial.items():
+        with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
+            setattr(group, var, value)
+    ctx.groups[pop.name] = group
+    _set_runtime_values(ctx, pop.name, group, via_run_args)
+    ctx.objects.append(group)
+
+
+def _build_connection(conn, ctx, code, via_run_args):
+    from brian2 import Synapses
+
+    cname = conn.name
+    code = code or {"model": "", "on_pre": "", "on_post": "", "namespace": {}, "method": None}
+    model = _with_weight(_join_code([conn.model, code["model"]]))
+    on_pre = _join_code([conn.effect or "", code["on_pre"]])
+    on_post = _join_code([conn.on_post, code["on_post"]])
+    if conn.summed:
+        model += "\n" + _summed_line(conn, ctx)
+    recorded = any(r.kind == "weights" and r.source == cname for r in ctx.net.records)
+    if recorded:  # initial weights kept per synapse: standalone devices cannot read them before the run
+        model += "\nw_initial : 1 (constant)"
+    namespace = {**ctx.namespace, **code["namespace"], **conn.namespace}
+    kwargs = {}
+    if on_pre.strip():
+        kwargs["on_pre"] = on_pre
+    if on_post.strip():
+        kwargs["on_post"] = on_post
+    if code["method"]:
+        kwargs["method"] = code["method"]
+    where = conn.origin if conn.origin.startswith("connections.") else f"connections.{cname}"
+    with at_key(f"{where}.{'plasticity' if conn.rules else 'effect'}"):
+        syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
+                       name=cname, **kwargs)
+    _set_runtime_values(ctx, cname, syn, via_run_args)
+    with at_key(f"{where}.connect"):
+        if conn.i is not None:
+            syn.connect(i=np.asarray(conn.i, dtype=int), j=np.asarray(conn.j, dtype=int))
+        elif conn.connect == "all":
+            syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
+        elif conn.connect == "one_to_one":
+            syn.connect(j="i", p=conn.p) if conn.p < 1 else syn.connect(j="i")
+        else:
+            syn.connect(condition=conn.connect, p=conn.p)
+    if conn.weight is not None:
+        with at_key(f"{where}.weight"):
+            syn.w = conn.weight
+    for var, value in conn.initial.items():
+        with at_key(f"{where}: initial value of {var}"):
+            setattr(syn, var, value)
+    if recorded:
+        syn.w_initial = "w"
+    if conn.delay is not None and float(conn.delay) > 0 and on_pre.strip():
+        syn.delay = conn.delay
+    ctx.synapses[cname] = syn
+    ctx.objects.append(syn)
+
+
+def _build_operation(op, ctx):
+    owner = ctx.groups.get(op.target) or ctx.synapses[op.target]
+    kwargs = {"dt": op.dt} if op.dt is not None else {}
+    with at_key(f"{op.origin or 'operation'} {op.name}"):
+        ctx.objects.append(owner.run_regularly(op.code, when=op.when, order=op.order, name=op.name, **kwargs))
 
 
 class KeyedBuildError(BuildError):
@@ -355,12 +397,15 @@ def _same_value(a, b):
         return False
 
 
-def _known_synapse_count(scenario, name):
-    """Number of synapses of a connection when it follows from the scenario alone (p = 1 patterns)."""
-    conn = scenario.connections[name]
+def _known_synapse_count(net, name):
+    """Number of synapses of a connection when it follows from the description alone (index arrays,
+    p = 1 patterns)."""
+    conn = net.connections[name]
+    if conn.i is not None:
+        return len(conn.i)
     if conn.p < 1:
         return None
-    n_pre, n_post = scenario.populations[conn.source].size, scenario.populations[conn.target].size
+    n_pre, n_post = net.populations[conn.source].size, net.populations[conn.target].size
     if conn.connect == "all":
         return n_pre * n_post
     if conn.connect == "one_to_one":
@@ -382,38 +427,33 @@ def _summed_line(conn, ctx):
     return f"{var}_post = {expr.strip()} : {unit_str} (summed)"
 
 
-def _add_recorders(scenario, ctx):
-    from brian2 import StateMonitor
+def _add_recorders(ctx):
+    from brian2 import BrianLogger, StateMonitor
 
-    from .units import parse_quantity
-
-    record = scenario.record
-    for pop in record["spikes"]:
-        ctx.record_spikes(pop, ctx.groups[pop])
-    for pop, spec in record["states"].items():
-        group = ctx.groups[pop]
-        for var in spec["variables"]:
-            if var not in group.variables:
-                raise BuildError(
-                    f"record.states.{pop}.variables: '{var}' is not a variable of population '{pop}'; "
-                    f"variables: {', '.join(sorted(v for v in group.variables if not v.startswith('_')))}"
-                )
-        ctx.record_state(pop, group, spec["variables"], spec["indices"], parse_quantity(spec["dt"]))
-    for conn, spec in record["weights"].items():
-        syn = ctx.synapses[conn]
-        trace = None
-        if spec["indices"] and "dt" in spec:
-            indices = spec["indices"]
-            if isinstance(indices, int):
-                indices = list(range(indices))
-            n_syn = _known_synapse_count(scenario, conn)
-            if n_syn is not None and indices and max(indices) >= n_syn:
-                raise BuildError(f"record.weights.{conn}.indices: connection '{conn}' has {n_syn} synapses; "
-                                 f"indices must lie in [0, {n_syn})")
-            # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
-            from brian2 import BrianLogger
-
-            BrianLogger.suppress_name("cannot_check_statemonitor_indices")
-            trace = StateMonitor(syn, "w", record=indices, dt=parse_quantity(spec["dt"]), name=f"wtrace_{conn}")
-            ctx.objects.append(trace)
-        ctx.recorders.append(Recorder("weights", conn, trace, synapses=syn))
+    for rec in ctx.net.records:
+        if rec.kind == "spikes":
+            ctx.record_spikes(rec.name, ctx.groups[rec.source])
+        elif rec.kind == "state":
+            what = "population" if rec.source in ctx.groups else "connection"
+            group = ctx.groups[rec.source] if rec.source in ctx.groups else ctx.synapses[rec.source]
+            for var in rec.variables:
+                if var not in group.variables:
+                    raise BuildError(
+                        f"{rec.origin}.variables: '{var}' is not a variable of {what} '{rec.source}'; "
+                        f"variables: {', '.join(sorted(v for v in group.variables if not v.startswith('_')))}"
+                    )
+            ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt)
+        else:
+            syn = ctx.synapses[rec.source]
+            trace = None
+            if rec.indices and rec.dt is not None:
+                indices = list(range(rec.indices)) if isinstance(rec.indices, int) else rec.indices
+                n_syn = _known_synapse_count(ctx.net, rec.source)
+                if n_syn is not None and indices and max(indices) >= n_syn:
+                    raise BuildError(f"{rec.origin}.indices: connection '{rec.source}' has {n_syn} synapses; "
+                                     f"indices must lie in [0, {n_syn})")
+                # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
+                BrianLogger.suppress_name("cannot_check_statemonitor_indices")
+                trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.source}")
+                ctx.objects.append(trace)
+            ctx.recorders.append(Recorder("weights", rec.source, trace, synapses=syn))

@@ -56,6 +56,11 @@ def build_parser():
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
 
+    p = sub.add_parser("show", help="print a scenario's network: populations, connections, rules, operations, records")
+    _add_scenario_options(p)
+    p.add_argument("--built", action="store_true",
+                   help="also build it on the runtime device (nothing runs) and list what the task builds in Python")
+
     p = sub.add_parser("sweep", help="run a parameter grid x seeds on Dask distributed")
     _add_scenario_options(p)
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
@@ -235,6 +240,14 @@ def cmd_validate(args):
     return 0
 
 
+def cmd_show(args):
+    from .runner import show_network
+
+    registry = _registry(args)
+    print(show_network(_load(args, registry), registry, built=args.built))
+    return 0
+
+
 def cmd_list(args):
     kinds = [args.what] if args.what else ["scenarios", "models", "plasticity", "tasks"]
     registry = _registry(args) if kinds != ["scenarios"] else None
@@ -368,7 +381,7 @@ def cmd_train_denoiser(args):
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
             "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export, "clean": cmd_clean,
-            "train-denoiser": cmd_train_denoiser}
+            "train-denoiser": cmd_train_denoiser, "show": cmd_show}
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ScenarioError
+from .network import Connection, Population, RuleUse
 from .plugin import Param
 from .units import UnitParseError, dimension_name, parse_quantity, same_dimensions
 
@@ -46,8 +47,10 @@ MAX_SEED = 2**32 - 1
 
 TOP_KEYS = {
     "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
-    "connections", "phases", "record", "task", "sweep", "guard",
+    "connections", "phases", "record", "task", "sweep", "guard", "models",
 }
+MODEL_KEYS = {"description", "equations", "threshold", "reset", "refractory", "method", "parameters", "initial",
+              "synaptic_effect"}
 POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
 DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runtime_parameters"}
@@ -64,37 +67,6 @@ GUARD_KEYS = {"enabled", "every", "limit"}
 
 
 @dataclass
-class Population:
-    name: str
-    model: str
-    size: int
-    params: dict  # parameter name -> parsed value (float / Quantity / str / list)
-
-
-@dataclass
-class Connection:
-    name: str
-    source: str
-    target: str
-    connect: str
-    p: float
-    weight: object  # number or Brian2 expression string
-    delay: object  # Quantity
-    effect: str | None
-    summed: str | None
-    rules: list  # of RuleUse, in the order their updates are applied
-
-
-@dataclass
-class RuleUse:
-    """One plasticity rule on a connection, with its parsed parameters; ``key`` is its scenario key path."""
-
-    name: str
-    params: dict
-    key: str
-
-
-@dataclass
 class Scenario:
     """A validated scenario. ``data`` is the resolved dict (written to the run directory)."""
 
@@ -106,6 +78,7 @@ class Scenario:
     duration: object
     device: str
     device_options: dict
+    models: dict = field(default_factory=dict)  # the scenario's [models.X] tables, as Model instances
     populations: dict = field(default_factory=dict)
     connections: dict = field(default_factory=dict)
     phases: dict | None = None
@@ -463,6 +436,13 @@ def parse_scenario(data, source, registry):
     resolved["device_options"] = device_options
     resolved["guard"] = guard = _parse_guard(check, data.get("guard", {}), dt, resolved["dt"])
 
+    models = {}
+    if "models" in data:
+        mdata = check.table(data["models"], "models", set(data["models"]) if isinstance(data["models"], dict) else set())
+        for mname, spec in mdata.items():
+            models[mname] = _inline_model(check, registry, mname, spec)
+        resolved["models"] = data["models"]
+
     populations = {}
     resolved["populations"] = {}
     pops = data.get("populations", {})
@@ -472,11 +452,12 @@ def parse_scenario(data, source, registry):
         _check_identifier(check, pname, key)
         check.table(pdata, key, POPULATION_KEYS, required=("model", "size"))
         model_name = check.string(pdata["model"], f"{key}.model")
-        model = registry.lookup("models", model_name, source, f"{key}.model")
+        model = models[model_name] if model_name in models else registry.lookup("models", model_name, source,
+                                                                                    f"{key}.model")
         size = check.integer(pdata["size"], f"{key}.size", minimum=1)
         raw, parsed = parse_params(check, pdata.get("parameters", {}), model.parameters,
                                    f"{key}.parameters", f"model '{model_name}'")
-        populations[pname] = Population(pname, model_name, size, parsed)
+        populations[pname] = Population(pname, model_name, size, parsed, definition=model, origin=key)
         resolved["populations"][pname] = {"model": model_name, "size": size, "parameters": raw}
 
     connections = {}
@@ -516,11 +497,12 @@ def parse_scenario(data, source, registry):
         if effect is not None and summed is not None:
             raise check.error(f"{key}.summed", "give either 'effect' (on_pre code) or 'summed', not both")
         if effect is None and summed is None:
-            target_model = registry.lookup("models", populations[endpoints["target"]].model, source, f"{key}.target")
+            target_model = populations[endpoints["target"]].definition
             effect = target_model.synaptic_effect or None
         rules, rules_raw = _parse_plasticity(check, registry, cdata.get("plasticity"), f"{key}.plasticity", source)
         connections[cname] = Connection(
             cname, endpoints["source"], endpoints["target"], connect, p, weight, delay, effect, summed, rules,
+            origin=key,
         )
         entry = {"source": endpoints["source"], "target": endpoints["target"], "connect": connect, "p": p,
                  "weight": weight, "delay": cdata.get("delay", "0*ms")}
@@ -573,7 +555,7 @@ def parse_scenario(data, source, registry):
     return Scenario(
         warnings=warnings, source=str(source), data=resolved, name=resolved["name"], seed=resolved["seed"], dt=dt,
         duration=duration, device=resolved["device"], device_options=device_options,
-        populations=populations, connections=connections, phases=phases, record=record,
+        models=models, populations=populations, connections=connections, phases=phases, record=record,
         task=task_name, task_params=task_params, sweep=sweep, guard=guard,
     )
 
@@ -603,12 +585,12 @@ def _stability_warnings(registry, populations, connections, dt, resolved):
                 yield name, value
 
     for pname, pop in populations.items():
-        model = registry.get("models", pop.model)
+        model = pop.definition
         for name, tau in taus(pop.params):
             key = f"populations.{pname}.parameters.{name}"
             check(key, resolved["populations"][pname]["parameters"][name], tau, getattr(model, "method", None))
     for cname, conn in connections.items():
-        host = registry.get("models", populations[conn.target].model)
+        host = populations[conn.target].definition
         for use in conn.rules:
             rule = registry.get("plasticity", use.name)
             neuron_side = rule.pre_variables or rule.post_variables
@@ -616,6 +598,67 @@ def _stability_warnings(registry, populations, connections, dt, resolved):
             for name, tau in taus(use.params):
                 check(f"{use.key}.{name}", str(tau), tau, method)
     return out
+
+
+def _inline_model(check, registry, name, spec):
+    """A ``[models.NAME]`` table as a `Model`: Brian2 equations, threshold, reset, refractory, method,
+    constant ``parameters`` (numbers or quantities; defaults a population may override) and ``initial``
+    values. Equations are parsed here; their units are checked against the parameters by the pre-run
+    network check (``spikelearn validate``), as for a plugin model."""
+    from brian2 import Equations
+
+    from .plugin import Model
+
+    key = f"models.{name}"
+    _check_identifier(check, name, key)
+    check.table(spec, key, MODEL_KEYS, required=("equations",))
+    if name in registry.available("models"):
+        raise check.error(key, f"'{name}' is already a plugin model ({registry.origin('models', name)}); "
+                               "give the scenario's model another name")
+    attrs = {"name": name, "kind": "neuron", "description": check.string(spec.get("description", ""), f"{key}.description"),
+             "reference": "defined in the scenario"}
+    attrs["equations"] = check.string(spec["equations"], f"{key}.equations")
+    try:
+        Equations(attrs["equations"])
+    except Exception as ex:  # Brian2's parse errors have several types
+        raise check.error(f"{key}.equations", f"the equations do not parse: {str(ex).splitlines()[0]}") from None
+    for field_name in ("threshold", "reset"):
+        if field_name in spec:
+            attrs[field_name] = check.string(spec[field_name], f"{key}.{field_name}")
+    refractory = spec.get("refractory", False)
+    if not (refractory is False or isinstance(refractory, str)):
+        raise check.error(f"{key}.refractory", f"expected false, a time ('2*ms') or a Brian2 condition, got {refractory!r}")
+    attrs["refractory"] = refractory
+    from brian2.stateupdaters.base import StateUpdateMethod
+
+    attrs["method"] = check.string(spec.get("method", "euler"), f"{key}.method",
+                                   tuple(StateUpdateMethod.stateupdaters))
+    parameters = {}
+    given = check.table(spec.get("parameters", {}), f"{key}.parameters",
+                        set(spec.get("parameters", {})) if isinstance(spec.get("parameters"), dict) else set())
+    names = Equations(attrs["equations"]).names
+    for pname, value in given.items():
+        pkey = f"{key}.parameters.{pname}"
+        _check_identifier(check, pname, pkey)
+        if pname in names:
+            raise check.error(pkey, f"'{pname}' is a variable of the equations; a parameter needs another name")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise check.error(pkey, f"expected a number or a quantity ('281*pF'), got {_type_name(value)}")
+        try:
+            parse_quantity(value)
+        except UnitParseError as ex:
+            raise check.error(pkey, f"{ex}; a parameter is a constant: expressions of t or i belong in the "
+                                    "equations") from None
+        parameters[pname] = Param(value, "given in the scenario's [models] table")
+    attrs["parameters"] = parameters
+    initial = check.table(spec.get("initial", {}), f"{key}.initial",
+                          set(names) if isinstance(spec.get("initial", {}), dict) else set())
+    for var, value in initial.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise check.error(f"{key}.initial.{var}", f"expected a number or Brian2 code, got {_type_name(value)}")
+    attrs["initial"] = dict(initial)
+    attrs["synaptic_effect"] = check.string(spec.get("synaptic_effect", ""), f"{key}.synaptic_effect")
+    return type(f"ScenarioModel_{name}", (Model,), attrs)()
 
 
 def _is_time(value):
@@ -663,7 +706,7 @@ def _parse_plasticity(check, registry, pl, key, source):
         rule = registry.lookup("plasticity", name, source, f"{tkey}.rule")
         given = {k: v for k, v in table.items() if k != "rule"}
         raw, parsed = parse_params(check, given, rule.parameters, tkey, f"plasticity rule '{name}'")
-        uses.append(RuleUse(name, parsed, tkey))
+        uses.append(RuleUse(name, parsed, tkey, definition=rule))
         raws.append({"rule": name, **raw})
     names = [u.name for u in uses]
     if len(set(names)) != len(names):
@@ -819,7 +862,7 @@ def _check_plugin_requirements(check, registry, populations, connections, phases
                     )
             for side, pop in (("pre", conn.source), ("post", conn.target)):
                 needs = getattr(rule, f"{side}_variables")
-                model = registry.lookup("models", populations[pop].model, check.source, f"populations.{pop}.model")
+                model = populations[pop].definition
                 if needs and model.kind != "neuron":
                     raise check.error(
                         f"{use.key}.rule",
