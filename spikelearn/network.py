@@ -269,7 +269,7 @@ def describe(net, scenario=None, signals=None, phases=None):
                 out.append(f"  final weights of {r.source}{origin}")
                 continue
             idx = (f"first {r.indices}" if isinstance(r.indices, int) and not isinstance(r.indices, bool)
-                   else "all" if r.indices is True else _value(np.asarray(r.indices)))
+                   else "all" if r.indices is True else _value(list(r.indices)))
             every = f"every {r.dt}" if r.dt is not None else "every step"
             out.append(f"  {r.kind} of {r.source}: {', '.join(r.variables)} at indices {idx}, {every}{origin}")
     return "\n".join(out)

@@ -155,6 +155,17 @@ class Model:
     initial: dict = {}
     synaptic_effect = ""
 
+    @classmethod
+    def from_code(cls, name, equations, threshold=None, reset=None, refractory=False, method="euler",
+                  parameters=None, initial=None, synaptic_effect="", description="", reference=""):
+        """A neuron model from Brian2 code, without a class statement: what a scenario's ``[models.X]``
+        table and a task's own populations use. ``parameters`` maps names to `Param`."""
+        attrs = {"name": name, "kind": "neuron", "equations": equations, "threshold": threshold, "reset": reset,
+                 "refractory": refractory, "method": method, "parameters": dict(parameters or {}),
+                 "initial": dict(initial or {}), "synaptic_effect": synaptic_effect, "description": description,
+                 "reference": reference}
+        return type(f"Model_{name}", (cls,), attrs)()
+
     def create(self, name, size, params, extra_equations, extra_reset, ctx):
         """Create the Brian2 group. ``params`` maps parameter names to parsed values (the group's
         namespace); ``extra_equations``/``extra_reset`` come from plasticity rules."""

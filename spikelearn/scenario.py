@@ -615,28 +615,21 @@ def _inline_model(check, registry, name, spec):
     if name in registry.available("models"):
         raise check.error(key, f"'{name}' is already a plugin model ({registry.origin('models', name)}); "
                                "give the scenario's model another name")
-    attrs = {"name": name, "kind": "neuron", "description": check.string(spec.get("description", ""), f"{key}.description"),
-             "reference": "defined in the scenario"}
-    attrs["equations"] = check.string(spec["equations"], f"{key}.equations")
+    equations = check.string(spec["equations"], f"{key}.equations")
     try:
-        Equations(attrs["equations"])
+        names = Equations(equations).names
     except Exception as ex:  # Brian2's parse errors have several types
         raise check.error(f"{key}.equations", f"the equations do not parse: {str(ex).splitlines()[0]}") from None
-    for field_name in ("threshold", "reset"):
-        if field_name in spec:
-            attrs[field_name] = check.string(spec[field_name], f"{key}.{field_name}")
+    code = {f: check.string(spec[f], f"{key}.{f}") for f in ("threshold", "reset") if f in spec}
     refractory = spec.get("refractory", False)
     if not (refractory is False or isinstance(refractory, str)):
         raise check.error(f"{key}.refractory", f"expected false, a time ('2*ms') or a Brian2 condition, got {refractory!r}")
-    attrs["refractory"] = refractory
     from brian2.stateupdaters.base import StateUpdateMethod
 
-    attrs["method"] = check.string(spec.get("method", "euler"), f"{key}.method",
-                                   tuple(StateUpdateMethod.stateupdaters))
+    method = check.string(spec.get("method", "euler"), f"{key}.method", tuple(StateUpdateMethod.stateupdaters))
     parameters = {}
     given = check.table(spec.get("parameters", {}), f"{key}.parameters",
                         set(spec.get("parameters", {})) if isinstance(spec.get("parameters"), dict) else set())
-    names = Equations(attrs["equations"]).names
     for pname, value in given.items():
         pkey = f"{key}.parameters.{pname}"
         _check_identifier(check, pname, pkey)
@@ -650,15 +643,15 @@ def _inline_model(check, registry, name, spec):
             raise check.error(pkey, f"{ex}; a parameter is a constant: expressions of t or i belong in the "
                                     "equations") from None
         parameters[pname] = Param(value, "given in the scenario's [models] table")
-    attrs["parameters"] = parameters
     initial = check.table(spec.get("initial", {}), f"{key}.initial",
                           set(names) if isinstance(spec.get("initial", {}), dict) else set())
     for var, value in initial.items():
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise check.error(f"{key}.initial.{var}", f"expected a number or Brian2 code, got {_type_name(value)}")
-    attrs["initial"] = dict(initial)
-    attrs["synaptic_effect"] = check.string(spec.get("synaptic_effect", ""), f"{key}.synaptic_effect")
-    return type(f"ScenarioModel_{name}", (Model,), attrs)()
+    return Model.from_code(name, equations, refractory=refractory, method=method, parameters=parameters,
+                           initial=initial, description=check.string(spec.get("description", ""), f"{key}.description"),
+                           synaptic_effect=check.string(spec.get("synaptic_effect", ""), f"{key}.synaptic_effect"),
+                           reference="defined in the scenario", **code)
 
 
 def _is_time(value):

@@ -32,6 +32,7 @@ import logging
 import numpy as np
 
 from spikelearn.errors import BuildError
+from spikelearn.network import Connection, Record
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 from spikelearn.tasks import poisson_sampling_reference as ref
 
@@ -69,24 +70,25 @@ def _floats(values, key):
         raise BuildError(f"task parameter '{key}' must be a list of numbers, found: {values!r}") from None
 
 
-def _setup(ctx, rings_per_copy, weights_fn):
-    """Set per-neuron constants, frozen rates and the recurrent synapses of every copy."""
-    from brian2 import Hz, Synapses
+def _setup(ctx, rings_per_copy, weights_fn, task):
+    """Describe per-neuron constants, frozen rates and the recurrent synapses of every copy."""
+    from brian2 import Hz
 
     p = ctx.params
     pop = p["population"]
-    if pop not in ctx.groups:
+    if pop not in ctx.net.populations:
         raise BuildError(f"task population '{pop}' is not a population of the scenario")
-    group = ctx.groups[pop]
+    population = ctx.net.populations[pop]
+    size = population.size
     w_e = _floats(p["w_E"], "w_E")
     u_fwd = _floats(p["u_fwd"], "u_fwd")
     if len(w_e) != len(u_fwd) or not w_e:
         raise BuildError(f"task parameters w_E ({len(w_e)} values) and u_fwd ({len(u_fwd)}) need the same non-zero length")
     n_e, n_i = int(p["n_exc"]), int(p["n_inh"])
     block = rings_per_copy * (n_e + n_i)
-    if len(group) != len(w_e) * block:
+    if size != len(w_e) * block:
         raise BuildError(
-            f"population '{pop}' has {len(group)} neurons; {len(w_e)} copies × {rings_per_copy} ring(s) × "
+            f"population '{pop}' has {size} neurons; {len(w_e)} copies × {rings_per_copy} ring(s) × "
             f"({n_e} E + {n_i} I) need {len(w_e) * block}: set its size to that"
         )
     width = float(p["tuning_width"])
@@ -100,10 +102,7 @@ def _setup(ctx, rings_per_copy, weights_fn):
         np.tile(ref.feedforward_rates(n_e, n_i, u, float(p["stimulus"]), width, float(p["ji0"])), rings_per_copy)
         for u in u_fwd
     ])
-    group.preferred = preferred
-    group.is_exc = is_exc
-    group.copy = copy
-    group.rate_fwd = rates * Hz
+    population.initial.update(preferred=preferred, is_exc=is_exc, copy=copy, rate_fwd=rates * Hz)
     ii, jj, ww = [], [], []
     for c, w in enumerate(w_e):
         W = weights_fn(n_e, n_i, w, width, float(p["ratio_ie"]))  # W[post, pre]
@@ -112,14 +111,12 @@ def _setup(ctx, rings_per_copy, weights_fn):
         jj.append(post + c * block)
         ww.append(W[post, pre])
     ii, jj, ww = (np.concatenate(a) for a in (ii, jj, ww))
+    origin = f"task {task}"
     if len(ii):
-        syn = Synapses(group, group, "w : 1 (constant)", on_pre="u_in_post += w", name=f"{pop}_recurrent")
-        syn.connect(i=ii.astype(int), j=jj.astype(int))
-        syn.w = ww
-        ctx.add(syn)
-        ctx.synapses[f"{pop}_recurrent"] = syn
+        ctx.net.add(Connection(f"{pop}_recurrent", pop, pop, i=ii.astype(int), j=jj.astype(int), weight=ww,
+                               model="w : 1 (constant)", effect="u_in_post += w", origin=origin))
     exc_idx = np.flatnonzero(is_exc > 0)
-    ctx.record_state(f"{pop}_zint", group, ["z_int"], exc_idx.tolist(), p["window"])
+    ctx.net.add(Record("state", f"{pop}_zint", pop, ("z_int",), exc_idx.tolist(), p["window"], origin=origin))
     # preferred: NaN for I neurons (untuned), so that rasters sorted by it put them last
     ctx.save_attributes(pop, preferred=np.where(is_exc > 0, preferred, np.nan), is_exc=is_exc, copy=copy,
                         ring=ring, rate_fwd=rates, preferred_period=360.0)
@@ -191,8 +188,8 @@ class PoissonSampling(Task):
         "scaling_tol": Param("0.08", "tolerance on that ratio"),
     }
 
-    def build(self, ctx):
-        _setup(ctx, 1, ref.ring_weights)
+    def prepare(self, ctx):
+        _setup(ctx, 1, ref.ring_weights, self.name)
 
     # ---------------------------------------------------------------------------------------------
     def conditions(self, result):
@@ -511,7 +508,7 @@ class PoissonSamplingCoupled(Task):
         "corr_tol": Param("0.05", "tolerance on |sampled − posterior| correlation of (s1, s2)"),
     }
 
-    def build(self, ctx):
+    def prepare(self, ctx):
         cross_list = _floats(ctx.params["cross_ratio"], "cross_ratio")
         if len(cross_list) != len(ctx.params["w_E"]):
             raise BuildError("task parameters cross_ratio and w_E need the same length")
@@ -520,7 +517,7 @@ class PoissonSamplingCoupled(Task):
             raise BuildError(f"task parameters cross_ratio ({cross_list}) and within_ee ({within}) must be >= 0")
         cross = iter(cross_list)
         _setup(ctx, 2, lambda ne, ni, w, width, rie: ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie,
-                                                                             within))
+                                                                             within), self.name)
 
     def conditions(self, result):
         """Per copy: (s1, s2) samples, their covariance, precision and correlation, and the posterior of the

@@ -20,7 +20,8 @@ import logging
 
 import numpy as np
 
-from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.network import Population, Record
+from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
 __all__ = ["StdpWindow", "StdpWindowOU", "pairing_schedule", "fit_window", "window_claims",
            "bi_poo_window", "triggered_dvdt", "BI_POO"]
@@ -332,26 +333,24 @@ class StdpWindowOU(Task):
         "margin_se": Param("5.0", "required margin in standard errors"),
     }
 
-    def build(self, ctx):
-        from brian2 import NeuronGroup
+    def prepare(self, ctx):
+        from spikelearn.errors import BuildError
 
         p = ctx.params
+        if p["pre"] not in ctx.net.populations:
+            raise BuildError(f"task stdp_window_ou: no population '{p['pre']}'")
         ns = {"tau_V": p["tau"], "sigma_V": float(p["sigma"]), "rate_max": p["rate_max"],
               "gain": float(p["gain"]), "theta": float(p["theta"])}
-        post = NeuronGroup(1, "dV/dt = -V/tau_V + sigma_V*sqrt(2/tau_V)*xi : 1",
-                           threshold="rand() < rate_max*dt/(1 + exp(-gain*(V - theta)))",
-                           method="euler", namespace=ns, name="ou_post")
-        post.V = f"{float(p['sigma'])!r}*randn()"
-        ctx.add(post)
-        ctx.groups["ou_post"] = post
-        ctx.record_state("ou_post", post, ["V"], [0], ctx.dt)
-        ctx.record_spikes("ou_post", post)
-        if p["pre"] not in ctx.groups:
-            from spikelearn.errors import BuildError
-
-            raise BuildError(f"task stdp_window_ou: no population '{p['pre']}'")
+        model = Model.from_code("ou_post", "dV/dt = -V/tau_V + sigma_V*sqrt(2/tau_V)*xi : 1",
+                                threshold="rand() < rate_max*dt/(1 + exp(-gain*(V - theta)))", method="euler",
+                                description="OU membrane potential, Poisson spiking with a sigmoid rate")
+        origin = f"task {self.name}"
+        ctx.net.add(Population("ou_post", "ou_post", 1, ns, definition=model,
+                               initial={"V": f"{float(p['sigma'])!r}*randn()"}, origin=origin))
+        ctx.net.add(Record("state", "ou_post", "ou_post", ("V",), [0], ctx.dt, origin=origin))
+        ctx.net.add(Record("spikes", "ou_post", "ou_post", origin=origin))
         if p["pre"] not in ctx.scenario.record["spikes"]:
-            ctx.record_spikes(p["pre"], ctx.groups[p["pre"]])
+            ctx.net.add(Record("spikes", p["pre"], p["pre"], origin=origin))
 
     def _analysis(self, result):
         p = result.params
