@@ -84,10 +84,10 @@ class BuildContext:
         self.objects.append(mon)
         return mon
 
-    def record_state(self, name, source, variables, indices=True, dt=None):
+    def record_state(self, name, source, variables, indices=True, dt=None, when=None, order=None):
         from brian2 import StateMonitor
 
-        kwargs = {"dt": dt} if dt is not None else {}
+        kwargs = {k: v for k, v in (("dt", dt), ("when", when), ("order", order)) if v is not None}
         mon = StateMonitor(source, variables, record=indices, name=f"state_{name}", **kwargs)
         self.recorders.append(Recorder("state", name, mon, variables=list(variables)))
         self.objects.append(mon)
@@ -174,6 +174,15 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     if model.kind != "neuron":
         params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
     group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx)
+    if pop.order is not None:  # the group and what it contains (state updater, thresholder, resetter)
+        for obj in (group, *group.contained_objects):
+            obj.order = pop.order
+    if pop.links:
+        from brian2 import linked_var
+
+        for var, (source, source_var) in pop.links.items():
+            with at_key(f"{pop.origin or pop.name}: link of {var}"):
+                setattr(group, var, linked_var(ctx.groups[source], source_var))
     for var, value in pop.initial.items():
         with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
             setattr(group, var, value)
@@ -187,7 +196,9 @@ def _build_connection(conn, ctx, code, via_run_args):
 
     cname = conn.name
     code = code or {"model": "", "on_pre": "", "on_post": "", "namespace": {}, "method": None}
-    model = _with_weight(_join_code([conn.model, code["model"]]))
+    model = _join_code([conn.model, code["model"]])
+    if conn.weight is not None or conn.rules:
+        model = _with_weight(model)
     on_pre = _join_code([conn.effect or "", code["on_pre"]])
     on_post = _join_code([conn.on_post, code["on_post"]])
     if conn.summed:
@@ -201,8 +212,11 @@ def _build_connection(conn, ctx, code, via_run_args):
         kwargs["on_pre"] = on_pre
     if on_post.strip():
         kwargs["on_post"] = on_post
-    if code["method"]:
-        kwargs["method"] = code["method"]
+    if code["method"] or conn.method:
+        if code["method"] and conn.method and code["method"] != conn.method:
+            raise BuildError(f"connection '{cname}': its rules ask for the method '{code['method']}', "
+                             f"the connection for '{conn.method}'")
+        kwargs["method"] = code["method"] or conn.method
     where = conn.origin if conn.origin.startswith("connections.") else f"connections.{cname}"
     with at_key(f"{where}.{'plasticity' if conn.rules else 'effect'}"):
         syn = Synapses(ctx.groups[conn.source], ctx.groups[conn.target], model, namespace=namespace,
@@ -210,7 +224,8 @@ def _build_connection(conn, ctx, code, via_run_args):
     _set_runtime_values(ctx, cname, syn, via_run_args)
     with at_key(f"{where}.connect"):
         if conn.i is not None:
-            syn.connect(i=np.asarray(conn.i, dtype=int), j=np.asarray(conn.j, dtype=int))
+            i, j = np.broadcast_arrays(np.asarray(conn.i, dtype=int), np.asarray(conn.j, dtype=int))
+            syn.connect(i=i.ravel(), j=j.ravel())
         elif conn.connect == "all":
             syn.connect(p=conn.p) if conn.p < 1 else syn.connect()
         elif conn.connect == "one_to_one":
@@ -432,7 +447,8 @@ def _add_recorders(ctx):
 
     for rec in ctx.net.records:
         if rec.kind == "spikes":
-            ctx.record_spikes(rec.name, ctx.groups[rec.source])
+            group = ctx.groups[rec.source]
+            ctx.record_spikes(rec.name, group if rec.indices is True else group[:rec.indices])
         elif rec.kind == "state":
             what = "population" if rec.source in ctx.groups else "connection"
             group = ctx.groups[rec.source] if rec.source in ctx.groups else ctx.synapses[rec.source]
@@ -442,7 +458,7 @@ def _add_recorders(ctx):
                         f"{rec.origin}.variables: '{var}' is not a variable of {what} '{rec.source}'; "
                         f"variables: {', '.join(sorted(v for v in group.variables if not v.startswith('_')))}"
                     )
-            ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt)
+            ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt, rec.when, rec.order)
         else:
             syn = ctx.synapses[rec.source]
             trace = None

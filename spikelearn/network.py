@@ -22,7 +22,8 @@ WHEN = ("start", "groups", "thresholds", "synapses", "resets", "end")
 class Population:
     """A group of neurons. ``definition`` is its `Model` (a plugin or a ``[models.X]`` table of the
     scenario); ``params`` the parsed parameter values; ``initial`` values (Brian2 code, numbers,
-    quantities or per-neuron arrays) are set in order after the model's own ``initial``."""
+    quantities or per-neuron arrays) are set in order after the model's own ``initial``; ``links`` make
+    variables declared ``(linked)`` in the equations refer to another population's variable."""
 
     name: str
     model: str
@@ -30,6 +31,8 @@ class Population:
     params: dict
     definition: object = None
     initial: dict = field(default_factory=dict)
+    links: dict = field(default_factory=dict)  # variable -> (population, its variable): Brian2 linked_var
+    order: int | None = None  # order within each schedule slot (None: Brian2's default, 0)
     origin: str = ""
 
 
@@ -39,10 +42,11 @@ class Connection:
 
     Either a connect rule (``connect``: ``"all"``, ``"one_to_one"`` or a Brian2 condition; ``p``) or
     explicit index arrays ``i``, ``j``. ``weight`` is a number, a Brian2 expression or an array (one value
-    per synapse, in the order of ``i``/``j``). ``model`` adds synapse equations to the weight and the rules'
+    per synapse, in the order of ``i``/``j``); None declares no weight variable (unless a rule needs one):
+    the synapses are then what ``model`` says. ``model`` adds synapse equations to the weight and the rules'
     code (e.g. ``"w : 1 (constant)"``); ``effect`` is the ``on_pre`` effect on the target, ``summed`` a
-    summed variable (``"I_post = w*r_pre"``), ``on_post`` code run on postsynaptic spikes. ``initial``
-    sets further synaptic variables after ``weight``.
+    summed variable (``"I_post = w*r_pre"``), ``on_post`` code run on postsynaptic spikes, ``method``
+    integrates clock-driven synapse equations. ``initial`` sets further synaptic variables after ``weight``.
     """
 
     name: str
@@ -59,6 +63,7 @@ class Connection:
     j: object = None
     model: str = ""
     on_post: str = ""
+    method: str | None = None
     namespace: dict = field(default_factory=dict)
     initial: dict = field(default_factory=dict)
     origin: str = ""
@@ -93,7 +98,8 @@ class Record:
     """A recorder the run directory saves: ``kind`` is ``"spikes"`` (of population ``source``),
     ``"state"`` (``variables`` of ``source`` at ``indices``, every ``dt``; None: every step) or
     ``"weights"`` (the final weights of connection ``source``, and their trace at ``indices`` every ``dt``
-    when both are given)."""
+    when both are given). Spikes of only the first n neurons: ``indices = n``. ``when``/``order`` place a
+    state recorder in the time step (None: Brian2's default, the end of the step)."""
 
     kind: str
     name: str
@@ -101,6 +107,8 @@ class Record:
     variables: tuple = ()
     indices: object = True
     dt: object = None
+    when: str | None = None
+    order: int | None = None
     origin: str = ""
 
 
@@ -208,7 +216,10 @@ def describe(net, scenario=None, signals=None, phases=None):
     for pop in net.populations.values():
         m = pop.definition
         origin = f"  [{pop.origin}]" if pop.origin else ""
-        out.append(f"  {pop.name}: {pop.size} x {pop.model} ({getattr(m, 'kind', 'neuron')}){origin}")
+        order = f", order {pop.order}" if pop.order is not None else ""
+        out.append(f"  {pop.name}: {pop.size} x {pop.model} ({getattr(m, 'kind', 'neuron')}{order}){origin}")
+        for var, (source, source_var) in pop.links.items():
+            out.append(f"    {var} linked to {source}.{source_var}")
         if m is not None and getattr(m, "equations", "").strip():
             out.append("    equations:")
             out.append(_code(m.equations, "      "))
@@ -263,7 +274,8 @@ def describe(net, scenario=None, signals=None, phases=None):
         for r in net.records:
             origin = f"  [{r.origin}]" if r.origin else ""
             if r.kind == "spikes":
-                out.append(f"  spikes of {r.source}{origin}")
+                subset = "" if r.indices is True else f" (first {r.indices})"
+                out.append(f"  spikes of {r.source}{subset}{origin}")
                 continue
             if r.kind == "weights" and (not r.indices or r.dt is None):
                 out.append(f"  final weights of {r.source}{origin}")
