@@ -212,6 +212,8 @@ def _build_connection(conn, ctx, code, via_run_args):
         kwargs["on_pre"] = on_pre
     if on_post.strip():
         kwargs["on_post"] = on_post
+    if conn.order is not None:
+        kwargs["order"] = conn.order
     if code["method"] or conn.method:
         if code["method"] and conn.method and code["method"] != conn.method:
             raise BuildError(f"connection '{cname}': its rules ask for the method '{code['method']}', "
@@ -238,12 +240,25 @@ def _build_connection(conn, ctx, code, via_run_args):
     for var, value in conn.initial.items():
         with at_key(f"{where}: initial value of {var}"):
             setattr(syn, var, value)
+    _set_orders(syn, conn.orders, where)
     if recorded:
         syn.w_initial = "w"
     if conn.delay is not None and float(conn.delay) > 0 and on_pre.strip():
         syn.delay = conn.delay
     ctx.synapses[cname] = syn
     ctx.objects.append(syn)
+
+
+def _set_orders(syn, orders, where):
+    parts = {"state_updater": [syn.state_updater] if syn.state_updater is not None else [],
+             "summed": list(syn.summed_updaters.values()),
+             "pre": [pw for pw in syn._pathways if pw.prepost == "pre"],
+             "post": [pw for pw in syn._pathways if pw.prepost == "post"]}
+    for part, order in orders.items():
+        if part not in parts:
+            raise BuildError(f"{where}: orders: unknown part '{part}'; allowed: {', '.join(parts)}")
+        for obj in parts[part]:
+            obj.order = order
 
 
 def _build_operation(op, ctx):

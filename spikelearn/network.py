@@ -47,6 +47,9 @@ class Connection:
     code (e.g. ``"w : 1 (constant)"``); ``effect`` is the ``on_pre`` effect on the target, ``summed`` a
     summed variable (``"I_post = w*r_pre"``), ``on_post`` code run on postsynaptic spikes, ``method``
     integrates clock-driven synapse equations. ``initial`` sets further synaptic variables after ``weight``.
+    ``order`` places the synapses in each schedule slot (None: Brian2's default); ``orders`` places parts
+    of them: ``"state_updater"`` (applied only when there is one), ``"summed"`` (every summed-variable
+    updater; Brian2's default is the target population's order - 1), ``"pre"``, ``"post"`` (the pathways).
     """
 
     name: str
@@ -66,6 +69,8 @@ class Connection:
     method: str | None = None
     namespace: dict = field(default_factory=dict)
     initial: dict = field(default_factory=dict)
+    order: int | None = None
+    orders: dict = field(default_factory=dict)
     origin: str = ""
 
 
@@ -128,9 +133,9 @@ class NetworkDescription:
         it was)."""
         net = cls()
         for pop in scenario.populations.values():
-            net.add(replace(pop, initial=dict(pop.initial)))
+            net.add(replace(pop, initial=dict(pop.initial), links=dict(pop.links)))
         for conn in scenario.connections.values():
-            net.add(replace(conn, initial=dict(conn.initial)))
+            net.add(replace(conn, initial=dict(conn.initial), orders=dict(conn.orders), namespace=dict(conn.namespace)))
         from .units import parse_quantity
 
         record = scenario.record
@@ -204,8 +209,9 @@ def _code(text, indent):
     return "\n".join(indent + ln for ln in lines)
 
 
-def describe(net, scenario=None, signals=None, phases=None):
-    """The description as text: what ``spikelearn show`` prints."""
+def describe(net, scenario=None, signals=None, phases=None, extra_equations=None):
+    """The description as text: what ``spikelearn show`` prints; ``extra_equations`` are lines a task adds
+    to populations' equations."""
     out = []
     if scenario is not None:
         task = f", task {scenario.task}" if scenario.task else ""
@@ -227,6 +233,9 @@ def describe(net, scenario=None, signals=None, phases=None):
                 value = getattr(m, attr, None)
                 if value:
                     out.append(f"    {attr}: {' ; '.join(ln.strip() for ln in str(value).strip().splitlines())}")
+        if extra_equations and extra_equations.get(pop.name):
+            out.append("    added by the task:")
+            out.append(_code("\n".join(extra_equations[pop.name]), "      "))
         if pop.params:
             out.append("    parameters: " + ", ".join(f"{k} = {_value(v)}" for k, v in sorted(pop.params.items())))
         for var, value in pop.initial.items():
@@ -239,7 +248,11 @@ def describe(net, scenario=None, signals=None, phases=None):
         else:
             how = f"connect {c.connect}" + (f", p = {c.p}" if c.p < 1 else "")
         out.append(f"  {c.name}: {c.source} -> {c.target}, {how}{origin}")
-        out.append(f"    weight: {_value(c.weight)}" + (f", delay {c.delay}" if c.delay is not None and float(c.delay) > 0 else ""))
+        weight = "none declared" if c.weight is None else _value(c.weight)
+        out.append(f"    weight: {weight}" + (f", delay {c.delay}" if c.delay is not None and float(c.delay) > 0 else ""))
+        schedule = ([f"order {c.order}"] if c.order is not None else []) + [f"{k} order {v}" for k, v in c.orders.items()]
+        if c.method or schedule:
+            out.append("    " + ", ".join(([f"method {c.method}"] if c.method else []) + schedule))
         if c.model.strip():
             out.append("    model:")
             out.append(_code(c.model, "      "))

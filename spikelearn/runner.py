@@ -390,7 +390,7 @@ def show_network(scenario, registry, built=False):
     with DeviceSession(sc):
         defaultclock.dt = sc.dt
         ctx = describe_network(sc, registry, task)
-        text = describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"))
+        text = describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"), ctx.extra_equations)
         by_hand = task is not None and type(task).build is not Task.build
         if by_hand and not built:
             text += (f"\n\ntask '{sc.task}' also builds Brian2 objects in Python, not described above: "

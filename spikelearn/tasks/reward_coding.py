@@ -33,7 +33,8 @@ import logging
 
 import numpy as np
 
-from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.network import Connection, Operation, Population, Record
+from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.tasks import reward_coding_reference as ref
 
 __all__ = ["RewardCoding", "test_responses"]
@@ -137,17 +138,17 @@ class RewardCoding(Task):
         ctx.signals["learn"] = "0" if p["control"] == "off" else "learn_gate(t)"
         ctx.signals["reward"] = "R_post"
         ctx.extra_equations[p["rates"]].append("R : 1  # the reward, broadcast by the task (summed variable)")
+        self._describe(ctx)
 
-    def build(self, ctx):
-        from brian2 import NeuronGroup, Synapses
-
+    def _describe(self, ctx):
+        """The readout, the decoder, the reward and its broadcast (through a delay line for the shuffled
+        control), and the recorders."""
         p = ctx.params
-        rates = ctx.groups[p["rates"]]
-        N = len(rates)
+        rates = p["rates"]
+        N = ctx.net.populations[rates].size
         objective = p["objective"]
         n_out = 2 if objective == "estimation" else 1
-        ns = dict(ctx.namespace)
-        ns.update(slope=float(p["slope"]), eta_d=p["eta_d"], log_y_tol=float(np.log(float(p["y_tol"]))))
+        ns = {"slope": float(p["slope"]), "eta_d": p["eta_d"], "log_y_tol": float(np.log(float(p["y_tol"])))}
         if objective == "estimation":
             target = "target = cos(theta_stim(t))*int(i == 0) + sin(theta_stim(t))*int(i == 1) : 1"
             err = "err = target - y : 1"
@@ -159,43 +160,47 @@ class RewardCoding(Task):
             err = "err = target - 0.5*(1 + tanh(0.5*slope*y)) : 1"
             reward = (f"R_post = clip(-(target_pre*{_softplus('-slope*y_pre')} + "
                       f"(1 - target_pre)*{_softplus('slope*y_pre')}), log_y_tol, 0) : 1 (summed)")
-        readout = NeuronGroup(n_out, f"y : 1\n{target}\n{err}", namespace=ns, order=20, name="readout")
-        dec = Synapses(rates, readout, "dD/dt = eta_d*learn_gate(t)*err_post*r_pre : 1 (clock-driven)\n"
-                       "y_post = D*r_pre : 1 (summed)", method="euler", namespace=ns, order=40, name="decoder")
-        dec.connect()
+        # plastic synapses update after the reward of this step (which reads the clipped rates of this step)
+        for conn in list(ctx.net.connections.values()):
+            conn.orders["state_updater"] = 40
+        origin = f"task {self.name}"
+
+        def population(name, size, equations, order):
+            ctx.net.add(Population(name, name, size, ns, definition=Model.from_code(name, equations), order=order,
+                                   origin=origin))
+
+        population("readout", n_out, f"y : 1\n{target}\n{err}", 20)
         D0 = ctx.rng.uniform(-1 / N, 1 / N, size=(N, n_out))
-        dec.D = D0.ravel()  # connect() creates synapses pre-major: (i, j) -> i*n_out + j
         ctx.save_array("D_initial", D0)
-        rew = NeuronGroup(1, "R : 1", namespace=ns, order=30, name="reward")
-        rsyn = Synapses(readout, rew, reward, namespace=ns, name="reward_sum")
-        rsyn.connect()
-        ctx.add(readout, dec, rew, rsyn)
+        # connect() creates synapses pre-major: (i, j) -> i*n_out + j
+        ctx.net.add(Connection("decoder", rates, "readout", weight=None, method="euler", namespace=ns, order=40,
+                               model="dD/dt = eta_d*learn_gate(t)*err_post*r_pre : 1 (clock-driven)\n"
+                                     "y_post = D*r_pre : 1 (summed)", initial={"D": D0.ravel()}, origin=origin))
+        population("reward", 1, "R : 1", 30)
+        ctx.net.add(Connection("reward_sum", "readout", "reward", weight=None, model=reward, namespace=ns,
+                               origin=origin))
+        # after the reward of this step (order 29), before the plastic synapses (order 40)
+        broadcast = {"weight": None, "orders": {"summed": 38}, "origin": origin}
         if p["control"] == "shuffled":
             L = int(round(float(p["t_block"]) / float(ctx.dt))) + 1
-            line = NeuronGroup(L, "Rd : 1\nRd_in : 1\nR_in : 1", namespace=ns, order=35, name="reward_delay")
-            feed = Synapses(rew, line, "R_in_post = R_pre : 1 (summed)", name="reward_delay_in")
-            feed.connect(i=0, j=0)
-            shift = Synapses(line, line, "Rd_in_post = Rd_pre : 1 (summed)", name="reward_delay_shift")
-            shift.connect(i=np.arange(L - 1), j=np.arange(1, L))
+            population("reward_delay", L, "Rd : 1\nRd_in : 1\nR_in : 1", 35)
+            ctx.net.add(Connection("reward_delay_in", "reward", "reward_delay", i=0, j=0, weight=None,
+                                   model="R_in_post = R_pre : 1 (summed)", origin=origin))
+            ctx.net.add(Connection("reward_delay_shift", "reward_delay", "reward_delay", i=np.arange(L - 1),
+                                   j=np.arange(1, L), weight=None, model="Rd_in_post = Rd_pre : 1 (summed)",
+                                   origin=origin))
             # unit k holds the reward of k steps ago: unit 0 takes R (R_in), unit k the old Rd of unit k-1 (Rd_in)
-            line.run_regularly("Rd = Rd_in + R_in", when="groups", order=36, name="reward_delay_step")
-            bcast = Synapses(line, rates, "R_post = Rd_pre : 1 (summed)", name="reward_broadcast")
-            bcast.connect(i=L - 1, j=np.arange(N))
-            ctx.add(line, feed, shift)
+            ctx.net.add(Operation("reward_delay_step", "reward_delay", "Rd = Rd_in + R_in", when="groups", order=36,
+                                  origin=origin))
+            ctx.net.add(Connection("reward_broadcast", "reward_delay", rates, i=L - 1, j=np.arange(N),
+                                   model="R_post = Rd_pre : 1 (summed)", **broadcast))
         else:
-            bcast = Synapses(rew, rates, "R_post = R_pre : 1 (summed)", name="reward_broadcast")
-            bcast.connect()
-        # after the reward of this step (order 29), before the plastic synapses (order 40)
-        bcast.summed_updaters["R_post"].order = 38
-        ctx.add(bcast)
-        # plastic synapses update after the reward of this step (which reads the clipped rates of this step)
-        for syn in ctx.synapses.values():
-            if getattr(syn, "state_updater", None) is not None:
-                syn.state_updater.order = 40
+            ctx.net.add(Connection("reward_broadcast", "reward", rates, model="R_post = R_pre : 1 (summed)",
+                                   **broadcast))
         rdt = p["record_dt"]
-        ctx.record_state("rates", rates, ["r"], True, rdt)
-        ctx.record_state("readout", readout, ["y"], True, rdt)
-        ctx.record_state("reward", rew, ["R"], [0], rdt)
+        for name, source, var, indices in (("rates", rates, "r", True), ("readout", "readout", "y", True),
+                                           ("reward", "reward", "R", [0])):
+            ctx.net.add(Record("state", name, source, (var,), indices, rdt, origin=origin))
 
     # -- evaluation ------------------------------------------------------------------------------------
     def analyse(self, result):
