@@ -76,10 +76,13 @@ class BuildContext:
         except KeyError:
             raise BuildError(f"no global signal '{name}'; available: {', '.join(sorted(self.signals)) or 'none'}") from None
 
-    def record_spikes(self, name, group):
-        from brian2 import SpikeMonitor
+    def record_spikes(self, name, group, event="spike"):
+        from brian2 import EventMonitor, SpikeMonitor
 
-        mon = SpikeMonitor(group, name=f"spikes_{name}")
+        if event == "spike":
+            mon = SpikeMonitor(group, name=f"spikes_{name}")
+        else:
+            mon = EventMonitor(group, event, name=f"events_{name}")
         self.recorders.append(Recorder("spikes", name, mon, size=len(group)))
         self.objects.append(mon)
         return mon
@@ -199,7 +202,13 @@ def _build_connection(conn, ctx, code, via_run_args):
     model = _join_code([conn.model, code["model"]])
     if conn.weight is not None or conn.rules:
         model = _with_weight(model)
-    on_pre = _join_code([conn.effect or "", code["on_pre"]])
+    if isinstance(conn.effect, dict):  # several pathways, each on one event of the source
+        if code["on_pre"].strip():
+            raise BuildError(f"connection '{cname}': plasticity rules need a single on_pre pathway; "
+                             f"the connection has {', '.join(conn.effect)}")
+        on_pre = dict(conn.effect)
+    else:
+        on_pre = _join_code([conn.effect or "", code["on_pre"]])
     on_post = _join_code([conn.on_post, code["on_post"]])
     if conn.summed:
         model += "\n" + _summed_line(conn, ctx)
@@ -207,8 +216,8 @@ def _build_connection(conn, ctx, code, via_run_args):
     if recorded:  # initial weights kept per synapse: standalone devices cannot read them before the run
         model += "\nw_initial : 1 (constant)"
     namespace = {**ctx.namespace, **code["namespace"], **conn.namespace}
-    kwargs = {}
-    if on_pre.strip():
+    kwargs = {"on_event": dict(conn.on_event)} if conn.on_event else {}
+    if on_pre if isinstance(on_pre, dict) else on_pre.strip():
         kwargs["on_pre"] = on_pre
     if on_post.strip():
         kwargs["on_post"] = on_post
@@ -243,7 +252,7 @@ def _build_connection(conn, ctx, code, via_run_args):
     _set_orders(syn, conn.orders, where)
     if recorded:
         syn.w_initial = "w"
-    if conn.delay is not None and float(conn.delay) > 0 and on_pre.strip():
+    if conn.delay is not None and float(conn.delay) > 0 and "on_pre" in kwargs:
         syn.delay = conn.delay
     ctx.synapses[cname] = syn
     ctx.objects.append(syn)
@@ -463,7 +472,7 @@ def _add_recorders(ctx):
     for rec in ctx.net.records:
         if rec.kind == "spikes":
             group = ctx.groups[rec.source]
-            ctx.record_spikes(rec.name, group if rec.indices is True else group[:rec.indices])
+            ctx.record_spikes(rec.name, group if rec.indices is True else group[:rec.indices], rec.event)
         elif rec.kind == "state":
             what = "population" if rec.source in ctx.groups else "connection"
             group = ctx.groups[rec.source] if rec.source in ctx.groups else ctx.synapses[rec.source]
@@ -485,6 +494,6 @@ def _add_recorders(ctx):
                                      f"indices must lie in [0, {n_syn})")
                 # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
                 BrianLogger.suppress_name("cannot_check_statemonitor_indices")
-                trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.source}")
+                trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.name}")
                 ctx.objects.append(trace)
-            ctx.recorders.append(Recorder("weights", rec.source, trace, synapses=syn))
+            ctx.recorders.append(Recorder("weights", rec.name, trace, synapses=syn))

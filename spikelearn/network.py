@@ -46,7 +46,9 @@ class Connection:
     the synapses are then what ``model`` says. ``model`` adds synapse equations to the weight and the rules'
     code (e.g. ``"w : 1 (constant)"``); ``effect`` is the ``on_pre`` effect on the target, ``summed`` a
     summed variable (``"I_post = w*r_pre"``), ``on_post`` code run on postsynaptic spikes, ``method``
-    integrates clock-driven synapse equations. ``initial`` sets further synaptic variables after ``weight``.
+    integrates clock-driven synapse equations. Several presynaptic pathways: ``effect`` maps pathway
+    names to code and ``on_event`` maps them to the source's events (``{"ppos": "pos"}``; default: the
+    spike). ``initial`` sets further synaptic variables after ``weight``.
     ``order`` places the synapses in each schedule slot (None: Brian2's default); ``orders`` places parts
     of them: ``"state_updater"`` (applied only when there is one), ``"summed"`` (every summed-variable
     updater; Brian2's default is the target population's order - 1), ``"pre"``, ``"post"`` (the pathways).
@@ -59,7 +61,7 @@ class Connection:
     p: float = 1.0
     weight: object = 0.0
     delay: object = None
-    effect: str | None = None
+    effect: str | dict | None = None
     summed: str | None = None
     rules: list = field(default_factory=list)
     i: object = None
@@ -67,6 +69,7 @@ class Connection:
     model: str = ""
     on_post: str = ""
     method: str | None = None
+    on_event: dict = field(default_factory=dict)
     namespace: dict = field(default_factory=dict)
     initial: dict = field(default_factory=dict)
     order: int | None = None
@@ -104,7 +107,8 @@ class Record:
     ``"state"`` (``variables`` of ``source`` at ``indices``, every ``dt``; None: every step) or
     ``"weights"`` (the final weights of connection ``source``, and their trace at ``indices`` every ``dt``
     when both are given). Spikes of only the first n neurons: ``indices = n``. ``when``/``order`` place a
-    state recorder in the time step (None: Brian2's default, the end of the step)."""
+    state recorder in the time step (None: Brian2's default, the end of the step). ``event`` records a
+    custom event of the population instead of its spikes (saved as spikes under ``name``)."""
 
     kind: str
     name: str
@@ -114,6 +118,7 @@ class Record:
     dt: object = None
     when: str | None = None
     order: int | None = None
+    event: str = "spike"
     origin: str = ""
 
 
@@ -256,7 +261,11 @@ def describe(net, scenario=None, signals=None, phases=None, extra_equations=None
         if c.model.strip():
             out.append("    model:")
             out.append(_code(c.model, "      "))
-        if c.effect:
+        if isinstance(c.effect, dict):
+            for pathway, code in c.effect.items():
+                event = c.on_event.get(pathway, "spike")
+                out.append(f"    on_pre {pathway} (on {event}): {code}")
+        elif c.effect:
             out.append(f"    on_pre: {c.effect}")
         if c.on_post:
             out.append(f"    on_post: {c.on_post}")
@@ -288,7 +297,8 @@ def describe(net, scenario=None, signals=None, phases=None, extra_equations=None
             origin = f"  [{r.origin}]" if r.origin else ""
             if r.kind == "spikes":
                 subset = "" if r.indices is True else f" (first {r.indices})"
-                out.append(f"  spikes of {r.source}{subset}{origin}")
+                what = "spikes" if r.event == "spike" else f"events '{r.event}'"
+                out.append(f"  {what} of {r.source}{subset}, saved as {r.name}{origin}")
                 continue
             if r.kind == "weights" and (not r.indices or r.dt is None):
                 out.append(f"  final weights of {r.source}{origin}")

@@ -138,7 +138,7 @@ class Model:
     ``kind`` selects the Brian2 group: ``"neuron"`` (a NeuronGroup from ``equations``), ``"poisson"``,
     ``"spike_generator"`` (explicit spike times). ``synaptic_effect`` is the default ``on_pre`` effect of
     a connection targeting this model (``"ge_post += w"``), ``initial`` the initial values (Brian2 code,
-    parameters may be used). Subclasses may override :meth:`create` for groups that are not plain
+    parameters may be used), ``events`` custom events (name -> condition) besides the spike. Subclasses may override :meth:`create` for groups that are not plain
     NeuronGroups.
     """
 
@@ -154,16 +154,18 @@ class Model:
     method = "euler"
     initial: dict = {}
     synaptic_effect = ""
+    events: dict = {}
 
     @classmethod
     def from_code(cls, name, equations, threshold=None, reset=None, refractory=False, method="euler",
-                  parameters=None, initial=None, synaptic_effect="", description="", reference=""):
+                  parameters=None, initial=None, synaptic_effect="", description="", reference="", events=None):
         """A neuron model from Brian2 code, without a class statement: what a scenario's ``[models.X]``
-        table and a task's own populations use. ``parameters`` maps names to `Param`."""
+        table and a task's own populations use. ``parameters`` maps names to `Param`; ``events`` maps
+        custom event names to their conditions (Brian2's ``events``)."""
         attrs = {"name": name, "kind": "neuron", "equations": equations, "threshold": threshold, "reset": reset,
                  "refractory": refractory, "method": method, "parameters": dict(parameters or {}),
                  "initial": dict(initial or {}), "synaptic_effect": synaptic_effect, "description": description,
-                 "reference": reference}
+                 "reference": reference, "events": dict(events or {})}
         return type(f"Model_{name}", (cls,), attrs)()
 
     def create(self, name, size, params, extra_equations, extra_reset, ctx):
@@ -172,6 +174,7 @@ class Model:
         from brian2 import NeuronGroup
 
         reset = "\n".join(s for s in (self.reset or "", extra_reset) if s.strip()) or None
+        kwargs = {"events": dict(self.events)} if self.events else {}
         group = NeuronGroup(
             size,
             self.equations + "\n" + extra_equations,
@@ -181,6 +184,7 @@ class Model:
             method=self.method,
             namespace=dict(params),
             name=name,
+            **kwargs,
         )
         for var, expr in self.initial.items():
             setattr(group, var, expr)

@@ -37,7 +37,8 @@ import logging
 import numpy as np
 
 from spikelearn.errors import BuildError
-from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.network import Connection, Population, Record, RuleUse
+from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
 from spikelearn.tasks import dynamic_inversion_reference as ref
 
@@ -70,22 +71,6 @@ def _all_to_all(n_pre, n_post):
 
 def _float(p, name):
     return float(p[name])
-
-
-def _brian_namespace(ctx):
-    """``ctx.namespace`` with names that Brian2 accepts, and the renames to apply to signal code.
-
-    Brian2 refuses namespace entries whose names start with an underscore (the schedule's
-    ``_phase_<name>`` TimedArrays); they are passed on as ``sl<name>`` and the code is renamed to match.
-    """
-    renames = {k: f"sl{k}" for k in ctx.namespace if k.startswith("_")}
-    return {renames.get(k, k): v for k, v in ctx.namespace.items()}, renames
-
-
-def _signal(ctx, name, renames):
-    from brian2.utils.stringtools import word_substitute
-
-    return "(" + word_substitute(ctx.signal_expr(name), renames) + ")"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -145,69 +130,51 @@ class DynamicInversion(Task):
             ctx.save_array(f"B_{name}", B[name])
         return W, e, B
 
-    def build(self, ctx):
-        from brian2 import NeuronGroup, Synapses
-
+    def prepare(self, ctx):
         p = ctx.params
         W, e, B = self._problem(ctx)
         n_post, n_pre = W.shape
-        ns = {**_brian_namespace(ctx)[0], "tau": p["tau"], "alpha": _float(p, "alpha"),
-              "gain": _float(p, "gain")}
+        ns = {"tau": p["tau"], "alpha": _float(p, "alpha"), "gain": _float(p, "gain")}
         if self.spiking:
             ns.update(rate_scale=p["rate_scale"], rate_scale_u=p["rate_scale_u"], tau_syn=p["tau_syn"])
         pre_i, post_j = _all_to_all(n_pre, n_post)
+        origin = f"task {self.name}"
         for name in FEEDBACKS:
+            pre, post = f"di_{name}_pre", f"di_{name}_post"
             if self.spiking:
                 events = {"pos": "rand() < rate_scale*dtilde*dt", "neg": "rand() < -rate_scale*dtilde*dt"}
-                pre = NeuronGroup(n_pre, """ddtilde/dt = (-dtilde + Bu)/tau : 1
-                                            dBu/dt = -Bu/tau_syn : 1""",
-                                  events=events, method="euler", namespace=ns, name=f"di_{name}_pre")
-                post = NeuronGroup(n_post, """du/dt = (gain*(Wd - err) - alpha*u)/tau : 1
-                                              dWd/dt = -Wd/tau_syn : 1
-                                              err : 1 (constant)""",
-                                   events={k: v.replace("dtilde", "u").replace("rate_scale", "rate_scale_u")
-                                           for k, v in events.items()},
-                                   method="euler", namespace=ns, name=f"di_{name}_post")
-                step = "w/(rate_scale*tau_syn)"
-                fwd = Synapses(pre, post, "w : 1", on_pre={"ppos": f"Wd_post += {step}", "pneg": f"Wd_post -= {step}"},
-                               on_event={"ppos": "pos", "pneg": "neg"}, namespace=ns, name=f"di_{name}_W")
-                step = "w/(rate_scale_u*tau_syn)"
-                back = Synapses(post, pre, "w : 1", on_pre={"ppos": f"Bu_post += {step}", "pneg": f"Bu_post -= {step}"},
-                                on_event={"ppos": "pos", "pneg": "neg"}, namespace=ns, name=f"di_{name}_B")
-                if name == "transpose":
-                    for kind in ("pos", "neg"):
-                        self._record_events(ctx, f"{name}_pre_{kind}", pre, kind)
+                pre_model = Model.from_code(pre, """ddtilde/dt = (-dtilde + Bu)/tau : 1
+                                                    dBu/dt = -Bu/tau_syn : 1""", events=events)
+                post_model = Model.from_code(post, """du/dt = (gain*(Wd - err) - alpha*u)/tau : 1
+                                                      dWd/dt = -Wd/tau_syn : 1
+                                                      err : 1 (constant)""",
+                                             events={k: v.replace("dtilde", "u").replace("rate_scale", "rate_scale_u")
+                                                     for k, v in events.items()})
+                # one pathway per event type: the signed error crosses the matrix as spikes
+                pathways = {"on_event": {"ppos": "pos", "pneg": "neg"}, "model": ""}
+                fwd = {**pathways, "effect": {"ppos": "Wd_post += w/(rate_scale*tau_syn)",
+                                              "pneg": "Wd_post -= w/(rate_scale*tau_syn)"}}
+                back = {**pathways, "effect": {"ppos": "Bu_post += w/(rate_scale_u*tau_syn)",
+                                               "pneg": "Bu_post -= w/(rate_scale_u*tau_syn)"}}
             else:
-                pre = NeuronGroup(n_pre, """ddtilde/dt = (-dtilde + Bu)/tau : 1
-                                            Bu : 1""", method="euler", namespace=ns, name=f"di_{name}_pre")
-                post = NeuronGroup(n_post, """du/dt = (gain*(Wd - err) - alpha*u)/tau : 1
-                                              Wd : 1
-                                              err : 1 (constant)""", method="euler", namespace=ns,
-                                   name=f"di_{name}_post")
-                fwd = Synapses(pre, post, """w : 1
-                                             Wd_post = w*dtilde_pre : 1 (summed)""", namespace=ns,
-                               name=f"di_{name}_W")
-                back = Synapses(post, pre, """w : 1
-                                              Bu_post = w*u_pre : 1 (summed)""", namespace=ns,
-                                name=f"di_{name}_B")
-            post.err = e
-            fwd.connect(i=pre_i, j=post_j)
-            fwd.w = W[post_j, pre_i]
-            back.connect(i=post_j, j=pre_i)
-            back.w = B[name][pre_i, post_j]
-            ctx.add(pre, post, fwd, back)
-            ctx.record_state(f"{name}_dtilde", pre, ["dtilde"], True, p["record_dt"])
-            ctx.record_state(f"{name}_u", post, ["u"], True, p["record_dt"])
-
-    @staticmethod
-    def _record_events(ctx, name, group, event):
-        from brian2 import EventMonitor
-
-        from spikelearn.build import Recorder
-
-        mon = EventMonitor(group, event, name=f"events_{name}")
-        ctx.recorders.append(Recorder("spikes", name, mon, size=len(group)))
-        ctx.add(mon)
+                pre_model = Model.from_code(pre, """ddtilde/dt = (-dtilde + Bu)/tau : 1
+                                                    Bu : 1""")
+                post_model = Model.from_code(post, """du/dt = (gain*(Wd - err) - alpha*u)/tau : 1
+                                                      Wd : 1
+                                                      err : 1 (constant)""")
+                fwd = {"model": "Wd_post = w*dtilde_pre : 1 (summed)"}
+                back = {"model": "Bu_post = w*u_pre : 1 (summed)"}
+            ctx.net.add(Population(pre, pre, n_pre, ns, definition=pre_model, origin=origin))
+            ctx.net.add(Population(post, post, n_post, ns, definition=post_model, initial={"err": e}, origin=origin))
+            ctx.net.add(Connection(f"di_{name}_W", pre, post, i=pre_i, j=post_j, weight=W[post_j, pre_i],
+                                   namespace=ns, origin=origin, **fwd))
+            ctx.net.add(Connection(f"di_{name}_B", post, pre, i=post_j, j=pre_i, weight=B[name][pre_i, post_j],
+                                   namespace=ns, origin=origin, **back))
+            if self.spiking and name == "transpose":
+                for kind in ("pos", "neg"):
+                    ctx.net.add(Record("spikes", f"{name}_pre_{kind}", pre, event=kind, origin=origin))
+            ctx.net.add(Record("state", f"{name}_dtilde", pre, ("dtilde",), True, p["record_dt"], origin=origin))
+            ctx.net.add(Record("state", f"{name}_u", post, ("u",), True, p["record_dt"], origin=origin))
 
     # -- evaluate ----------------------------------------------------------------------------------
     def _final(self, result, name):
@@ -380,6 +347,7 @@ class DynamicInversionLearning(Task):
         ctx.namespace["di_cycle"] = (t_f + t_b) * second
         # one-step pulse at the last step of each example (the end of the backward block)
         ctx.signals["learn"] = "int((t + 0.5*dt) - di_cycle*floor((t + 0.5*dt)/di_cycle) > di_cycle - dt)"
+        self._describe(ctx)
 
     def _data(self, ctx, n_examples):
         p = ctx.params
@@ -406,11 +374,10 @@ class DynamicInversionLearning(Task):
             ctx.save_array(name, arr)
         return sizes, student, x, y, B
 
-    def build(self, ctx):
-        from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, second
-        from brian2.utils.stringtools import word_substitute
-
-        from spikelearn.build import Recorder
+    def _describe(self, ctx):
+        """Input, hidden and output layers, the two plastic matrices (rule ``dynamic_inversion``), the
+        feedback B, the inversion monitor and the recorders."""
+        from brian2 import TimedArray, second
 
         p = ctx.params
         t_f, t_b = _cycle(ctx.scenario.phases, self.name)
@@ -423,54 +390,46 @@ class DynamicInversionLearning(Task):
             raise BuildError(f"task {self.name}: checkpoint_every must be >= 1, found {p['checkpoint_every']}")
         sizes, student, x, y, B = self._data(ctx, n_examples)
         n0, n1, n2 = sizes
-        base_ns, renames = _brian_namespace(ctx)
-        fw, bw = _signal(ctx, "forward", renames), _signal(ctx, "backward", renames)
-        ns = {**base_ns, "tau": p["tau"], "alpha": _float(p, "alpha"), "gain": _float(p, "gain"),
-              "reset": RESET_SPEEDUP, "eta": _float(p, "eta"),
-              "di_x": TimedArray(x, dt=cycle * second, name="di_x"),
-              "di_y": TimedArray(y, dt=cycle * second, name="di_y")}
-        inp = NeuronGroup(n0, "r = di_x(t, i) : 1", namespace=ns, name="di_input")
-        hid = NeuronGroup(n1, f"""a : 1
-                                  r = tanh(a) : 1
-                                  delta = dtilde*(1 - r**2) : 1
-                                  ddtilde/dt = ({bw}*(-dtilde + Bu) - {fw}*reset*dtilde)/tau : 1
-                                  Bu : 1""", method="euler", namespace=ns, name="di_hidden")
-        out = NeuronGroup(n2, f"""y : 1
-                                  err = di_y(t, i) - y : 1
-                                  delta = err : 1
-                                  du/dt = ({bw}*(gain*(Wd - err) - alpha*u) - {fw}*reset*u)/tau : 1
-                                  Wd : 1""", method="euler", namespace=ns, name="di_output")
+        fw, bw = f"({ctx.signal_expr('forward')})", f"({ctx.signal_expr('backward')})"
+        ctx.namespace["di_x"] = TimedArray(x, dt=cycle * second, name="di_x")
+        ctx.namespace["di_y"] = TimedArray(y, dt=cycle * second, name="di_y")
+        ns = {"tau": p["tau"], "alpha": _float(p, "alpha"), "gain": _float(p, "gain"), "reset": RESET_SPEEDUP}
+        origin = f"task {self.name}"
+
+        def population(name, size, equations):
+            ctx.net.add(Population(name, name, size, ns, definition=Model.from_code(name, equations), origin=origin))
+
+        population("di_input", n0, "r = di_x(t, i) : 1")
+        population("di_hidden", n1, f"""a : 1
+                                        r = tanh(a) : 1
+                                        delta = dtilde*(1 - r**2) : 1
+                                        ddtilde/dt = ({bw}*(-dtilde + Bu) - {fw}*reset*dtilde)/tau : 1
+                                        Bu : 1""")
+        population("di_output", n2, f"""y : 1
+                                        err = di_y(t, i) - y : 1
+                                        delta = err : 1
+                                        du/dt = ({bw}*(gain*(Wd - err) - alpha*u) - {fw}*reset*u)/tau : 1
+                                        Wd : 1""")
         rule = ctx.registry.get("plasticity", "dynamic_inversion")
-        learn_code = word_substitute(rule.model, {s: _signal(ctx, s, renames) for s in rule.signals})
-        syn = {}
-        for cname, src, tgt, summed in (("W0", inp, hid, "a_post = w*r_pre : 1 (summed)"),
-                                        ("W1", hid, out, "y_post = w*r_pre : 1 (summed)\n"
-                                                         "Wd_post = w*dtilde_pre : 1 (summed)")):
-            s = Synapses(src, tgt, f"w_initial : 1 (constant)\n{learn_code}\n{summed}",
-                         method=rule.method, namespace=ns, name=f"di_{cname}")
-            ii, jj = _all_to_all(len(src), len(tgt))
-            s.connect(i=ii, j=jj)
-            W = student[0] if cname == "W0" else student[1]
-            s.w = W[jj, ii]
-            s.w_initial = W[jj, ii]
-            syn[cname] = s
-        back = Synapses(out, hid, "w : 1\nBu_post = w*u_pre : 1 (summed)", namespace=ns, name="di_B")
-        ii, jj = _all_to_all(n2, n1)
-        back.connect(i=ii, j=jj)
-        back.w = B[jj, ii]
-        mon = NeuronGroup(1, "res2 : 1\nerr2 : 1", namespace=ns, name="di_inversion")
-        msyn = Synapses(out, mon, "res2_post = (Wd_pre - err_pre)**2 : 1 (summed)\n"
-                                  "err2_post = err_pre**2 : 1 (summed)", namespace=ns, name="di_inversion_sum")
-        msyn.connect()
-        ctx.add(inp, hid, out, syn["W0"], syn["W1"], back, mon, msyn)
-        ctx.record_state("inversion", mon, ["res2", "err2"], [0], p["tau"])
+        learning = RuleUse(rule.name, {"eta": _float(p, "eta")}, "task.parameters", definition=rule)
         every = int(p["checkpoint_every"]) * cycle * second
-        for cname, s in syn.items():
-            n_syn = n0 * n1 if cname == "W0" else n1 * n2
-            trace = StateMonitor(s, "w", record=np.arange(n_syn),
-                                 dt=every, name=f"wtrace_{cname}")
-            ctx.add(trace)
-            ctx.recorders.append(Recorder("weights", cname, trace, synapses=s))
+        for cname, src, tgt, summed, W in (
+                ("W0", "di_input", "di_hidden", "a_post = w*r_pre : 1 (summed)", student[0]),
+                ("W1", "di_hidden", "di_output", "y_post = w*r_pre : 1 (summed)\nWd_post = w*dtilde_pre : 1 (summed)",
+                 student[1])):
+            ii, jj = _all_to_all(W.shape[1], W.shape[0])
+            ctx.net.add(Connection(f"di_{cname}", src, tgt, i=ii, j=jj, weight=W[jj, ii], model=summed,
+                                   rules=[learning], namespace=ns, origin=origin))
+            # the weights every checkpoint, and at the start (w_initial) and the end
+            ctx.net.add(Record("weights", cname, f"di_{cname}", ("w",), list(range(W.size)), every, origin=origin))
+        ii, jj = _all_to_all(n2, n1)
+        ctx.net.add(Connection("di_B", "di_output", "di_hidden", i=ii, j=jj, weight=B[jj, ii],
+                               model="Bu_post = w*u_pre : 1 (summed)", namespace=ns, origin=origin))
+        population("di_inversion", 1, "res2 : 1\nerr2 : 1")
+        ctx.net.add(Connection("di_inversion_sum", "di_output", "di_inversion", weight=None, namespace=ns,
+                               model="res2_post = (Wd_pre - err_pre)**2 : 1 (summed)\n"
+                                     "err2_post = err_pre**2 : 1 (summed)", origin=origin))
+        ctx.net.add(Record("state", "inversion", "di_inversion", ("res2", "err2"), [0], p["tau"], origin=origin))
 
     # -- evaluate ----------------------------------------------------------------------------------
     def _baselines(self, result):
