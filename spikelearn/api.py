@@ -101,6 +101,12 @@ def run(scenario, *, device=None, seed=None, set=None, out="runs", plugins=(), p
 
 def load(run_dir):
     """Open a run directory (complete or incomplete) as a :class:`Run`."""
+    from pathlib import Path
+
+    from .runner import ensure_resolved
+
+    if (Path(run_dir) / "scenario.toml").is_file():
+        ensure_resolved(run_dir)
     return Run(run_dir)
 
 

@@ -356,15 +356,28 @@ def cmd_clean(args):
     return 0
 
 
+def _add_resolved(runs):
+    """Run directories written before ``resolved.json`` existed get it (analysis reads it, not plugins)."""
+    from pathlib import Path
+
+    from .runner import ensure_resolved
+
+    for run in runs:
+        if (Path(run) / "scenario.toml").is_file():
+            ensure_resolved(run)
+
+
 def cmd_inspect(args):
     from .analysis.commands import inspect_command
 
+    _add_resolved(args.runs)
     return inspect_command(args)
 
 
 def cmd_export(args):
     from .analysis.commands import export_command
 
+    _add_resolved([args.run])
     return export_command(args)
 
 

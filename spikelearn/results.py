@@ -14,6 +14,10 @@ directory whose process is gone (a SIGKILLed run) is stale: :func:`stale_run_dir
 Plugin files a run used (``--plugin FILE``) are copied into ``plugins/`` and recorded with their SHA-256
 in ``provenance.json`` (:func:`copy_plugin_files`), so the run repeats from ``RUN/scenario.toml``
 wherever the run directory is, and re-evaluates without the original files.
+
+``resolved.json`` holds every parsed value the run used (time step, duration, the task's parameters
+and each population's and rule's, defaults filled in, quantities in SI units with their unit): analysis
+reads them from there, so a run directory is readable with no plugin installed (:func:`write_resolved`).
 """
 
 import hashlib
@@ -33,7 +37,9 @@ import numpy as np
 from .errors import OutputError, SpikelearnError
 
 __all__ = ["RunDirectory", "RunResult", "save_recorders", "stale_run_directories", "write_json_atomic", "writable_folder",
-           "copy_plugin_files"]
+           "copy_plugin_files", "write_resolved", "RESOLVED_FILE"]
+
+RESOLVED_FILE = "resolved.json"
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +293,54 @@ def save_recorders(ctx, data_dir):
         _savez(data_dir / f"attributes_{pop}.npz", **attrs)
 
 
+def _encode(value):
+    """A parsed value as JSON: quantities as ``{"si": value, "unit": SI unit}``, arrays as lists."""
+    from brian2.units.fundamentalunits import Quantity
+
+    from .units import si_unit_name
+
+    if isinstance(value, Quantity):
+        si = np.asarray(value).tolist()
+        if value.dim.is_dimensionless:
+            return si
+        # the unit for readers, the SI exponents (m, kg, s, A, K, mol, cd) to read it back
+        return {"si": si, "unit": si_unit_name(value.dim), "dim": [float(x) for x in value.dim._dims]}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict) and set(value) == {"si", "unit", "dim"}:
+        from brian2.units.fundamentalunits import Quantity, get_or_create_dimension
+
+        return Quantity(value["si"], dim=get_or_create_dimension(value["dim"]))
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def write_resolved(path, scenario):
+    """Write ``resolved.json`` of run directory ``path``: the parsed values of ``scenario``."""
+    def params(values):
+        return {k: _encode(v) for k, v in values.items()}
+
+    data = {
+        "dt": _encode(scenario.dt), "duration": _encode(scenario.duration), "seed": scenario.seed,
+        "task": {"name": scenario.task, "parameters": params(scenario.task_params)} if scenario.task else None,
+        "populations": {name: {"model": pop.model, "size": pop.size, "parameters": params(pop.params)}
+                        for name, pop in scenario.populations.items()},
+        "connections": {name: {"source": c.source, "target": c.target,
+                               "plasticity": [{"rule": u.name, "parameters": params(u.params)} for u in c.rules]}
+                        for name, c in scenario.connections.items()},
+    }
+    write_json_atomic(Path(path) / RESOLVED_FILE, data)
+
+
 class RunResult:
     """Read access to a run directory (complete or incomplete)."""
 
@@ -295,6 +349,7 @@ class RunResult:
         if not (self.path / "scenario.toml").is_file():
             raise SpikelearnError(f"{self.path} is not a spikelearn run directory (no scenario.toml)")
         self._params = None
+        self._resolved = None
 
     @property
     def data_dir(self):
@@ -327,21 +382,33 @@ class RunResult:
         return json.loads(path.read_text()) if path.exists() else {}
 
     @property
+    def resolved(self):
+        """The parsed values of the run (``resolved.json``): ``dt``, ``duration``, ``task``, ``populations``,
+        ``connections``, quantities as Brian2 quantities."""
+        if self._resolved is None:
+            path = self.path / RESOLVED_FILE
+            if not path.is_file():
+                raise SpikelearnError(f"{self.path}: no {RESOLVED_FILE} (a run directory written by an older "
+                                      f"spikelearn); `spikelearn inspect {self.path}` adds it")
+            self._resolved = json.loads(path.read_text())
+        return self._resolved
+
+    @property
     def params(self):
         """The task's parameters, parsed (floats / Brian2 quantities), defaults filled in."""
         if self._params is None:
-            from .registry import default_registry
-            from .scenario import parse_scenario
-
-            scenario = parse_scenario(self.scenario, self.path / "scenario.toml", default_registry(self.plugin_files()))
-            self._params = scenario.task_params
+            task = self.resolved["task"] or {"parameters": {}}
+            self._params = {k: _decode(v) for k, v in task["parameters"].items()}
         return self._params
 
-    def parsed_scenario(self, registry=None):
-        from .registry import default_registry
-        from .scenario import parse_scenario
+    @property
+    def dt(self):
+        """The simulation time step, in seconds."""
+        return float(_decode(self.resolved["dt"]))
 
-        return parse_scenario(self.scenario, self.path / "scenario.toml", registry or default_registry(self.plugin_files()))
+    def population_params(self, name):
+        """The parsed parameters of population ``name`` (defaults of its model filled in)."""
+        return {k: _decode(v) for k, v in self.resolved["populations"][name]["parameters"].items()}
 
     def plugin_files(self):
         """The plugin files that repeat or re-evaluate this run: the copies in ``plugins/`` (run

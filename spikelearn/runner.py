@@ -29,7 +29,7 @@ from .build import build_network
 from .plugin import Task
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
-from .results import (RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
+from .results import (RESOLVED_FILE, write_resolved, RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
                       write_json_atomic)
 from .scenario import to_toml
 from .schedule import phase_intervals
@@ -156,6 +156,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
              f"{out_root}: {', '.join(s.describe() for s in stale[:3])}{', ...' if len(stale) > 3 else ''}; "
              f"`spikelearn clean {out_root}` removes them")
     (rundir.path / "scenario.toml").write_text(to_toml(scenario.data))
+    write_resolved(rundir.path, scenario)
     provenance = {
         "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
         "device": scenario.device, "versions": _versions(), "command": command or " ".join(sys.argv),
@@ -505,8 +506,23 @@ def _check_after_run(rundir):
         raise SimulationError(f"{reason}; the results are kept in {path} (marked incomplete)")
 
 
+def ensure_resolved(path, registry=None):
+    """Add ``resolved.json`` to a run directory written before runs had it (parses its scenario.toml
+    with the plugins it used); nothing to do for newer runs."""
+    if (Path(path) / RESOLVED_FILE).is_file():
+        return
+    from .registry import default_registry
+    from .scenario import parse_scenario
+
+    result = RunResult(path)
+    scenario = parse_scenario(result.scenario, Path(path) / "scenario.toml",
+                              registry or default_registry(result.plugin_files()))
+    write_resolved(path, scenario)
+
+
 def evaluate_run(path, task, registry, figures=True):
     """Evaluate the task on a saved run directory and write ``metrics.json`` and the figures."""
+    ensure_resolved(path, registry)
     result = RunResult(path)
     metrics, claims = {}, []
     if task is not None:

@@ -218,7 +218,7 @@ class DynamicInversion(Task):
                 sim = st["dtilde"][:, :: max(1, len(ts) // 50)].T
                 metrics[f"{name}_max_trajectory_error"] = float(np.max(np.abs(sim - exact)) / np.max(np.abs(exact)))
             else:
-                dt = float(result.parsed_scenario().dt)
+                dt = result.dt
                 u_max = float(np.max(np.abs(result.state(f"{name}_u")["u"])))
                 prob = max(float(np.max(np.abs(st["dtilde"]))) * float(p["rate_scale"]) * dt,
                            u_max * float(p["rate_scale_u"]) * dt)
