@@ -19,7 +19,8 @@ equation strings so that tasks and tests use exactly the code the models use.
 
 import numpy as np
 
-from spikelearn.plugin import Model, Param
+from spikelearn.network import GroupSpec, Operation
+from spikelearn.plugin import Model, Param, constants
 
 __all__ = [
     "DendriticMixtureSampler",
@@ -83,19 +84,6 @@ def logsumexp_max_expr(names):
 
 def _f(v):
     return repr(float(v))
-
-
-def _resolved(name, params, ctx):
-    """All parameters of population ``name``: the builder passes only numbers and quantities to
-    ``create``, the scenario's parsed population holds the others (lists, strings, code)."""
-    scenario = getattr(ctx, "scenario", None)
-    full = dict(scenario.populations[name].params) if scenario is not None and name in scenario.populations else {}
-    full.update(params)
-    return full
-
-
-def _namespace(params):
-    return {k: v for k, v in params.items() if not isinstance(v, (str, list, bool, tuple))}
 
 
 def branch_parameters(weights, means, sigma, observations=()):
@@ -259,19 +247,12 @@ class DendriticMixtureSampler(Model):
                  for i in range(1, d + 1)]
         return "\n".join(lines + [score, SCHEDULE_VARIABLES])
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import NeuronGroup
-
-        params = _resolved(name, params, ctx)
-        namespace = _namespace(params)
-        group = NeuronGroup(size, self.equations_for(params) + "\n" + extra_equations, method=self.method,
-                            namespace=namespace, name=name)
-        group.run_regularly(schedule_code(str(params["schedule"])), when="start",
-                            name=f"{name}_schedule")
+    def group(self, name, size, params, ctx):
         d = np.asarray(params["means"]).shape[1]
-        for i in range(1, d + 1):
-            setattr(group, f"x{i}", str(params["x_init"]))
-        return group
+        return GroupSpec(self.equations_for(params), method=self.method, namespace=constants(params),
+                         initial={f"x{i}": str(params["x_init"]) for i in range(1, d + 1)},
+                         operations=[Operation(f"{name}_schedule", "", schedule_code(str(params["schedule"])),
+                                               when="start")])
 
 
 class DendriticTreeSoma(Model):
@@ -303,17 +284,10 @@ class DendriticTreeSoma(Model):
         lines += [f"eps_bias{i} : 1 (shared)" for i in (1, 2)]
         return "\n".join(lines + [SCHEDULE_VARIABLES])
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import NeuronGroup
-
-        params = _resolved(name, params, ctx)
-        namespace = _namespace(params)
-        group = NeuronGroup(size, self.equations_for(params) + "\n" + extra_equations, method=self.method,
-                            namespace=namespace, name=name)
-        group.run_regularly(schedule_code("oscillation"), when="start", name=f"{name}_schedule")
-        group.x1 = str(params["x_init"])
-        group.x2 = str(params["x_init"])
-        return group
+    def group(self, name, size, params, ctx):
+        return GroupSpec(self.equations_for(params), method=self.method, namespace=constants(params),
+                         initial={"x1": str(params["x_init"]), "x2": str(params["x_init"])},
+                         operations=[Operation(f"{name}_schedule", "", schedule_code("oscillation"), when="start")])
 
 
 class DendriticLayer(Model):
@@ -348,8 +322,5 @@ class DendriticLayer(Model):
             "chain : integer (constant)",
         ])
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import NeuronGroup
-
-        return NeuronGroup(size, self.equations_for(params) + "\n" + extra_equations,
-                           namespace={"period": params["period"]}, name=name)
+    def group(self, name, size, params, ctx):
+        return GroupSpec(self.equations_for(params), method=self.method, namespace={"period": params["period"]})

@@ -13,7 +13,8 @@ neuron-side variables (traces, rates) to neurons whose spike times are forced.
 import numpy as np
 
 from spikelearn.errors import BuildError
-from spikelearn.plugin import Model, Param
+from spikelearn.network import GroupSpec
+from spikelearn.plugin import Model, Param, constants
 
 __all__ = ["Poisson", "SpikeTimes", "SpikeTrain"]
 
@@ -30,27 +31,23 @@ class Poisson(Model):
                         choices=("exponential", "bernoulli")),
     }
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import NeuronGroup
-
+    def group(self, name, size, params, ctx):
         rate = params["rate"]
         rate_code = rate if isinstance(rate, str) else f"{float(rate)!r}*Hz"
-        namespace = {k: v for k, v in params.items() if k not in ("rate", "method")}
-        if params["method"] == "exponential" and not _time_varying(rate_code, namespace):
+        namespace = constants({k: v for k, v in params.items() if k not in ("rate", "method")})
+        if params["method"] == "exponential" and not _time_varying(rate_code, {**_global(ctx), **namespace}):
             # a rate fixed in time is a per-neuron constant, set once: no per-step update of `rate`
-            eqs = "rate : Hz (constant)\nnext_spike : second\n" + extra_equations
-            reset = "next_spike = t + (-log(rand()))/rate\n" + extra_reset
-            group = NeuronGroup(size, eqs, threshold="t >= next_spike", reset=reset, method="euler",
-                                namespace=namespace, name=name)
-            group.rate = rate_code
             # + 1e-300 Hz: a neuron at rate 0 gets its first spike at ~1e300 s (never) instead of a division
             # by zero; for any other rate the sum is the rate itself in double precision
-            group.next_spike = "-log(rand())/(rate + 1e-300*Hz)"
-        else:
-            eqs = f"rate = {rate_code} : Hz (constant over dt)\n" + extra_equations
-            group = NeuronGroup(size, eqs, threshold="rand() < rate*dt", reset=extra_reset or None,
-                                method="euler", namespace=namespace, name=name)
-        return group
+            return GroupSpec("rate : Hz (constant)\nnext_spike : second", threshold="t >= next_spike",
+                             reset="next_spike = t + (-log(rand()))/rate", namespace=namespace,
+                             initial={"rate": rate_code, "next_spike": "-log(rand())/(rate + 1e-300*Hz)"})
+        return GroupSpec(f"rate = {rate_code} : Hz (constant over dt)", threshold="rand() < rate*dt",
+                         namespace=namespace)
+
+
+def _global(ctx):
+    return ctx.namespace if ctx is not None else {}
 
 
 def _time_varying(code, namespace):
@@ -74,12 +71,9 @@ class SpikeTimes(Model):
         "times": Param([], "time of each spike (quantity strings such as '10*ms')", kind="list"),
     }
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import SpikeGeneratorGroup, second
-
+    def group(self, name, size, params, ctx):
         indices, times = _spikes_from(name, params, ctx)
-        indices = _check_spikes(name, size, indices, times)
-        return SpikeGeneratorGroup(size, indices, times * second, name=name)
+        return GroupSpec(spikes=(_check_spikes(name, size, indices, times), times))
 
 
 def _spikes_from(name, params, ctx):
@@ -106,8 +100,8 @@ class SpikeTrain(Model):
     kind = "neuron"
     parameters = SpikeTimes.parameters
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        from brian2 import NeuronGroup, TimedArray
+    def group(self, name, size, params, ctx):
+        from brian2 import TimedArray
 
         indices, times = _spikes_from(name, params, ctx)
         indices = _check_spikes(name, size, indices, times)
@@ -119,8 +113,6 @@ class SpikeTrain(Model):
         table = np.zeros((n_steps, size))
         table[steps, indices] = 1.0
         ta_name = f"sl_spikes_{name}"
-        namespace = {k: v for k, v in params.items() if k not in ("indices", "times")}
+        namespace = constants({k: v for k, v in params.items() if k not in ("indices", "times")})
         namespace[ta_name] = TimedArray(table, dt=ctx.dt, name=ta_name)
-        return NeuronGroup(size, extra_equations or "", threshold=f"{ta_name}(t, i) > 0.5",
-                           reset=extra_reset or None, method="euler", namespace=namespace, name=name)
-
+        return GroupSpec("", threshold=f"{ta_name}(t, i) > 0.5", namespace=namespace)

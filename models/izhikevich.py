@@ -79,11 +79,9 @@ class Izhikevich(ExpressionModel):
     initial = {"v": "v_init", "u": "b*v"}
     synaptic_effect = "v_post += w*mV"
 
-    def code_values(self, name, params, ctx):
-        values = super().code_values(name, params, ctx)
-        scenario = getattr(ctx, "scenario", None)
-        given = scenario.populations[name].params if scenario is not None and name in scenario.populations else {}
-        regime = REGIMES[given.get("regime", self.parameters["regime"].default)]
+    def code_values(self, params):
+        values = super().code_values(params)
+        regime = REGIMES[params.get("regime", self.parameters["regime"].default)]
         for pname, default in zip(("a", "b", "c", "d"), regime):
             if values[pname].strip() == "":
                 values[pname] = default

@@ -17,6 +17,7 @@ probability from step n+1 on, as in the reference code. ``rate_fwd`` (the frozen
 (which network copy a neuron belongs to) are per-neuron constants set by the task.
 """
 
+from spikelearn.network import Operation
 from spikelearn.plugin import Model, Param
 
 __all__ = ["PoissonHawkes", "VARIABILITY_CODE"]
@@ -57,8 +58,8 @@ class PoissonHawkes(Model):
     initial = {}
     synaptic_effect = "u_in_post += w"
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        """The NeuronGroup plus the variability/filter block (``run_regularly``, after synapses)."""
-        group = super().create(name, size, params, extra_equations, extra_reset, ctx)
-        group.run_regularly(VARIABILITY_CODE, when="after_synapses", name=f"{name}_variability")
-        return group
+    def group(self, name, size, params, ctx):
+        """The neurons plus the variability/filter block (run regularly, after synapses)."""
+        spec = super().group(name, size, params, ctx)
+        spec.operations.append(Operation(f"{name}_variability", "", VARIABILITY_CODE, when="after_synapses"))
+        return spec

@@ -13,6 +13,7 @@ stimulus angle ``theta_stim`` is a TimedArray the task puts in the namespace.
 ``rate_constant``: a constant rate ``r = rate`` (a bias unit).
 """
 
+from spikelearn.network import Operation
 from spikelearn.plugin import Model, Param
 
 __all__ = ["RateLangevin", "CosineInput", "ConstantRate"]
@@ -39,12 +40,12 @@ class RateLangevin(Model):
     method = "euler"
     initial = {"r": "r_init"}
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        group = super().create(name, size, params, extra_equations, extra_reset, ctx)
-        # right after the state update (groups slot, order 0): finv is only ever evaluated on clipped rates
-        group.run_regularly("r = clip(r, r_min, r_max)", when="groups", order=group.order + 1,
-                            name=f"{name}_clip")
-        return group
+    def group(self, name, size, params, ctx):
+        spec = super().group(name, size, params, ctx)
+        # right after the state update (groups slot, the group's order): finv is only ever evaluated on
+        # clipped rates
+        spec.operations.append(Operation(f"{name}_clip", "", "r = clip(r, r_min, r_max)", when="groups", order=1))
+        return spec
 
 
 class CosineInput(Model):
@@ -60,16 +61,16 @@ class CosineInput(Model):
     r : 1
     """
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+    def group(self, name, size, params, ctx):
         from spikelearn.errors import BuildError
 
-        if "theta_stim" not in params:
+        if ctx is not None and "theta_stim" not in ctx.namespace:
             raise BuildError(f"population '{name}' (model rate_cosine_input) needs a TimedArray 'theta_stim' in "
                              "the namespace; a task such as reward_coding provides it")
-        group = super().create(name, size, params, extra_equations, extra_reset, ctx)
+        spec = super().group(name, size, params, ctx)
         code = "r = gain*clip(cos(theta_stim(t) - 2*pi*i/N), 0, inf)"
-        group.run_regularly(code, when="start", name=f"{name}_rates")
-        return group
+        spec.operations.append(Operation(f"{name}_rates", "", code, when="start"))
+        return spec
 
 
 class ConstantRate(Model):

@@ -21,9 +21,10 @@ import numpy as np
 
 from .errors import BuildError
 from .network import NetworkDescription
+from .plugin import constants
 from .schedule import install_phases
 
-__all__ = ["BuildContext", "build_network", "describe_network", "Recorder", "KeyedBuildError", "at_key"]
+__all__ = ["BuildContext", "build_network", "describe_network", "create_group", "Recorder", "KeyedBuildError", "at_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +113,6 @@ def _substitute(code, substitutions):
     return word_substitute(code, substitutions) if code else code
 
 
-def _quantity_ns(params):
-    """Parameters usable in Brian2 code (numbers and quantities; not strings or lists)."""
-    return {k: v for k, v in params.items() if not isinstance(v, (str, list, bool))}
-
-
 def build_network(scenario, registry, task=None, spike_inputs=None):
     """Build the Brian2 network of ``scenario``; return ``(network, ctx)``.
 
@@ -166,20 +162,10 @@ def describe_network(scenario, registry, task=None, spike_inputs=None):
 
 
 def _build_population(pop, ctx, rule_ns, via_run_args):
-    model = pop.definition
     extra_eq = "\n".join(ctx.extra_equations[pop.name])
     extra_reset = "\n".join(ctx.extra_reset[pop.name])
-    if (extra_eq.strip() or extra_reset.strip()) and model.kind != "neuron":
-        raise BuildError(
-            f"population '{pop.name}' (model '{pop.model}') cannot hold the extra variables: {extra_eq or extra_reset}"
-        )
-    params = {**ctx.namespace, **_quantity_ns(pop.params), **rule_ns}
-    if model.kind != "neuron":
-        params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
-    group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx)
-    if pop.order is not None:  # the group and what it contains (state updater, thresholder, resetter)
-        for obj in (group, *group.contained_objects):
-            obj.order = pop.order
+    group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
+                         pop.order)
     if pop.links:
         from brian2 import linked_var
 
@@ -192,6 +178,37 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     ctx.groups[pop.name] = group
     _set_runtime_values(ctx, pop.name, group, via_run_args)
     ctx.objects.append(group)
+
+
+def create_group(model, name, size, params, ctx=None, namespace=None, extra_equations="", extra_reset="",
+                 order=None):
+    """The Brian2 group of ``size`` neurons of ``model`` (its `Model.group` spec) with parsed ``params``:
+    a NeuronGroup, or a SpikeGeneratorGroup for a spike generator. Its namespace is the global one
+    (``ctx.namespace``), the model's, then ``namespace`` (rule parameters); ``extra_equations`` and
+    ``extra_reset`` are what plasticity rules and the task add (only a ``neuron`` model can hold them);
+    ``order`` places the group and its regular operations in each schedule slot."""
+    from brian2 import NeuronGroup, SpikeGeneratorGroup, second
+
+    if (extra_equations.strip() or extra_reset.strip()) and model.kind != "neuron":
+        raise BuildError(f"population '{name}' (model '{model.name}') cannot hold the extra variables: "
+                         f"{extra_equations or extra_reset}")
+    spec = model.group(name, size, params, ctx)
+    order = 0 if order is None else order
+    if spec.spikes is not None:
+        indices, times = spec.spikes
+        return SpikeGeneratorGroup(size, indices, np.asarray(times) * second, order=order, name=name)
+    ns = {**(ctx.namespace if ctx is not None else {}), **spec.namespace, **(namespace or {})}
+    reset = _join_code([spec.reset or "", extra_reset]) or None
+    kwargs = {"events": dict(spec.events)} if spec.events else {}
+    group = NeuronGroup(size, _join_code([spec.equations, extra_equations]) or "", threshold=spec.threshold,
+                        reset=reset, refractory=spec.refractory, method=spec.method, namespace=ns, order=order,
+                        name=name, **kwargs)
+    for var, value in spec.initial.items():
+        setattr(group, var, value)
+    for op in spec.operations:
+        kw = {"dt": op.dt} if op.dt is not None else {}
+        group.run_regularly(op.code, when=op.when, order=order + op.order, name=op.name, **kw)
+    return group
 
 
 def _build_connection(conn, ctx, code, via_run_args):
@@ -328,7 +345,7 @@ def _compose_rules(cname, conn, ctx, pop_ns):
                     f"on connection '{cname}'; composed rules need distinct variable names"
                 )
             owner_of_var[var] = use.name
-        params = _quantity_ns(use.params)
+        params = constants(use.params)
         at_run = {p for p in params if f"{use.key}.{p}" in runtime}
         for pname, value in params.items():
             if pname in values and not _same_value(values[pname], value):

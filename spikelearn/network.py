@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import BuildError
 
-__all__ = ["Population", "Connection", "RuleUse", "Operation", "Record", "NetworkDescription", "describe"]
+__all__ = ["Population", "GroupSpec", "Connection", "RuleUse", "Operation", "Record", "NetworkDescription", "describe"]
 
 WHEN = ("start", "groups", "thresholds", "synapses", "resets", "end")
 
@@ -34,6 +34,29 @@ class Population:
     links: dict = field(default_factory=dict)  # variable -> (population, its variable): Brian2 linked_var
     order: int | None = None  # order within each schedule slot (None: Brian2's default, 0)
     origin: str = ""
+
+
+@dataclass
+class GroupSpec:
+    """What a neuron model makes of one population (`Model.group`); the builder creates the Brian2 group.
+
+    ``equations``, ``threshold``, ``reset``, ``refractory``, ``method``, ``events`` as Brian2's
+    ``NeuronGroup`` takes them; ``namespace`` the values its code reads; ``initial`` values set in order
+    once the group exists (Brian2 code, numbers, quantities or arrays); ``operations`` code the group runs
+    regularly (`Operation` with ``target`` empty and ``order`` relative to the population's order).
+    ``spikes = (indices, times in seconds)`` makes a spike generator instead (no equations).
+    """
+
+    equations: str = ""
+    threshold: str | None = None
+    reset: str | None = None
+    refractory: object = False
+    method: str = "euler"
+    events: dict = field(default_factory=dict)
+    namespace: dict = field(default_factory=dict)
+    initial: dict = field(default_factory=dict)
+    operations: list = field(default_factory=list)
+    spikes: tuple | None = None
 
 
 @dataclass

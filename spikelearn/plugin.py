@@ -138,8 +138,8 @@ class Model:
     ``kind`` selects the Brian2 group: ``"neuron"`` (a NeuronGroup from ``equations``), ``"poisson"``,
     ``"spike_generator"`` (explicit spike times). ``synaptic_effect`` is the default ``on_pre`` effect of
     a connection targeting this model (``"ge_post += w"``), ``initial`` the initial values (Brian2 code,
-    parameters may be used), ``events`` custom events (name -> condition) besides the spike. Subclasses may override :meth:`create` for groups that are not plain
-    NeuronGroups.
+    parameters may be used), ``events`` custom events (name -> condition) besides the spike. Subclasses
+    override :meth:`group` when the equations depend on the parameters.
     """
 
     name = ""
@@ -168,27 +168,27 @@ class Model:
                  "reference": reference, "events": dict(events or {})}
         return type(f"Model_{name}", (cls,), attrs)()
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
-        """Create the Brian2 group. ``params`` maps parameter names to parsed values (the group's
-        namespace); ``extra_equations``/``extra_reset`` come from plasticity rules."""
-        from brian2 import NeuronGroup
+    def group(self, name, size, params, ctx):
+        """What the builder creates for population ``name`` (``size`` neurons): a
+        `spikelearn.network.GroupSpec` (data; the model never creates Brian2 objects).
 
-        reset = "\n".join(s for s in (self.reset or "", extra_reset) if s.strip()) or None
-        kwargs = {"events": dict(self.events)} if self.events else {}
-        group = NeuronGroup(
-            size,
-            self.equations + "\n" + extra_equations,
-            threshold=self.threshold,
-            reset=reset,
-            refractory=self.refractory,
-            method=self.method,
-            namespace=dict(params),
-            name=name,
-            **kwargs,
-        )
-        for var, expr in self.initial.items():
-            setattr(group, var, expr)
-        return group
+        ``params`` holds every parameter of the population, parsed (numbers, quantities, strings, lists);
+        ``ctx`` is the build context (``ctx.dt``, ``ctx.duration``, ``ctx.spike_inputs``, ...) or None
+        when a group is made outside a scenario. The builder adds the equations and reset code of
+        plasticity rules and tasks, and the global namespace. This default is the class attributes, with
+        numbers and quantities of ``params`` as the namespace; override it when the equations depend on
+        the parameters or the group runs code regularly.
+        """
+        from .network import GroupSpec
+
+        return GroupSpec(equations=self.equations, threshold=self.threshold, reset=self.reset,
+                         refractory=self.refractory, method=self.method, events=dict(self.events),
+                         namespace=constants(params), initial=dict(self.initial))
+
+
+def constants(params):
+    """The parameters usable in Brian2 code: numbers and quantities (not strings, lists or flags)."""
+    return {k: v for k, v in params.items() if not isinstance(v, (str, list, tuple, bool))}
 
 
 @dataclass

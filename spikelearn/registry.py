@@ -115,7 +115,11 @@ def _validate_rule(rule, label):
 def _validate_model(model, label):
     if model.kind not in ("neuron", "poisson", "spike_generator"):
         raise PluginError(f"{label}: kind '{model.kind}' is not one of neuron, poisson, spike_generator", model)
-    if model.kind == "neuron" and type(model).create is Model.create:
+    if hasattr(model, "create"):
+        raise PluginError(f"{label}: defines create(), which spikelearn no longer calls (models describe their "
+                          "group as data): override group() and return a spikelearn.network.GroupSpec "
+                          "(docs/plugins.md)", model)
+    if model.kind == "neuron" and type(model).group is Model.group:
         from brian2 import Equations
         from brian2.equations.equations import EquationError
 

@@ -15,6 +15,7 @@ Checked against numbers worked out independently of the samplers:
 from pathlib import Path
 
 import numpy as np
+from spikelearn.build import create_group
 import pytest
 
 from spikelearn.tasks import dendritic_reference as ref
@@ -205,7 +206,7 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser():
         ctx.objects = []
         soma_model = DendriticTreeSoma()
         p = {"period": 100 * ms, "beta_min": 0.1, "beta_max": 20.0, "eps_floor": 1e-6, "x_init": "0"}
-        soma = soma_model.create(f"soma_{len(hidden)}", 4, p, "", "", None)
+        soma = create_group(soma_model, f"soma_{len(hidden)}", 4, p)
         x = rng.normal(0, 1.5, size=(4, 2))
         soma.x1, soma.x2 = x[:, 0], x[:, 1]
         build_tree(ctx, soma, params, 100 * ms)

@@ -9,6 +9,7 @@ the same mean rate but a 20 ms dead time (a renewal process that is not Poisson)
 """
 
 import numpy as np
+from spikelearn.build import create_group
 import pytest
 from scipy import stats
 
@@ -143,7 +144,7 @@ def test_only_rates_constant_in_time_use_the_exponential_method(registry, rate, 
     fixed in time is a constant per neuron, set once (no per-step update)."""
     from brian2 import Hz
 
-    group = registry.get("models", "poisson").create("inp", 4, {"rate": rate, "method": "exponential"}, "", "", None)
+    group = create_group(registry.get("models", "poisson"), "inp", 4, {"rate": rate, "method": "exponential"})
     assert group.events["spike"] == threshold
     if threshold.startswith("t >="):
         assert group.variables["rate"].constant

@@ -17,6 +17,7 @@ Checked against numbers worked out independently of Brian2:
 from pathlib import Path
 
 import numpy as np
+from spikelearn.build import create_group
 import pytest
 
 from spikelearn.tasks import poisson_sampling_reference as ref
@@ -156,8 +157,7 @@ def test_variability_rule_in_brian2(preg, fano):
         model = preg.get("models", "poisson_hawkes")
         n = 20000
         values = np.repeat([0.4, 2.0, -1.0, 0.0], n)
-        g = model.create("hawkes_test", len(values), {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz},
-                         "", "", None)
+        g = create_group(model, "hawkes_test", len(values), {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz})
         g.u_in = values
         net = Network(g)
         net.run(defaultclock.dt)  # one step: rate 0 (no spike), then the rule and the filter
