@@ -313,9 +313,26 @@ def at_key(key):
     except (SpikelearnError, KeyboardInterrupt):
         raise
     except Exception as ex:
-        from .runner import brian_message
-
         raise KeyedBuildError(key, brian_message(ex)) from ex
+
+
+def brian_message(ex):
+    """One line from a (chained) Brian2 exception: the object it names and the innermost error."""
+    import re
+
+    chain, seen = [], set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        chain.append(ex)
+        ex = ex.__cause__ or ex.__context__
+    obj = next((m.group(1) for e in chain if (m := re.search(r"object named '([^']+)'", str(e)))), None)
+    inner = chain[-1]
+    lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip()]
+    text = " ".join(lines[:3]) if lines else type(inner).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    where = f"object '{obj}': " if obj else ""
+    return f"{where}{type(inner).__name__}: {text}"
 
 
 def _compose_rules(cname, conn, ctx, pop_ns):

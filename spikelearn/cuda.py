@@ -6,7 +6,7 @@ What `configure_cuda` does, and why:
   used as is; otherwise (e.g. a minimal toolkit with only ``nvcc``) the ``nvidia-curand`` wheel (the
   ``[cuda]`` extra) supplies the headers and the library: its ``include`` directory is added to the
   compiler's search path, and a ``libcurand.so`` link (the wheel ships only ``libcurand.so.<N>``) is made
-  in a directory the build owns under `spikelearn.devices.cache_root`; the binary finds the library at
+  in a directory the build owns under `spikelearn.cache.cache_root`; the binary finds the library at
   run time through an rpath to the wheel's ``lib`` directory.
 - **C++17.** CUDA 13's Thrust/CUB refuse C++11, brian2cuda's default. ``-std=c++11`` is replaced by
   ``-std=c++17`` in the host compiler's flags and in brian2cuda's makefile (a template constant).
@@ -35,6 +35,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .cache import cache_root
 from .cuda_light import CPP_STANDARD, LightWriter
 from .errors import BuildError
 
@@ -172,8 +173,6 @@ def configure_cuda(options):
             f"the cuda device needs brian2cuda ({ex}); install the extra: pip install 'spikelearn[cuda]'"
         ) from ex
     from brian2 import prefs
-
-    from .devices import cache_root
 
     nvcc = find_nvcc()
     if nvcc is None:

@@ -41,10 +41,11 @@ import time
 import types
 from pathlib import Path
 
+from .cache import cache_root
 from .errors import BuildError, SimulationStopped
 from .scenario import set_key
 
-__all__ = ["DeviceSession", "cache_root", "build_directory"]
+__all__ = ["DeviceSession", "build_directory"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,6 @@ BUILDING_MARKER = ".spikelearn-building"
 COMPILE_LOG = "compile.log"
 RUN_INFO = "last_run_info.txt"
 PR_SET_PDEATHSIG = 1  # prctl(2)
-
-
-def cache_root():
-    """Root of the build cache: ``$SPIKELEARN_CACHE`` or ``~/.cache/spikelearn``."""
-    root = os.environ.get("SPIKELEARN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "spikelearn")
-    return Path(root)
 
 
 def build_directory(scenario, device):

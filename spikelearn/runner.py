@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .build import build_network
+from .build import brian_message, build_network
 from .plugin import Task
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
@@ -448,25 +448,6 @@ def _key_of(ex, scenario):
     if name in scenario.populations:
         return f"populations.{name}"
     return None
-
-
-def brian_message(ex):
-    """One line from a (chained) Brian2 exception: the object it names and the innermost error."""
-    import re
-
-    chain, seen = [], set()
-    while ex is not None and id(ex) not in seen:
-        seen.add(id(ex))
-        chain.append(ex)
-        ex = ex.__cause__ or ex.__context__
-    obj = next((m.group(1) for e in chain if (m := re.search(r"object named '([^']+)'", str(e)))), None)
-    inner = chain[-1]
-    lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip()]
-    text = " ".join(lines[:3]) if lines else type(inner).__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    where = f"object '{obj}': " if obj else ""
-    return f"{where}{type(inner).__name__}: {text}"
 
 
 def _install_guard(scenario, session, ctx, echo):

@@ -14,6 +14,7 @@ import numpy as np
 from spikelearn.results import writable_folder
 
 from . import _io
+from .page import _SECTION_TITLES, _esc, _run_header, figures_html, format_value, html_page, metrics_table
 
 __all__ = ["compare_runs", "flatten", "scenario_differences", "activity_summary", "overlay_figures"]
 
@@ -122,14 +123,10 @@ def overlay_figures(a, b, outdir, fmt="png", window=None, bin_size=None, labels=
 
 
 def _cell(value):
-    from .report import format_value
-
     return format_value(value)
 
 
 def _side_by_side_table(rows, labels, header="name"):
-    from .report import _esc
-
     out = [f"<tr><th>{_esc(header)}</th><th>{_esc(labels[0])}</th><th>{_esc(labels[1])}</th></tr>"]
     for name, va, vb in rows:
         cls = " class='diff'" if _cell(va) != _cell(vb) else ""
@@ -139,8 +136,6 @@ def _side_by_side_table(rows, labels, header="name"):
 
 
 def _claims_side_by_side(ca, cb, labels):
-    from .report import _esc
-
     by_a = {c.get("name"): c for c in ca or []}
     by_b = {c.get("name"): c for c in cb or []}
     names = list(by_a) + [n for n in by_b if n not in by_a]
@@ -164,8 +159,6 @@ def _claims_side_by_side(ca, cb, labels):
 
 def _paired_figures(sa, sb):
     """Rows of (name, path in A or None, path in B or None), matched by file name."""
-    from .report import figures_html
-
     by_a = {Path(p).name: p for p in sa}
     by_b = {Path(p).name: p for p in sb}
     names = list(by_a) + [n for n in by_b if n not in by_a]
@@ -206,7 +199,6 @@ def compare_runs(a, b, out=None, fmt="png", window=None, populations=None, neuro
     import datetime
 
     from .figures import CORR_BIN, _use_agg, analysis_figures
-    from .report import _SECTION_TITLES, _esc, _run_header, html_page, metrics_table
 
     _use_agg()
     a, b = _io.as_result(a), _io.as_result(b)
@@ -251,8 +243,6 @@ def compare_runs(a, b, out=None, fmt="png", window=None, populations=None, neuro
               "<h3>Provenance</h3>",
               _side_by_side_table(prov_diff, ("A", "B"), "key") if prov_diff else "<p>No differences.</p>"]
     if overlays:
-        from .report import figures_html
-
         parts += ["<h2>Overlays</h2><p class='sub'>A in blue, B in red.</p>", figures_html(overlays)]
     for key, heading in _SECTION_TITLES.items():
         if sections_a.get(key) or sections_b.get(key):
