@@ -356,21 +356,44 @@ def cmd_clean(args):
     return 0
 
 
-def _add_resolved(runs):
-    """Run directories written before ``resolved.json`` existed get it (analysis reads it, not plugins)."""
+def _add_resolved(runs, task_figures=False):
+    """Run directories written before ``resolved.json`` existed get it (analysis reads it, not plugins);
+    with ``task_figures``, a run without its task's figures gets them when the task is installed (analysis
+    itself never loads plugins)."""
     from pathlib import Path
 
+    from .analysis.figures import task_figures as existing_task_figures
+    from .errors import PluginError
+    from .registry import default_registry
+    from .results import RunResult
     from .runner import ensure_resolved
 
     for run in runs:
-        if (Path(run) / "scenario.toml").is_file():
-            ensure_resolved(run)
+        if not (Path(run) / "scenario.toml").is_file():
+            continue
+        ensure_resolved(run)
+        result = RunResult(run)
+        task_name = (result.scenario.get("task") or {}).get("name")
+        if not task_figures or not task_name or existing_task_figures(result):
+            continue
+        try:
+            task = default_registry(result.plugin_files()).get("tasks", task_name)
+        except PluginError as ex:
+            print(f"spikelearn: note: {run}: no task figures ({ex})", file=sys.stderr)
+            continue
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            task.figures(result, result.path / "figures")
+        except OSError as ex:
+            print(f"spikelearn: note: {run}: cannot add the task's figures ({ex})", file=sys.stderr)
 
 
 def cmd_inspect(args):
     from .analysis.commands import inspect_command
 
-    _add_resolved(args.runs)
+    _add_resolved(args.runs, task_figures=True)
     return inspect_command(args)
 
 

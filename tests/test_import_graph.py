@@ -102,3 +102,46 @@ def test_finds_a_cycle():
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_results_and_analysis_need_no_plugins():
+    """A run directory is read without the registry or the tasks: nothing in ``results`` or
+    ``analysis`` imports them (task figures are made by the run or by the CLI, not by analysis)."""
+    graph = import_graph()
+    readers = [m for m in graph if m == "spikelearn.results" or m.startswith("spikelearn.analysis")]
+    assert readers
+    for module in readers:
+        bad = sorted(t for t in graph[module] if t == "spikelearn.registry" or t.startswith("spikelearn.tasks"))
+        assert not bad, f"{module} imports {bad}"
+
+
+BRIAN2_OBJECTS = {"NeuronGroup", "Synapses", "SpikeGeneratorGroup", "StateMonitor", "SpikeMonitor", "EventMonitor",
+                  "PopulationRateMonitor", "Network", "run_regularly"}
+# the builder; the guard attaches its in-loop checks to the groups the builder made
+BUILDERS = {"spikelearn/build.py", "spikelearn/guard.py"}
+
+
+def brian2_object_uses(path):
+    """Brian2 network objects that ``path`` creates: calls ``NeuronGroup(...)``, ``b2.Synapses(...)``,
+    ``group.run_regularly(...)`` (importing a class, e.g. for ``isinstance``, creates nothing)."""
+    used = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name in BRIAN2_OBJECTS:
+                used.add(name)
+    return used
+
+
+def test_only_the_builder_creates_brian2_objects():
+    """Tasks and models contribute data (`spikelearn.network`); only the builder makes Brian2 objects."""
+    root = PACKAGE_DIR.parent
+    files = [p for d in ("spikelearn", "models", "plasticity") for p in (root / d).rglob("*.py")]
+    assert len(files) > 20
+    offenders = {}
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        if rel not in BUILDERS and (used := brian2_object_uses(path)):
+            offenders[rel] = sorted(used)
+    assert not offenders, f"Brian2 objects made outside the builder: {offenders}"

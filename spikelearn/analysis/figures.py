@@ -457,24 +457,13 @@ def cch_bin_size(n_i, n_j, duration, target=5.0):
     return 0.01
 
 
-def task_figures(result, outdir):
-    """The task's own figures: those already in ``<run>/figures`` that are not standard figures, or, when
-    there are none, made now by the task's ``figures`` method (PNG, as tasks write them)."""
+def task_figures(result):
+    """The task's own figures of the run: those in ``<run>/figures`` that are not standard figures (the
+    task made them when the run was evaluated; ``spikelearn inspect`` makes missing ones first, when the
+    task is installed)."""
     standard = ("raster_", "state_", "weights_")
-    existing = sorted(p for p in (Path(result.path) / "figures").glob("*")
-                      if p.suffix in (".png", ".svg") and not p.name.startswith(standard))
-    if existing:
-        return existing
-    task_name = (result.scenario.get("task") or {}).get("name")
-    if not task_name:
-        return []
-    from spikelearn.registry import default_registry
-    from spikelearn.results import RunResult
-
-    task = default_registry(RunResult(result.path).plugin_files()).get("tasks", task_name)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    return [Path(p) for p in (task.figures(result, outdir) or [])]
+    return sorted(p for p in (Path(result.path) / "figures").glob("*")
+                  if p.suffix in (".png", ".svg") and not p.name.startswith(standard))
 
 
 def analysis_figures(result, outdir, fmt="png", window=None, populations=None, neurons=None, bin_size=None,
@@ -517,5 +506,5 @@ def analysis_figures(result, outdir, fmt="png", window=None, populations=None, n
         sections["correlations"] += _attempt("correlation", name, strict, _correlation_paths, result, name,
                                              outdir, fmt, window, neurons, corr_bin, sort_by, pairs,
                                              summaries) or []
-    sections["task"] = _attempt("task", "task", strict, task_figures, result, outdir / "task") or []
+    sections["task"] = _attempt("task", "task", strict, task_figures, result) or []
     return sections, summaries
