@@ -173,16 +173,25 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     params = {**ctx.namespace, **_quantity_ns(pop.params), **rule_ns}
     if model.kind != "neuron":
         params = {**params, **{k: v for k, v in pop.params.items() if k not in params}}
-    group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx)
+    if pop.dt is None:
+        group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx)
+    else:
+        import inspect
+
+        accepted = inspect.signature(model.create).parameters
+        if "dt" not in accepted and not any(a.kind is inspect.Parameter.VAR_KEYWORD for a in accepted.values()):
+            raise BuildError(f"population '{pop.name}' (model '{pop.model}'): the model cannot take its own dt")
+        group = model.create(pop.name, pop.size, params, extra_eq, extra_reset, ctx, dt=pop.dt)
     if pop.order is not None:  # the group and what it contains (state updater, thresholder, resetter)
         for obj in (group, *group.contained_objects):
             obj.order = pop.order
     if pop.links:
         from brian2 import linked_var
 
-        for var, (source, source_var) in pop.links.items():
+        for var, (source, source_var, *index) in pop.links.items():
             with at_key(f"{pop.origin or pop.name}: link of {var}"):
-                setattr(group, var, linked_var(ctx.groups[source], source_var))
+                kwargs = {"index": np.asarray(index[0], dtype=int)} if index else {}
+                setattr(group, var, linked_var(ctx.groups[source], source_var, **kwargs))
     for var, value in pop.initial.items():
         with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
             setattr(group, var, value)

@@ -166,11 +166,13 @@ class Model:
                  "reference": reference}
         return type(f"Model_{name}", (cls,), attrs)()
 
-    def create(self, name, size, params, extra_equations, extra_reset, ctx):
+    def create(self, name, size, params, extra_equations, extra_reset, ctx, dt=None):
         """Create the Brian2 group. ``params`` maps parameter names to parsed values (the group's
-        namespace); ``extra_equations``/``extra_reset`` come from plasticity rules."""
+        namespace); ``extra_equations``/``extra_reset`` come from plasticity rules; ``dt`` (a population's
+        own time step, None: the default clock) is passed only when a population asks for one."""
         from brian2 import NeuronGroup
 
+        kwargs = {"dt": dt} if dt is not None else {}
         reset = "\n".join(s for s in (self.reset or "", extra_reset) if s.strip()) or None
         group = NeuronGroup(
             size,
@@ -181,6 +183,7 @@ class Model:
             method=self.method,
             namespace=dict(params),
             name=name,
+            **kwargs,
         )
         for var, expr in self.initial.items():
             setattr(group, var, expr)
