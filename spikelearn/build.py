@@ -165,13 +165,14 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     extra_eq = "\n".join(ctx.extra_equations[pop.name])
     extra_reset = "\n".join(ctx.extra_reset[pop.name])
     group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
-                         pop.order)
+                         pop.order, pop.dt)
     if pop.links:
         from brian2 import linked_var
 
-        for var, (source, source_var) in pop.links.items():
+        for var, (source, source_var, *index) in pop.links.items():
             with at_key(f"{pop.origin or pop.name}: link of {var}"):
-                setattr(group, var, linked_var(ctx.groups[source], source_var))
+                kwargs = {"index": np.asarray(index[0], dtype=int)} if index else {}
+                setattr(group, var, linked_var(ctx.groups[source], source_var, **kwargs))
     for var, value in pop.initial.items():
         with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
             setattr(group, var, value)
@@ -181,12 +182,13 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
 
 
 def create_group(model, name, size, params, ctx=None, namespace=None, extra_equations="", extra_reset="",
-                 order=None):
+                 order=None, dt=None):
     """The Brian2 group of ``size`` neurons of ``model`` (its `Model.group` spec) with parsed ``params``:
     a NeuronGroup, or a SpikeGeneratorGroup for a spike generator. Its namespace is the global one
     (``ctx.namespace``), the model's, then ``namespace`` (rule parameters); ``extra_equations`` and
     ``extra_reset`` are what plasticity rules and the task add (only a ``neuron`` model can hold them);
-    ``order`` places the group and its regular operations in each schedule slot."""
+    ``order`` places the group and its regular operations in each schedule slot; ``dt`` gives the group
+    its own time step (None: the default clock)."""
     from brian2 import NeuronGroup, SpikeGeneratorGroup, second
 
     if (extra_equations.strip() or extra_reset.strip()) and model.kind != "neuron":
@@ -200,6 +202,8 @@ def create_group(model, name, size, params, ctx=None, namespace=None, extra_equa
     ns = {**(ctx.namespace if ctx is not None else {}), **spec.namespace, **(namespace or {})}
     reset = _join_code([spec.reset or "", extra_reset]) or None
     kwargs = {"events": dict(spec.events)} if spec.events else {}
+    if dt is not None:
+        kwargs["dt"] = dt
     group = NeuronGroup(size, _join_code([spec.equations, extra_equations]) or "", threshold=spec.threshold,
                         reset=reset, refractory=spec.refractory, method=spec.method, namespace=ns, order=order,
                         name=name, **kwargs)

@@ -6,7 +6,8 @@ generated from A with the learned weights ``a = (a_B, a_C)``. Stage 1 learns ``a
 (wrong under recurrence: ``a_C -> w_TC + w_BC*w_TB``); Stage 2 adds an interneuron discriminator D and a
 three-factor weight-perturbation rule gated by ``D - Dbar`` that makes sleep match wake (``a -> a*``).
 
-Brian2 network (built by the task; everything inside the loop is Brian2 code):
+The network (the task's ``prepare`` describes it as data in ``ctx.net``; everything inside the loop is
+Brian2 code):
 
 - ``ws_replicas`` (``n_replicas`` neurons): each draws one sample per step in ``run_regularly`` with
   ``rand()``/``randn()`` (the latent ``T ~ Gamma(2, scale)`` as ``-scale*(log(1-rand()) + log(1-rand()))``),
@@ -30,7 +31,8 @@ import logging
 import numpy as np
 
 from spikelearn.errors import BuildError
-from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.network import Connection, Operation, Population, Record
+from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.plasticity.wake_sleep import FEATURES, RULES, learner_code
 from spikelearn.tasks import wake_sleep_reference as ref
 
@@ -134,6 +136,7 @@ class AdversarialWakeSleep(Task):
             ctx.signals["novel_shift"] = "ws_shift(t - ws_shift_t0)"
         else:
             ctx.signals["novel_shift"] = "0"
+        self._describe(ctx)
 
     def _signals(self, ctx, lag):
         """Signal expressions; with ``lag``, evaluated at ``t - lag`` (the start of the window just read)."""
@@ -147,17 +150,16 @@ class AdversarialWakeSleep(Task):
             out["plastic"] = f"({out['plastic']}*int(t >= ws_lag))"
         return out
 
-    def build(self, ctx):
-        from brian2 import NeuronGroup, StateMonitor, Synapses
+    def _describe(self, ctx):
+        """The network as data (`ctx.net`): the learner, the replicas, their sums and, for the spiking
+        readout, the Poisson neurons and their counting synapses; then the recorders."""
         from brian2.utils.stringtools import word_substitute
-
-        from spikelearn.build import Recorder
 
         p = ctx.params
         M = int(p["n_replicas"])
         spiking = p["readout"] == "poisson"
         W = self._window(ctx)
-        ns = dict(ctx.namespace)
+        ns = {}
         for key in ("w_TB", "w_TC", "w_BC", "noise", "gamma_scale", "latent_offset", "gain", "window", "offset"):
             ns[key] = p[key]
         for key in _rule_params():
@@ -165,24 +167,26 @@ class AdversarialWakeSleep(Task):
         ns["ws_M"] = float(M)
         ns["ws_lag"] = W if spiking else 0 * W
         now = {name: f"({ctx.signal_expr(name)})" for name in ("wake", "stage2", "novel_shift")}
+        origin = f"task {self.name}"
 
-        learner = NeuronGroup(
-            1,
-            "\n".join([f"{v} : 1" for v in ("a_B", "a_C", "da_B", "da_C", "Dbar", "wk_used", "s2_used", "plastic_used")]
-                      + [f"v{k} : 1" for k in range(5)]
-                      + [f"{s} : 1" for rule in RULES for s in rule.sums]),
-            dt=W, namespace=ns, name="ws_learner")
-        learner.a_B = float(p["a0_B"])
-        learner.a_C = float(p["a0_C"])
+        learner_eqs = "\n".join(
+            [f"{v} : 1" for v in ("a_B", "a_C", "da_B", "da_C", "Dbar", "wk_used", "s2_used", "plastic_used")]
+            + [f"v{k} : 1" for k in range(5)]
+            + [f"{s} : 1" for rule in RULES for s in rule.sums])
+        ctx.net.add(Population(
+            "ws_learner", "ws_learner", 1, dict(ns),
+            definition=Model.from_code("ws_learner", learner_eqs,
+                                       description="wake/sleep learner: a, D's weights, replica averages"),
+            initial={"a_B": float(p["a0_B"]), "a_C": float(p["a0_C"])}, dt=W, origin=origin))
 
         linked = ["a_B", "a_C"] + [f"v{k}" for k in range(5)]
-        replicas = NeuronGroup(
-            M,
-            "\n".join([f"{v} : 1" for v in ("A", "B", "C", "xiB", "xiC") + _REPLICA_VARS + ("nB", "nC")]
-                      + [f"{v} : 1 (linked)" for v in linked]),
-            dt=W, namespace=ns, name="ws_replicas")
-        for v in linked:
-            setattr(replicas, v, _linked(learner, v, M))
+        replica_eqs = "\n".join([f"{v} : 1" for v in ("A", "B", "C", "xiB", "xiC") + _REPLICA_VARS + ("nB", "nC")]
+                                + [f"{v} : 1 (linked)" for v in linked])
+        ctx.net.add(Population(
+            "ws_replicas", "ws_replicas", M, dict(ns),
+            definition=Model.from_code("ws_replicas", replica_eqs,
+                                       description="wake/sleep replicas: one sample of (A, B, C) per step"),
+            links={v: ("ws_learner", v, np.zeros(M, dtype=int)) for v in linked}, dt=W, origin=origin))
 
         header = f"""
         wk = {now['wake']}
@@ -222,7 +226,8 @@ class AdversarialWakeSleep(Task):
             xiCh = xiC
             {disc}
             """
-        replicas.run_regularly(_dedent(code), dt=W, when="start", order=-100, name="ws_sample")
+        ctx.net.add(Operation("ws_sample", "ws_replicas", _dedent(code), dt=W, when="start", order=-100,
+                              origin=origin))
 
         sums = {}
         for rule in RULES:
@@ -231,36 +236,33 @@ class AdversarialWakeSleep(Task):
         subst.update({v: f"{v}_post" for v in _LEARNER_VARS})
         model = "\n".join(f"{name}_post = ({word_substitute(expr, subst)})/ws_M : 1 (summed)"
                           for name, expr in sums.items())
-        syn = Synapses(replicas, learner, model, namespace=ns, name="ws_sums")
-        syn.connect()
+        ctx.net.add(Connection("ws_sums", "ws_replicas", "ws_learner", connect="all", weight=None, model=model,
+                               namespace=dict(ns), origin=origin))
 
         sig = self._signals(ctx, lag=spiking)
         update = word_substitute(learner_code(), sig)
         update += "\n" + "\n".join([f"wk_used = {sig['wake']}", f"s2_used = {sig['stage2']}",
                                     f"plastic_used = {sig['plastic']}"])
-        learner.run_regularly(update, dt=W, when="groups", order=1, name="ws_learn")
-        ctx.add(learner, replicas, syn)
+        ctx.net.add(Operation("ws_learn", "ws_learner", update, dt=W, when="groups", order=1, origin=origin))
 
         if spiking:
+            readout = Model.from_code("ws_poisson_readout", "drive : 1 (linked)",
+                                      threshold="rand() < gain*clip(drive + offset, 0, inf)*dt",
+                                      description="Poisson neurons at rate gain*max(drive + offset, 0)")
             for var in ("B", "C"):
-                spk = NeuronGroup(M, "drive : 1 (linked)", threshold="rand() < gain*clip(drive + offset, 0, inf)*dt",
-                                  namespace=ns, name=f"ws_spikes_{var}")
-                spk.drive = _linked(replicas, var, None)
-                count = Synapses(spk, replicas, on_pre=f"n{var}_post += 1", namespace=ns, name=f"ws_count_{var}")
-                count.connect(j="i")
-                ctx.add(spk, count)
-                ctx.record_spikes(f"ws_spikes_{var}", spk[:3])  # a few neurons, for the raster figure
+                ctx.net.add(Population(f"ws_spikes_{var}", "ws_poisson_readout", M, dict(ns), definition=readout,
+                                       links={"drive": ("ws_replicas", var)}, origin=origin))
+                ctx.net.add(Connection(f"ws_count_{var}", f"ws_spikes_{var}", "ws_replicas", connect="one_to_one",
+                                       weight=None, effect=f"n{var}_post += 1", namespace=dict(ns), origin=origin))
+            for var in ("B", "C"):  # a few neurons, for the raster figure
+                ctx.net.add(Record("spikes", f"ws_spikes_{var}", f"ws_spikes_{var}", indices=3, origin=origin))
 
-        lvars = ["a_B", "a_C", "Dbar", "mD", "wk_used", "s2_used", "plastic_used"] + [f"v{k}" for k in range(5)]
-        mon = StateMonitor(learner, lvars, record=[0], dt=W, when="end", order=100, name="statews_learner")
-        ctx.recorders.append(Recorder("state", "ws_learner", mon, variables=lvars))
+        lvars = ("a_B", "a_C", "Dbar", "mD", "wk_used", "s2_used", "plastic_used") + tuple(f"v{k}" for k in range(5))
+        ctx.net.add(Record("state", "ws_learner", "ws_learner", lvars, [0], W, when="end", order=100, origin=origin))
         n_probe = min(int(p["n_probe"]), M)
         if n_probe > 0:
-            probe = StateMonitor(replicas, ["Bh", "Ch"], record=list(range(n_probe)), dt=W, when="end", order=100,
-                                 name="statews_probe")
-            ctx.recorders.append(Recorder("state", "ws_probe", probe, variables=["Bh", "Ch"]))
-            ctx.add(probe)
-        ctx.add(mon)
+            ctx.net.add(Record("state", "ws_probe", "ws_replicas", ("Bh", "Ch"), list(range(n_probe)), W,
+                               when="end", order=100, origin=origin))
 
     # -- evaluation -------------------------------------------------------------------------------
     def _toy(self, p):
@@ -496,14 +498,6 @@ def _shade(ax, t, gate):
     on = np.flatnonzero(np.diff(np.r_[0, (gate > 0.5).astype(int), 0]))
     for s, e in zip(on[::2], on[1::2]):
         ax.axvspan(t[s], t[e - 1] + dt, color="C1", alpha=0.15, lw=0)
-
-
-def _linked(group, var, size):
-    from brian2 import linked_var
-
-    if size is None:
-        return linked_var(group, var)
-    return linked_var(group, var, index=np.zeros(size, dtype=int))
 
 
 def _dedent(code):
