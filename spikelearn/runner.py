@@ -439,14 +439,19 @@ def _key_of(ex, scenario):
     match = re.search(r"object '([^']+)'", text)
     if match is None:
         return None
-    name = re.sub(r"_(pre|post)(_\w+)?$", "", match.group(1))
+    obj = match.group(1)
+    name = re.sub(r"_(pre|post)(_\w+)?$", "", obj)
+    if name not in scenario.connections:  # a group's own objects: <name>_stateupdater, <name>_spike_thresholder
+        owners = [n for n in (*scenario.populations, *scenario.connections) if obj == n or obj.startswith(n + "_")]
+        name = max(owners, key=len) if owners else name
     if name in scenario.connections:
         conn = scenario.connections[name]
         names = set(re.findall(r"'(\w+)'", text[match.end():]))
         in_effect = conn.effect and names & set(re.findall(r"\w+", conn.effect))
         return f"connections.{name}.{'plasticity' if conn.rules and not in_effect else 'effect'}"
     if name in scenario.populations:
-        return f"populations.{name}"
+        model = scenario.populations[name].model
+        return f"models.{model}" if model in scenario.models else f"populations.{name}"
     return None
 
 
