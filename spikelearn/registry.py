@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from .errors import PluginError, ScenarioError
+from .builtin import BUILTIN_PLUGINS
 from .plugin import Model, NeuronVar, Param, PlasticityRule, Task
 
 __all__ = ["Registry", "default_registry", "validate_plugin", "KINDS", "ENTRY_POINT_GROUPS"]
@@ -129,8 +130,15 @@ def _validate_model(model, label):
             raise PluginError(f"{label}: equations do not parse: {ex}", model) from ex
 
 
+def _load(value):
+    """The object ``module:attribute`` names."""
+    module, _, attr = value.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 class Registry:
-    """The plugins available to one command: entry points plus plugin files."""
+    """The plugins available to one command: the built-in table (:mod:`spikelearn.builtin`), entry points
+    of installed packages, plugin files."""
 
     def __init__(self, plugin_files=()):
         self._plugins = {kind: {} for kind in KINDS}
@@ -144,20 +152,25 @@ class Registry:
 
     # -- discovery ---------------------------------------------------------------------------------
     def _discover(self, kind):
+        """The built-in table first, then the entry points of installed packages."""
+        found = [(name, value, f"built-in '{name}' ({value})", lambda value=value: _load(value))
+                 for name, value in BUILTIN_PLUGINS[kind].items()]
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUPS[kind]), key=lambda e: e.name):
             origin = f"entry point '{ep.name}' ({ep.value}"
             origin += f", from {ep.dist.name})" if getattr(ep, "dist", None) else ")"
+            found.append((ep.name, ep.value, origin, ep.load))
+        for name, value, origin, load in found:
             try:
-                obj = ep.load()
-                self._add(kind, obj, origin, expected_name=ep.name)
+                obj = load()
+                self._add(kind, obj, origin, expected_name=name)
             except PluginError as ex:
                 if "already registered" in str(ex):
                     self.duplicates.append(str(ex))
                     warnings.warn(str(ex), stacklevel=2)
                 else:
-                    self._broken(kind, ep.name, str(ex))
+                    self._broken(kind, name, str(ex))
             except Exception as ex:  # a plugin's import may fail in any way; report it by name
-                self._broken(kind, ep.name, f"cannot be loaded from {ep.value}: {type(ex).__name__}: {ex}")
+                self._broken(kind, name, f"cannot be loaded from {value}: {type(ex).__name__}: {ex}")
 
     def _broken(self, kind, name, message):
         self.broken[kind][name] = message

@@ -23,29 +23,12 @@ from spikelearn.tasks import dynamic_inversion_reference as ref
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-PLUGIN_FILES = (str(ROOT / "spikelearn" / "tasks" / "dynamic_inversion.py"),
-                str(ROOT / "plasticity" / "dynamic_inversion.py"))
-
-
-@pytest.fixture(scope="module")
-def di_registry():
-    """The registry with the dynamic-inversion plugins (entry points, or the plugin files until the
-    entry points are registered) and the plugin files to hand to ``run_scenario``."""
-    from spikelearn.registry import default_registry
-
-    reg = default_registry()
-    if "dynamic_inversion" in reg.available("tasks") and "dynamic_inversion" in reg.available("plasticity"):
-        return reg, ()
-    return default_registry(PLUGIN_FILES), PLUGIN_FILES
-
-
-def _run(di_registry, tmp_path, scenario, overrides=()):
+def _run(registry, tmp_path, scenario, overrides=()):
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
-    reg, files = di_registry
-    sc = load_scenario(SCENARIOS / scenario, reg, overrides=list(overrides))
-    return run_scenario(sc, reg, out_root=tmp_path / "runs", progress=False, plugin_files=files)
+    sc = load_scenario(SCENARIOS / scenario, registry, overrides=list(overrides))
+    return run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False)
 
 
 def _problem(seed, n_pre=20, n_post=10):
@@ -196,10 +179,10 @@ def test_numpy_dynamic_inversion_learns_and_readout_only_does_not():
 
 
 # -- Brian2 runs through the framework --------------------------------------------------------------------
-def test_scenario_inverts_and_matches_exact_trajectory(di_registry, tmp_path):
+def test_scenario_inverts_and_matches_exact_trajectory(registry, tmp_path):
     from spikelearn.results import RunResult
 
-    outcome = _run(di_registry, tmp_path, "dynamic_inversion.toml")
+    outcome = _run(registry, tmp_path, "dynamic_inversion.toml")
     failed = [c["name"] for c in outcome.claims if not c["passed"]]
     assert not failed, failed
     m = outcome.metrics
@@ -214,22 +197,22 @@ def test_scenario_inverts_and_matches_exact_trajectory(di_registry, tmp_path):
     np.testing.assert_allclose(B, -W.T)
 
 
-def test_scenario_refuses_unstabilised_random_feedback(di_registry, tmp_path):
+def test_scenario_refuses_unstabilised_random_feedback(registry, tmp_path):
     with pytest.raises(BuildError, match=r"feedback 'random' is unstable.*stabilise = true"):
-        _run(di_registry, tmp_path, "dynamic_inversion.toml", ["task.parameters.stabilise=false"])
+        _run(registry, tmp_path, "dynamic_inversion.toml", ["task.parameters.stabilise=false"])
 
 
-def test_scenario_stopped_early_fails_inversion_claim(di_registry, tmp_path):
-    outcome = _run(di_registry, tmp_path, "dynamic_inversion.toml", ['duration="50*ms"'])
+def test_scenario_stopped_early_fails_inversion_claim(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "dynamic_inversion.toml", ['duration="50*ms"'])
     passed = {c["name"]: c["passed"] for c in outcome.claims}
     assert not passed["transpose_inverts"] and not passed["random_inverts"]
     assert passed["transpose_stable"] and passed["random_stable"]
 
 
 @pytest.mark.long
-def test_learning_short_run_matches_numpy_reference(di_registry, tmp_path):
+def test_learning_short_run_matches_numpy_reference(registry, tmp_path):
     """20 examples on runtime: the Brian2 weights follow the closed-form NumPy reference."""
-    outcome = _run(di_registry, tmp_path, "dynamic_inversion_learning.toml",
+    outcome = _run(registry, tmp_path, "dynamic_inversion_learning.toml",
                    ['device="runtime"', 'duration="6*second"', "task.parameters.checkpoint_every=10",
                     "task.parameters.n_test=200"])
     m = outcome.metrics
@@ -239,16 +222,16 @@ def test_learning_short_run_matches_numpy_reference(di_registry, tmp_path):
 
 
 @pytest.mark.long
-def test_learning_scenario_claims(di_registry, tmp_path):
-    outcome = _run(di_registry, tmp_path, "dynamic_inversion_learning.toml")
+def test_learning_scenario_claims(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "dynamic_inversion_learning.toml")
     failed = [c["name"] for c in outcome.claims if not c["passed"]]
     assert not failed, failed
     assert outcome.metrics["weight_difference_W1"] < 0.05
 
 
 @pytest.mark.long
-def test_spiking_scenario_claims(di_registry, tmp_path):
-    outcome = _run(di_registry, tmp_path, "dynamic_inversion_spiking.toml")
+def test_spiking_scenario_claims(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "dynamic_inversion_spiking.toml")
     failed = [c["name"] for c in outcome.claims if not c["passed"]]
     assert not failed, failed
     assert outcome.metrics["transpose_max_event_probability_per_step"] < 0.5
@@ -256,12 +239,12 @@ def test_spiking_scenario_claims(di_registry, tmp_path):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_scenario_same_on_runtime_and_cpp(di_registry, tmp_path):
+def test_scenario_same_on_runtime_and_cpp(registry, tmp_path):
     from spikelearn.results import RunResult
 
     finals = []
     for device in ("runtime", "cpp"):
-        outcome = _run(di_registry, tmp_path / device, "dynamic_inversion.toml", [f'device="{device}"'])
+        outcome = _run(registry, tmp_path / device, "dynamic_inversion.toml", [f'device="{device}"'])
         res = RunResult(outcome.path)
         finals.append(np.concatenate([res.state(f"{n}_dtilde")["dtilde"][:, -1] for n in ("transpose", "random")]))
     np.testing.assert_allclose(finals[0], finals[1], rtol=1e-9, atol=1e-12)

@@ -23,25 +23,6 @@ import pytest
 from spikelearn.tasks import poisson_sampling_reference as ref
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGIN_FILES = (str(ROOT / "models" / "poisson_hawkes.py"), str(ROOT / "spikelearn" / "tasks" / "poisson_sampling.py"))
-
-
-@pytest.fixture(scope="module")
-def preg():
-    """The registry with the Poisson-sampling plugins (entry points once registered, else the files)."""
-    from spikelearn.registry import default_registry
-
-    reg = default_registry()
-    if "poisson_sampling" in reg.available("tasks") and "poisson_hawkes" in reg.available("models"):
-        return reg
-    return default_registry(PLUGIN_FILES)
-
-
-def _files(reg):
-    """The plugin files to record in the run's provenance (none once the entry points exist)."""
-    return () if not reg.origin("tasks", "poisson_sampling").startswith("file") else PLUGIN_FILES
-
-
 def _claims(claims):
     return {c["name"] if isinstance(c, dict) else c.name: c for c in claims}
 
@@ -145,7 +126,7 @@ def test_variability_update_numpy():
 # the Brian2 variability rule on hand-set inputs
 # ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fano", [1.0, 0.7, 0.0])
-def test_variability_rule_in_brian2(preg, fano):
+def test_variability_rule_in_brian2(registry, fano):
     from brian2 import Network, Hz, defaultclock, ms, prefs, seed, start_scope
 
     start_scope()
@@ -154,7 +135,7 @@ def test_variability_rule_in_brian2(preg, fano):
     defaultclock.dt = 0.1 * ms
     try:
         seed(3)
-        model = preg.get("models", "poisson_hawkes")
+        model = registry.get("models", "poisson_hawkes")
         n = 20000
         values = np.repeat([0.4, 2.0, -1.0, 0.0], n)
         g = create_group(model, "hawkes_test", len(values), {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz})
@@ -216,16 +197,15 @@ def _small_stats(counts, z, pref, rates, window=0.02):
     return out
 
 
-def _brian_small(preg, tmp_path, write_scenario, duration, fano, device):
+def _brian_small(registry, tmp_path, write_scenario, duration, fano, device):
     from spikelearn.results import RunResult
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
     from spikelearn.tasks.poisson_sampling import window_data
 
     path = write_scenario(SMALL.format(duration=duration, device=device, fano=fano))
-    sc = load_scenario(str(path), preg, [])
-    outcome = run_scenario(sc, preg, out_root=tmp_path, progress=False, figures=False,
-                           plugin_files=_files(preg))
+    sc = load_scenario(str(path), registry, [])
+    outcome = run_scenario(sc, registry, out_root=tmp_path, progress=False, figures=False)
     res = RunResult(outcome.path)
     counts, z, attrs, exc = window_data(res, "ring", 0.02, 0.5)
     stats = []
@@ -256,9 +236,9 @@ def _compare(b, r, rel):
         assert b["var_r"] == pytest.approx(r["var_r"], rel=rel)
 
 
-def test_small_ring_matches_numpy(preg, tmp_path, write_scenario):
+def test_small_ring_matches_numpy(registry, tmp_path, write_scenario):
     """Runtime device, 10.5 s at dt = 0.5 ms (500 samples per copy): distributions within ~3 SE."""
-    b = _brian_small(preg, tmp_path, write_scenario, 10.5, 1.0, "runtime")
+    b = _brian_small(registry, tmp_path, write_scenario, 10.5, 1.0, "runtime")
     r = _numpy_small(10.5, 1.0)
     for bb, rr in zip(b, r):
         _compare(bb, rr, rel=0.3)
@@ -268,8 +248,8 @@ def test_small_ring_matches_numpy(preg, tmp_path, write_scenario):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_small_ring_matches_numpy_long(preg, tmp_path, write_scenario):
-    b = _brian_small(preg, tmp_path, write_scenario, 60.5, 1.0, "cpp")
+def test_small_ring_matches_numpy_long(registry, tmp_path, write_scenario):
+    b = _brian_small(registry, tmp_path, write_scenario, 60.5, 1.0, "cpp")
     r = _numpy_small(60.5, 1.0)
     for bb, rr in zip(b, r):
         _compare(bb, rr, rel=0.15)
@@ -297,21 +277,20 @@ def test_negative_control_numpy_small_ring():
 # ----------------------------------------------------------------------------------------------------
 # the scenario (cpp_standalone; long) and its negative control
 # ----------------------------------------------------------------------------------------------------
-def _run(preg, tmp_path, name, overrides=()):
+def _run(registry, tmp_path, name, overrides=()):
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
-    sc = load_scenario(str(ROOT / "scenarios" / f"{name}.toml"), preg, list(overrides))
-    return run_scenario(sc, preg, out_root=tmp_path, progress=False, figures=False,
-                           plugin_files=_files(preg))
+    sc = load_scenario(str(ROOT / "scenarios" / f"{name}.toml"), registry, list(overrides))
+    return run_scenario(sc, registry, out_root=tmp_path, progress=False, figures=False)
 
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_scenario_claims(preg, tmp_path):
+def test_scenario_claims(registry, tmp_path):
     """Every claim of the single-ring scenario (F = 0.7, w_E = 0.01, 0.02, 0.04; measured on seeds 1-5,
     see the scenario header)."""
-    out = _run(preg, tmp_path, "poisson_sampling")
+    out = _run(registry, tmp_path, "poisson_sampling")
     claims = _claims(out.claims)
     for name in ("prior_precision_increases", "p22_matches_prior_precision", "internal_differential_correlations",
                  "poisson_scaling_rate", "poisson_scaling_window"):
@@ -320,14 +299,14 @@ def test_scenario_claims(preg, tmp_path):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_negative_control_no_internal_variability(preg, tmp_path):
+def test_negative_control_no_internal_variability(registry, tmp_path):
     """F = 0: z becomes a deterministic function of the spikes, whose population-vector angle does not
     depend on the scale w_E of the weights, so Λs = −P12 no longer grows with w_E and is ~100x larger
     (measured, seed 1: 0.127, 0.130, 0.112 deg⁻² against 0.00101, 0.00218, 0.00339 deg⁻² with F = 0.7):
     ``prior_precision_increases`` fails; the rate-decoded variance drops 14-fold (0.48 vs 6.7 deg² at
     w_E = 0.01). ``internal_differential_correlations`` still passes: the Poisson spiking noise, fed
     back through the recurrence, also moves the rate vector (0.48, 1.46, 3.86 deg²)."""
-    out = _run(preg, tmp_path, "poisson_sampling", ['populations.ring.parameters.fano=0.0'])
+    out = _run(registry, tmp_path, "poisson_sampling", ['populations.ring.parameters.fano=0.0'])
     claims = _claims(out.claims)
     assert not _passed(claims["prior_precision_increases"]), claims["prior_precision_increases"]
     lam = claims["prior_precision_increases"]["value"]
@@ -340,10 +319,10 @@ def test_negative_control_no_internal_variability(preg, tmp_path):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_coupled_scenario_claims(preg, tmp_path):
+def test_coupled_scenario_claims(registry, tmp_path):
     """Both coupled-ring claims (F = 0, within-ring E->E cut, cross ratio 0.5, 1, 2; seeds 1-5 in the
     scenario header)."""
-    out = _run(preg, tmp_path, "poisson_sampling_coupled")
+    out = _run(registry, tmp_path, "poisson_sampling_coupled")
     claims = _claims(out.claims)
     assert _passed(claims["coupled_correlation_increases"]), claims["coupled_correlation_increases"]
     assert _passed(claims["coupled_matches_posterior"]), claims["coupled_matches_posterior"]
@@ -353,13 +332,13 @@ def test_coupled_scenario_claims(preg, tmp_path):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_coupled_negative_control_internal_variability(preg, tmp_path):
+def test_coupled_negative_control_internal_variability(registry, tmp_path):
     """F = 1 in the coupled rings: the internal variability of the small cross-ring inputs (variance F·u
     for a mean u << 1, rectified at zero rate) adds spikes around the other ring's bump, so the
     correlation exceeds the coupled-prior posterior's and ``coupled_matches_posterior`` fails
     (measured, seed 1: sampled 0.30, 0.46, 0.65 against posterior 0.19, 0.25, 0.28;
     P11/(Λx+Λc) = 0.43-0.65)."""
-    out = _run(preg, tmp_path, "poisson_sampling_coupled", ['populations.ring.parameters.fano=1.0'])
+    out = _run(registry, tmp_path, "poisson_sampling_coupled", ['populations.ring.parameters.fano=1.0'])
     claims = _claims(out.claims)
     assert not _passed(claims["coupled_matches_posterior"]), claims["coupled_matches_posterior"]
     value = claims["coupled_matches_posterior"]["value"]

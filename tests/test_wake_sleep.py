@@ -16,22 +16,8 @@ import pytest
 
 from spikelearn.tasks import wake_sleep_reference as ref
 
-TASK_FILE = Path(__file__).resolve().parents[1] / "spikelearn" / "tasks" / "wake_sleep.py"
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 ASTAR = np.array([ref.TOY_DEFAULTS["w_TB"], ref.TOY_DEFAULTS["w_TC"]])
-
-
-@pytest.fixture(scope="module")
-def ws_registry():
-    """``(registry, plugin_files)`` with the wake/sleep tasks: from the entry points, or else from the
-    task file (then passed on to the run, so that the run directory can be read back)."""
-    from spikelearn.registry import default_registry
-
-    reg = default_registry()
-    if "adversarial_wake_sleep" in reg.available("tasks"):
-        return reg, ()
-    files = (str(TASK_FILE),)
-    return default_registry(files), files
 
 
 def _run_reference(seed, n1=1500, n2=6000, M=200, rules=None, toy=None, dt=1e-3, period=0.02):
@@ -182,21 +168,20 @@ def test_learner_code_matches_the_rules_numpy_updates():
         assert np.array([getattr(g, f"v{k}")[0] for k in range(5)]) == pytest.approx(expected["v"], rel=1e-12, abs=1e-14)
 
 
-def _run(ws_registry, tmp_path, scenario, overrides=(), device=None):
+def _run(registry, tmp_path, scenario, overrides=(), device=None):
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
-    registry, files = ws_registry
     sc = load_scenario(str(SCENARIOS / scenario), registry, list(overrides))
-    return run_scenario(sc, registry, out_root=tmp_path, progress=False, device=device, plugin_files=files)
+    return run_scenario(sc, registry, out_root=tmp_path, progress=False, device=device)
 
 
-def test_brian2_runtime_follows_the_reference_trajectory(ws_registry, tmp_path):
+def test_brian2_runtime_follows_the_reference_trajectory(registry, tmp_path):
     """3 s on runtime (Stage 2 from 1 s, 200 replicas): the learner's a(t) stays within the spread of
     reference runs, at the end of Stage 1 and through Stage 2."""
     from spikelearn.results import RunResult
 
-    outcome = _run(ws_registry, tmp_path, "adversarial_wake_sleep.toml",
+    outcome = _run(registry, tmp_path, "adversarial_wake_sleep.toml",
                    ['duration="3*second"', 'task.parameters.stage2_start="1*second"', "task.parameters.n_replicas=200",
                     "task.parameters.kl_samples=20000"], device="runtime")
     st = RunResult(outcome.path).state("ws_learner")
@@ -220,8 +205,8 @@ def _claims(outcome):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_adversarial_wake_sleep_claims(ws_registry, tmp_path):
-    outcome = _run(ws_registry, tmp_path, "adversarial_wake_sleep.toml")
+def test_adversarial_wake_sleep_claims(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "adversarial_wake_sleep.toml")
     c = _claims(outcome)
     assert all(x["passed"] for x in c.values()), c
     m = outcome.metrics
@@ -232,16 +217,16 @@ def test_adversarial_wake_sleep_claims(ws_registry, tmp_path):
 @pytest.mark.standalone
 @pytest.mark.parametrize("override", ["task.parameters.sleep_sign=1", "task.parameters.gate_by_D=0"],
                          ids=["hebbian-both-phases", "D-not-gating"])
-def test_adversarial_wake_sleep_negative_controls(ws_registry, tmp_path, override):
-    c = _claims(_run(ws_registry, tmp_path, "adversarial_wake_sleep.toml", [override]))
+def test_adversarial_wake_sleep_negative_controls(registry, tmp_path, override):
+    c = _claims(_run(registry, tmp_path, "adversarial_wake_sleep.toml", [override]))
     assert not c["error_stage2"]["passed"], c["error_stage2"]
     assert not c["kl_drop"]["passed"], c["kl_drop"]
 
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_adversarial_wake_sleep_sanity_without_recurrence(ws_registry, tmp_path):
-    outcome = _run(ws_registry, tmp_path, "adversarial_wake_sleep.toml", ["task.parameters.w_BC=0"])
+def test_adversarial_wake_sleep_sanity_without_recurrence(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "adversarial_wake_sleep.toml", ["task.parameters.w_BC=0"])
     m = outcome.metrics
     assert m["error_stage1"] < 0.05, "without B->C recurrence local prediction is already right"
     assert m["kl_stage1"] < 0.01
@@ -250,8 +235,8 @@ def test_adversarial_wake_sleep_sanity_without_recurrence(ws_registry, tmp_path)
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_adversarial_wake_sleep_spiking_claims_and_reference(ws_registry, tmp_path):
-    outcome = _run(ws_registry, tmp_path, "adversarial_wake_sleep_spiking.toml")
+def test_adversarial_wake_sleep_spiking_claims_and_reference(registry, tmp_path):
+    outcome = _run(registry, tmp_path, "adversarial_wake_sleep_spiking.toml")
     c = _claims(outcome)
     assert all(x["passed"] for x in c.values()), c
     # the NumPy reference of the same schedule, with binomial spike counts (rand() < rate*dt per step)
@@ -271,9 +256,9 @@ def test_adversarial_wake_sleep_spiking_claims_and_reference(ws_registry, tmp_pa
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_surprise_oscillation_claims_and_control(ws_registry, tmp_path):
-    c = _claims(_run(ws_registry, tmp_path, "surprise_oscillation.toml"))
+def test_surprise_oscillation_claims_and_control(registry, tmp_path):
+    c = _claims(_run(registry, tmp_path, "surprise_oscillation.toml"))
     assert all(x["passed"] for x in c.values()), c
     # negative control: "novel" data identical to familiar data -> no surprise
-    c0 = _claims(_run(ws_registry, tmp_path, "surprise_oscillation.toml", ["task.parameters.novel_shift=0"]))
+    c0 = _claims(_run(registry, tmp_path, "surprise_oscillation.toml", ["task.parameters.novel_shift=0"]))
     assert not c0["surprise_ratio"]["passed"], c0["surprise_ratio"]

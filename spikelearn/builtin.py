@@ -1,0 +1,50 @@
+"""The built-in plugins: one table, loaded by every `~spikelearn.registry.Registry` before the
+entry points of installed packages (``spikelearn.models``, ``spikelearn.plasticity``,
+``spikelearn.tasks``) and plugin files. Values are ``module:Class``, imported when a registry is made."""
+
+__all__ = ["BUILTIN_PLUGINS"]
+
+BUILTIN_PLUGINS = {
+    "models": {
+        "lif_cond": "spikelearn.models.lif:LIFConductance",
+        "lif_cur": "spikelearn.models.lif:LIFCurrentEI",
+        "lif_cond_ei": "spikelearn.models.lif:LIFConductanceEI",
+        "adex": "spikelearn.models.adex:AdEx",
+        "izhikevich": "spikelearn.models.izhikevich:Izhikevich",
+        "poisson": "spikelearn.models.inputs:Poisson",
+        "spike_generator": "spikelearn.models.inputs:SpikeTimes",
+        "spike_train": "spikelearn.models.inputs:SpikeTrain",
+        "poisson_hawkes": "spikelearn.models.poisson_hawkes:PoissonHawkes",
+        "dendritic_mixture": "spikelearn.models.dendritic:DendriticMixtureSampler",
+        "dendritic_tree_soma": "spikelearn.models.dendritic:DendriticTreeSoma",
+        "dendritic_layer": "spikelearn.models.dendritic:DendriticLayer",
+        "rate_langevin": "spikelearn.models.rate_langevin:RateLangevin",
+        "rate_cosine_input": "spikelearn.models.rate_langevin:CosineInput",
+        "rate_constant": "spikelearn.models.rate_langevin:ConstantRate",
+    },
+    "plasticity": {
+        "stdp_additive": "spikelearn.plasticity.stdp_additive:AdditiveSTDP",
+        "stdp_gradient": "spikelearn.plasticity.stdp_gradient:GradientSTDP",
+        "stdp_gradient_rate": "spikelearn.plasticity.stdp_gradient:GradientRate",
+        "stdp_gradient_rate_sym": "spikelearn.plasticity.stdp_gradient:GradientRateSymmetric",
+        "dynamic_inversion": "spikelearn.plasticity.dynamic_inversion:DynamicInversionUpdate",
+        "reward_hebbian": "spikelearn.plasticity.reward_hebbian:RewardHebbian",
+    },
+    "tasks": {
+        "song_stdp": "spikelearn.tasks.song:SongSTDP",
+        "stdp_window": "spikelearn.tasks.stdp_window:StdpWindow",
+        "stdp_window_ou": "spikelearn.tasks.stdp_window:StdpWindowOU",
+        "nudged_gradient": "spikelearn.tasks.nudged:NudgedGradient",
+        "poisson_sampling": "spikelearn.tasks.poisson_sampling:PoissonSampling",
+        "poisson_sampling_coupled": "spikelearn.tasks.poisson_sampling:PoissonSamplingCoupled",
+        "reward_coding": "spikelearn.tasks.reward_coding:RewardCoding",
+        "adversarial_wake_sleep": "spikelearn.tasks.wake_sleep:AdversarialWakeSleep",
+        "surprise_oscillation": "spikelearn.tasks.wake_sleep:SurpriseOscillation",
+        "dynamic_inversion": "spikelearn.tasks.dynamic_inversion:DynamicInversion",
+        "dynamic_inversion_spiking": "spikelearn.tasks.dynamic_inversion:DynamicInversionSpiking",
+        "dynamic_inversion_learning": "spikelearn.tasks.dynamic_inversion:DynamicInversionLearning",
+        "dendritic_prior": "spikelearn.tasks.dendritic:DendriticPrior",
+        "dendritic_posterior": "spikelearn.tasks.dendritic:DendriticPosterior",
+        "dendritic_swissroll": "spikelearn.tasks.dendritic:DendriticSwissRoll",
+    },
+}
