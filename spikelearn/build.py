@@ -343,9 +343,10 @@ def _compose_rules(cname, conn, ctx, pop_ns):
     """The synapse code of a connection's rules, composed in order.
 
     Neuron-side variables are renamed per connection and added to the populations; global signals are
-    substituted. Several rules combine when their variables are distinct (their updates of ``w`` then
-    add up, applied one after the other); a variable declared by two rules, or a parameter both declare
-    with different values, is refused with a message naming the clash.
+    substituted (or, where the rule use gives one, its own expression of the signal, `RuleUse.signals`).
+    Several rules combine when their variables are distinct (their updates of ``w`` then add up, applied
+    one after the other); a variable declared by two rules, or a parameter both declare with different
+    values, is refused with a message naming the clash.
     """
     from brian2 import Equations
 
@@ -402,8 +403,12 @@ def _compose_rules(cname, conn, ctx, pop_ns):
                     pop_ns[pop][name] = value
                 elif (pop, name) not in {(owner, var) for owner, var, _ in ctx.runtime_values}:
                     ctx.extra_equations[pop].append(_runtime_declaration(ctx, pop, name, value))
+        unread = set(use.signals) - set(rule.signals)
+        if unread:
+            raise BuildError(f"{use.key}: rule '{use.name}' reads no signal {', '.join(sorted(unread))} "
+                             f"(it reads: {', '.join(rule.signals) or 'none'})")
         for signal in rule.signals:
-            subst[signal] = f"({ctx.signal_expr(signal)})"
+            subst[signal] = f"({use.signals[signal] if signal in use.signals else ctx.signal_expr(signal)})"
         models.append(_substitute(rule.model, subst))
         on_pre.append(_substitute(rule.on_pre, subst))
         on_post.append(_substitute(rule.on_post, subst))

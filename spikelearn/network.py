@@ -106,12 +106,15 @@ class Connection:
 
 @dataclass
 class RuleUse:
-    """One plasticity rule on a connection, with its parsed parameters; ``key`` is its scenario key path."""
+    """One plasticity rule on a connection, with its parsed parameters; ``key`` is its scenario key path.
+    ``signals`` gives, for this use only, the Brian2 expression of a signal the rule reads (e.g. a gate
+    kept per postsynaptic neuron, ``"gate_post"``); the others come from the global signals."""
 
     name: str
     params: dict
     key: str
     definition: object = None  # the PlasticityRule
+    signals: dict = field(default_factory=dict)  # signal the rule reads -> Brian2 expression on this connection
 
 
 @dataclass
@@ -308,6 +311,8 @@ def describe(net, scenario=None, signals=None, phases=None, extra_equations=None
             out.append(f"    plasticity {use.name}: {params}")
             if rule is not None and rule.signals:
                 out.append(f"      reads signals: {', '.join(rule.signals)}")
+            for name, expr in use.signals.items():
+                out.append(f"      signal {name} here = {expr}")
     if net.operations:
         out.append(f"\noperations ({len(net.operations)}):")
         for op in net.operations.values():

@@ -13,7 +13,7 @@ equilibrium propagation, Scellier & Bengio 2017). Each sample is shown for one p
 The plasticity rules are the registered rate forms of the gradient rule: input→hidden
 ``dw/dt = eta * nudged * rho_pre * drho_dt_post`` (``stdp_gradient_rate``), hidden↔output the
 symmetrised form (``stdp_gradient_rate_sym``), accumulated only during the nudged phase. The hidden and
-output units compute ``drho_dt`` as the change of ``rho`` over the last step (a ``run_regularly`` block),
+output units compute ``drho_dt`` as the change of ``rho`` over the last step (an operation: a ``run_regularly`` block),
 so a unit at rest contributes exactly 0. Biases are weights from a unit with ``rho = 1``.
 
 Modes:
@@ -114,12 +114,13 @@ class NudgedGradient(Task):
     def _data(self, p):
         return ref.load_digits_split(float(p["test_fraction"]), int(p["data_seed"]))
 
-    # -- build -----------------------------------------------------------------------------------------
-    def build(self, ctx):
-        from brian2 import NeuronGroup, Synapses, TimedArray, ms, second
-        from brian2.utils.stringtools import word_substitute
+    # -- network description -------------------------------------------------------------------------
+    def prepare(self, ctx):
+        from brian2 import TimedArray, ms, second
 
         from spikelearn.errors import BuildError
+        from spikelearn.network import Connection, Operation, Population, Record, RuleUse
+        from spikelearn.plugin import Model
 
         p = ctx.params
         mode, feedback = p["mode"], p["feedback"]
@@ -147,21 +148,19 @@ class NudgedGradient(Task):
                           ("rows", rows), ("train", train), ("epoch", epoch)):
             ctx.save_array(name, arr)
 
-        ns = dict(ctx.namespace)
-        ns["digits_X"] = TimedArray(X, dt=1 * ms, name="digits_X")
-        ns["digits_Y"] = TimedArray(Y, dt=1 * ms, name="digits_Y")
-        ns["sample_row"] = TimedArray(rows.astype(float), dt=period * second, name="sample_row")
-        ns["train_gate"] = TimedArray(train, dt=period * second, name="train_gate")
+        ctx.namespace["digits_X"] = TimedArray(X, dt=1 * ms, name="digits_X")
+        ctx.namespace["digits_Y"] = TimedArray(Y, dt=1 * ms, name="digits_Y")
+        ctx.namespace["sample_row"] = TimedArray(rows.astype(float), dt=period * second, name="sample_row")
+        ctx.namespace["train_gate"] = TimedArray(train, dt=period * second, name="train_gate")
         free = f"({ctx.signal_expr('free')})"
         nudge = f"(({ctx.signal_expr('nudged')})*train_gate(t))"
-        unit_ns = {**ns, "tau": p["tau"], "beta": beta}
+        unit_params = {"tau": p["tau"], "beta": beta}
+        origin = f"task {self.name}"
 
-        # rho, drho_dt and the gate are state variables updated once per step (run_regularly), so the
+        # rho, drho_dt and the gate are state variables updated once per step (operations), so the
         # synapses read arrays instead of re-evaluating TimedArrays and exponentials per synapse
-        inp = NeuronGroup(N_IN, "rho : 1\ndrho_dt : Hz", namespace=unit_ns, name="nudged_inp")
-        inp.run_regularly("rho = digits_X(sample_row(t)*ms, i)", when="start", name="nudged_inp_rates")
-        bias = NeuronGroup(1, "rho : 1\ndrho_dt : Hz", namespace=unit_ns, name="nudged_bias")
-        bias.rho = 1.0
+        rate = Model.from_code("nudged_rate_input", "rho : 1\ndrho_dt : Hz",
+                               description="a clamped rate (input, bias): rho set by operations or fixed")
         rate_eqs = """rho : 1
                       rho_prev : 1
                       drho_dt : Hz
@@ -169,64 +168,68 @@ class NudgedGradient(Task):
                       gate : 1
                       I_b : 1
                       """
-        hid = NeuronGroup(n_h, "du/dt = (-u + I_in + I_b + I_fb)/tau : 1\nI_in : 1\nI_fb : 1\n" + rate_eqs,
-                          method="euler", namespace=unit_ns, name="nudged_hid")
-        out = NeuronGroup(N_OUT, "du/dt = (-u + I_h + I_b + beta*gate*(target - rho))/tau : 1\nI_h : 1\n"
-                          "target = digits_Y(sample_row(t)*ms, i) : 1\n" + rate_eqs,
-                          method="euler", namespace=unit_ns, name="nudged_out")
-        for g in (hid, out):
-            g.rho = 0.5
-            g.rho_prev = 0.5
-            g.run_regularly(f"gate = {nudge}", when="start", name=f"{g.name}_gate")
+        hid_model = Model.from_code("nudged_rate_hidden",
+                                    "du/dt = (-u + I_in + I_b + I_fb)/tau : 1\nI_in : 1\nI_fb : 1\n" + rate_eqs,
+                                    description="sigmoid rate unit, bottom-up input and top-down feedback")
+        out_model = Model.from_code("nudged_rate_output",
+                                    "du/dt = (-u + I_h + I_b + beta*gate*(target - rho))/tau : 1\nI_h : 1\n"
+                                    "target = digits_Y(sample_row(t)*ms, i) : 1\n" + rate_eqs,
+                                    description="sigmoid rate unit nudged towards the target by beta*gate")
+        rest = {"rho": 0.5, "rho_prev": 0.5}
+        for pop in (Population("nudged_inp", rate.name, N_IN, dict(unit_params), definition=rate, origin=origin),
+                    Population("nudged_bias", rate.name, 1, dict(unit_params), definition=rate,
+                               initial={"rho": 1.0}, origin=origin),
+                    Population("nudged_hid", hid_model.name, n_h, dict(unit_params), definition=hid_model,
+                               initial=dict(rest), origin=origin),
+                    Population("nudged_out", out_model.name, N_OUT, dict(unit_params), definition=out_model,
+                               initial=dict(rest), origin=origin)):
+            ctx.net.add(pop)
+        ctx.net.add(Operation("nudged_inp_rates", "nudged_inp", "rho = digits_X(sample_row(t)*ms, i)",
+                              when="start", origin=origin))
+        for g in ("nudged_hid", "nudged_out"):
+            ctx.net.add(Operation(f"{g}_gate", g, f"gate = {nudge}", when="start", origin=origin))
             # each sample starts from rest (u = 0), so a presentation does not depend on the previous one
-            g.run_regularly("u = 0\nrho = 0.5\nrho_prev = 0.5", dt=period * second, when="start",
-                            order=-1, name=f"{g.name}_reset")
+            ctx.net.add(Operation(f"{g}_reset", g, "u = 0\nrho = 0.5\nrho_prev = 0.5", dt=period * second,
+                                  when="start", order=-1, origin=origin))
             # after each step: the rate, its realised change (exactly 0 at rest), the last free-phase rate;
             # u is clipped at -700 inside the sigmoid only so that exp(-u) cannot overflow (numpy reports that
             # as a RuntimeWarning on runtime): the same value for u >= -700, 1e-304 instead of 0 below
-            g.run_regularly("rho = 1/(1 + exp(-clip(u, -700, inf)))\ndrho_dt = (rho - rho_prev)/dt\nrho_prev = rho\n"
-                            f"rho_free = rho*{free} + rho_free*(1 - {free})", when="end", name=f"{g.name}_drho")
-        ctx.add(inp, bias, hid, out)
+            ctx.net.add(Operation(f"{g}_drho", g,
+                                  "rho = 1/(1 + exp(-clip(u, -700, inf)))\ndrho_dt = (rho - rho_prev)/dt\n"
+                                  f"rho_prev = rho\nrho_free = rho*{free} + rho_free*(1 - {free})",
+                                  when="end", origin=origin))
 
-        rules = {}
-        for key in ("hidden_rule", "output_rule"):
+        # the rules read the signal 'nudged' as the postsynaptic unit's gate (the phase gate times
+        # train_gate, set once per step above); the builder composes their code
+        def rule_use(key):
             rule = ctx.registry.get("plasticity", p[key])
-            missing = set(rule.signals) - {"nudged"}
-            if missing:
-                raise BuildError(f"task nudged_gradient: rule '{rule.name}' reads signals {sorted(missing)} "
-                                 "that this task does not provide")
-            rules[key] = (word_substitute(rule.model, {"nudged": "gate_post"}), rule)
-        syn_ns = {**ns, "eta": lr / beta}
+            return RuleUse(rule.name, {"eta": lr / beta}, f"task.parameters.{key}", rule,
+                           signals={"nudged": "gate_post"} if "nudged" in rule.signals else {})
 
         def synapses(src, tgt, key, summed, W, name):
-            model, rule = rules[key]
-            s = Synapses(src, tgt, model + "\n" + summed, namespace=syn_ns, method=rule.method or "euler", name=name)
+            use = rule_use(key)
             ii, jj = np.nonzero(np.ones(W.shape, dtype=bool))
-            s.connect(i=ii, j=jj)
-            s.w = W[ii, jj]
             ctx.save_array(f"{name}_ij", np.vstack([ii, jj]))
-            ctx.add(s)
-            ctx.synapses[name] = s
-            return s
+            ctx.net.add(Connection(name, src, tgt, i=ii, j=jj, weight=W[ii, jj], model=summed, rules=[use],
+                                   method=None if use.definition.method else "euler", origin=origin))
 
         fb = "\nI_fb_pre = w*rho_post : 1 (summed)" if feedback == "symmetric" else ""
-        s1 = synapses(inp, hid, "hidden_rule", "I_in_post = w*rho_pre : 1 (summed)", W1, "W1")
-        sb1 = synapses(bias, hid, "hidden_rule", "I_b_post = w*rho_pre : 1 (summed)", b1[None, :], "b1")
-        s2 = synapses(hid, out, "output_rule", "I_h_post = w*rho_pre : 1 (summed)" + fb, W2, "W2")
-        sb2 = synapses(bias, out, "output_rule", "I_b_post = w*rho_pre : 1 (summed)", b2[None, :], "b2")
+        synapses("nudged_inp", "nudged_hid", "hidden_rule", "I_in_post = w*rho_pre : 1 (summed)", W1, "W1")
+        synapses("nudged_bias", "nudged_hid", "hidden_rule", "I_b_post = w*rho_pre : 1 (summed)", b1[None, :], "b1")
+        synapses("nudged_hid", "nudged_out", "output_rule", "I_h_post = w*rho_pre : 1 (summed)" + fb, W2, "W2")
+        synapses("nudged_bias", "nudged_out", "output_rule", "I_b_post = w*rho_pre : 1 (summed)", b2[None, :], "b2")
         if feedback == "random":
-            sf = Synapses(out, hid, "wb : 1 (constant)\nI_fb_post = wb*rho_pre : 1 (summed)", namespace=syn_ns,
-                          name="Bfb")
             ii, jj = np.nonzero(np.ones(B.T.shape, dtype=bool))  # out index i, hidden index j
-            sf.connect(i=ii, j=jj)
-            sf.wb = B.T[ii, jj]
-            ctx.add(sf)
+            ctx.net.add(Connection("Bfb", "nudged_out", "nudged_hid", i=ii, j=jj, weight=None,
+                                   model="wb : 1 (constant)\nI_fb_post = wb*rho_pre : 1 (summed)",
+                                   initial={"wb": B.T[ii, jj]}, origin=origin))
 
-        ctx.record_state("out", out, ["rho_free"], True, period * second)
+        every = period * second
+        ctx.net.add(Record("state", "out", "nudged_out", ("rho_free",), True, every, origin=origin))
         if mode == "gradient":
-            ctx.record_state("hid", hid, ["rho_free"], True, period * second)
-            for name, s in (("W1", s1), ("b1", sb1), ("W2", s2), ("b2", sb2)):
-                ctx.record_state(name, s, ["w"], True, period * second)
+            ctx.net.add(Record("state", "hid", "nudged_hid", ("rho_free",), True, every, origin=origin))
+            for name in ("W1", "b1", "W2", "b2"):
+                ctx.net.add(Record("state", name, name, ("w",), True, every, origin=origin))
 
     # -- evaluation ------------------------------------------------------------------------------------
     def _weights_at(self, result, n_h):
