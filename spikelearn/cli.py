@@ -235,8 +235,13 @@ def cmd_validate(args):
         from .runner import check_network
 
         check_network(scenario, registry)
-    print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(scenario.populations)} populations, "
-          f"{len(scenario.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
+        net = scenario
+    else:  # the task's part of the network is described (its parameters checked), nothing is built
+        from .runner import describe_scenario
+
+        net = describe_scenario(scenario, registry).net
+    print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(net.populations)} populations, "
+          f"{len(net.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
     return 0
 
 

@@ -373,30 +373,51 @@ def check_network(scenario, registry, spike_inputs=None):
         gc.collect()  # the objects must not keep their names from the real build
 
 
-def show_network(scenario, registry, built=False):
-    """The text ``spikelearn show`` prints: the scenario's network description with what its task adds.
-    ``built=True`` also builds the network on the runtime device (nothing runs) and lists the Brian2
-    objects the task's ``build`` creates in Python, with their synapse counts."""
+def describe_scenario(scenario, registry):
+    """The network description of ``scenario`` with what its task adds (the task's ``prepare`` runs on
+    the runtime device; no group is built). Returns the `BuildContext`; a task refusing its parameters
+    is a `ScenarioError` naming ``task``."""
     from brian2 import BrianLogger, defaultclock
 
-    from .build import describe_network
+    from .build import KeyedBuildError, describe_network
     from .devices import DeviceSession
-    from .network import describe
 
     sc = scenario
     if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
         sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
     task = registry.get("tasks", sc.task) if sc.task else None
     BrianLogger.suppress_name("unused_brian_object")
-    with DeviceSession(sc):
-        defaultclock.dt = sc.dt
-        ctx = describe_network(sc, registry, task)
-        text = describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"), ctx.extra_equations)
-        by_hand = task is not None and type(task).build is not Task.build
-        if by_hand and not built:
-            text += (f"\n\ntask '{sc.task}' also builds Brian2 objects in Python, not described above: "
-                     "`spikelearn show --built` lists them")
-        if by_hand and built:
+    try:
+        with DeviceSession(sc):
+            defaultclock.dt = sc.dt
+            return describe_network(sc, registry, task)
+    except KeyedBuildError as ex:
+        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
+    except BuildError as ex:
+        raise ScenarioError(scenario.source, "task" if sc.task else None, str(ex)) from ex
+
+
+def show_network(scenario, registry, built=False):
+    """The text ``spikelearn show`` prints: the scenario's network description with what its task adds.
+    ``built=True`` also builds the network on the runtime device (nothing runs) and lists the Brian2
+    objects the task's ``build`` creates in Python, with their synapse counts."""
+    from .network import describe
+
+    ctx = describe_scenario(scenario, registry)
+    text = describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"), ctx.extra_equations)
+    task = registry.get("tasks", scenario.task) if scenario.task else None
+    by_hand = task is not None and type(task).build is not Task.build
+    if by_hand and not built:
+        text += (f"\n\ntask '{scenario.task}' also builds Brian2 objects in Python, not described above: "
+                 "`spikelearn show --built` lists them")
+    if by_hand and built:
+        from brian2 import defaultclock
+
+        from .devices import DeviceSession
+
+        sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
+        with DeviceSession(sc):
+            defaultclock.dt = sc.dt
             net, ctx = build_network(sc, registry, task)
             text += f"\n\nbuilt in Python by task '{sc.task}':\n" + _list_objects(ctx.objects[ctx.task_objects_from:])
             del net
