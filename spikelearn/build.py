@@ -525,7 +525,8 @@ def _add_recorders(ctx):
                         f"{rec.origin}.variables: '{var}' is not a variable of {what} '{rec.source}'; "
                         f"variables: {', '.join(sorted(v for v in group.variables if not v.startswith('_')))}"
                     )
-            ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt, rec.when, rec.order)
+            with at_key(f"{rec.origin}.indices"):
+                ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt, rec.when, rec.order)
         else:
             syn = ctx.synapses[rec.source]
             trace = None
@@ -537,6 +538,7 @@ def _add_recorders(ctx):
                                      f"indices must lie in [0, {n_syn})")
                 # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
                 BrianLogger.suppress_name("cannot_check_statemonitor_indices")
-                trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.name}")
+                with at_key(f"{rec.origin}.indices"):  # on runtime Brian2 checks them against the synapses made
+                    trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.name}")
                 ctx.objects.append(trace)
             ctx.recorders.append(Recorder("weights", rec.name, trace, synapses=syn))
