@@ -48,7 +48,7 @@ Rate form (:class:`GradientRate`, ``stdp_gradient_rate``)
     :class:`GradientRateSymmetric` (``stdp_gradient_rate_sym``) uses
     :math:`\rho_i\dot\rho_j + \rho_j\dot\rho_i = d(\rho_i\rho_j)/dt` (the symmetrised rule of
     Bengio et al. 2017, for weights that are also used top-down). The task that builds the rate
-    units supplies ``rho``, ``drho_dt`` and the gate (see :mod:`spikelearn.tasks.nudged`).
+    units supplies ``rho``, ``drho_dt`` and the gate (see :mod:`spikelearn.tasks.bengio2017.nudged`).
 
 Both ``model`` strings define ``w`` themselves (``dw/dt = ... (clock-driven)``); the builder must not
 add its own ``w : 1`` line for them.

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from spikelearn.errors import BuildError
-from spikelearn.tasks import dynamic_inversion_reference as ref
+from spikelearn.tasks.podlaski2020 import controller as ref
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

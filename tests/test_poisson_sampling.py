@@ -20,7 +20,7 @@ import numpy as np
 from spikelearn.build import create_group
 import pytest
 
-from spikelearn.tasks import poisson_sampling_reference as ref
+from spikelearn.tasks.zhang2023 import ring as ref
 
 ROOT = Path(__file__).resolve().parents[1]
 def _claims(claims):
@@ -93,7 +93,7 @@ def test_popvec_precision_matches_monte_carlo():
 def test_differential_profile_recovers_differential_covariance():
     """Synthetic recurrent inputs: a stimulus shift (differential, variance eps), a shared gain and private
     noise. With the gain projected out the binned covariance is eps·f'_i f'_j (slope eps·max|f'f'|)."""
-    from spikelearn.tasks.poisson_sampling import differential_profile
+    from spikelearn.tasks.zhang2023.task import differential_profile
 
     rng = np.random.default_rng(2)
     pref = ref.preferred_stimuli(90)
@@ -201,7 +201,7 @@ def _brian_small(registry, tmp_path, write_scenario, duration, fano, device):
     from spikelearn.results import RunResult
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
-    from spikelearn.tasks.poisson_sampling import window_data
+    from spikelearn.tasks.zhang2023.task import window_data
 
     path = write_scenario(SMALL.format(duration=duration, device=device, fano=fano))
     sc = load_scenario(str(path), registry, [])

@@ -19,45 +19,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-PLUGIN_FILES = (str(ROOT / "plasticity" / "reward_hebbian.py"), str(ROOT / "models" / "rate_langevin.py"),
-                str(ROOT / "spikelearn" / "tasks" / "reward_coding.py"))
-
-
-@pytest.fixture(scope="module")
-def rc_registry():
-    from spikelearn.registry import default_registry
-
-    reg = default_registry()
-    if "reward_coding" in reg.available("tasks") and "reward_hebbian" in reg.available("plasticity"):
-        return reg, ()
-    return default_registry(PLUGIN_FILES), PLUGIN_FILES
-
-
 def _rule():
-    import importlib.util
+    from spikelearn.plasticity import reward_hebbian
 
-    spec = importlib.util.spec_from_file_location("_rh_test", PLUGIN_FILES[0])
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return reward_hebbian
 
 
-def _run(rc_registry, tmp_path, scenario, overrides=(), device=None):
+def _run(registry, tmp_path, scenario, overrides=(), device=None):
     from spikelearn.results import RunResult
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
-    reg, files = rc_registry
-    sc = load_scenario(SCENARIOS / scenario, reg, overrides=list(overrides))
-    out = run_scenario(sc, reg, out_root=tmp_path / "runs", progress=False, plugin_files=files, device=device,
-                       figures=False)
+    sc = load_scenario(SCENARIOS / scenario, registry, overrides=list(overrides))
+    out = run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False, device=device, figures=False)
     return out, RunResult(out.path)
 
 
-def _full_run_claims(rc_registry, tmp_path, scenario, control=None):
+def _full_run_claims(registry, tmp_path, scenario, control=None):
     """A full-length scenario run (the control's when given): its outcome and its claims by name."""
     overrides = [f'task.parameters.control="{control}"'] if control else []
-    out, _ = _run(rc_registry, tmp_path, scenario, overrides)
+    out, _ = _run(registry, tmp_path, scenario, overrides)
     return out, {c["name"]: c for c in out.claims}
 
 
@@ -174,7 +155,7 @@ def test_rule_in_brian2_cpp_equals_reference(tmp_path):
 
 # -- the task --------------------------------------------------------------------------------------------
 def test_reference_formulas():
-    from spikelearn.tasks import reward_coding_reference as ref
+    from spikelearn.tasks.bredenberg2020 import coding as ref
 
     assert ref.finv(np.array([1.0]))[0] == pytest.approx(1.0 + np.log(1 - np.exp(-30.0)) / 30)
     # finv inverts the sharp softplus
@@ -191,9 +172,9 @@ def test_reference_formulas():
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow in the in-loop sigmoid (runtime: numpy)
 @pytest.mark.parametrize("objective", ["estimation", "discrimination"])
-def test_in_loop_readout_and_reward_equal_formulas(rc_registry, tmp_path, objective):
+def test_in_loop_readout_and_reward_equal_formulas(registry, tmp_path, objective):
     over = TINY + [f'task.parameters.objective="{objective}"']
-    _, res = _run(rc_registry, tmp_path, "reward_estimation.toml", over, device="runtime")
+    _, res = _run(registry, tmp_path, "reward_estimation.toml", over, device="runtime")
     r = np.asarray(res.state("rates")["r"])          # (N, n_t)
     st = res.state("readout")
     y = np.asarray(st["y"])                          # (n_out, n_t)
@@ -221,14 +202,14 @@ def test_in_loop_readout_and_reward_equal_formulas(rc_registry, tmp_path, object
 
 def test_ratios_without_discriminability_are_nan():
     # rates pinned at a clip give zero discriminability: the gains are NaN (claims fail), not an error
-    from spikelearn.tasks.reward_coding import _ratio
+    from spikelearn.tasks.bredenberg2020.task import _ratio
 
     assert _ratio(2.0, 4.0) == 0.5
     assert np.isnan(_ratio(1.0, 0.0)) and np.isnan(_ratio(np.nan, 1.0)) and np.isnan(_ratio(1.0, np.inf))
 
 
 def _reference_of_run(res, shuffle=False, plastic=True, baseline=0.0):
-    from spikelearn.tasks import reward_coding_reference as ref
+    from spikelearn.tasks.bredenberg2020 import coding as ref
 
     N = len(res.array("D_initial"))
 
@@ -249,10 +230,10 @@ def _reference_of_run(res, shuffle=False, plastic=True, baseline=0.0):
 
 
 @pytest.mark.parametrize("control,baseline", [("none", 0.0), ("none", 1.0), ("shuffled", 0.0), ("off", 0.0)])
-def test_noiseless_circuit_follows_numpy_reference(rc_registry, tmp_path, control, baseline):
+def test_noiseless_circuit_follows_numpy_reference(registry, tmp_path, control, baseline):
     over = TINY + ['populations.rates.parameters.sigma=0.0', f'task.parameters.control="{control}"']
     over += [f'connections.{c}.plasticity.baseline={baseline}' for c in ("rec", "inp", "b")]
-    _, res = _run(rc_registry, tmp_path, "reward_estimation.toml", over, device="runtime")
+    _, res = _run(registry, tmp_path, "reward_estimation.toml", over, device="runtime")
     out, W, W_in, W0, W_in0 = _reference_of_run(res, shuffle=control == "shuffled", plastic=control != "off",
                                                 baseline=baseline)
     np.testing.assert_allclose(W, out["W"], rtol=1e-6, atol=1e-9)
@@ -266,10 +247,10 @@ def test_noiseless_circuit_follows_numpy_reference(rc_registry, tmp_path, contro
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_runtime_and_cpp_agree_without_noise(rc_registry, tmp_path):
+def test_runtime_and_cpp_agree_without_noise(registry, tmp_path):
     over = TINY + ['populations.rates.parameters.sigma=0.0']
-    _, a = _run(rc_registry, tmp_path / "rt", "reward_estimation.toml", over, device="runtime")
-    _, b = _run(rc_registry, tmp_path / "cpp", "reward_estimation.toml", over, device="cpp")
+    _, a = _run(registry, tmp_path / "rt", "reward_estimation.toml", over, device="runtime")
+    _, b = _run(registry, tmp_path / "cpp", "reward_estimation.toml", over, device="cpp")
     for conn in ("rec", "inp"):
         np.testing.assert_allclose(a.weights(conn)["w_final"], b.weights(conn)["w_final"], rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(a.state("rates")["r"], b.state("rates")["r"], rtol=1e-8, atol=1e-12)
@@ -279,8 +260,8 @@ def test_runtime_and_cpp_agree_without_noise(rc_registry, tmp_path):
 @pytest.mark.long
 @pytest.mark.standalone
 @pytest.mark.parametrize("control", ["off", "shuffled"])
-def test_estimation_controls_do_not_learn(rc_registry, tmp_path, control):
-    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_estimation.toml", control)
+def test_estimation_controls_do_not_learn(registry, tmp_path, control):
+    out, claims = _full_run_claims(registry, tmp_path, "reward_estimation.toml", control)
     assert claims[f"control_{control}_error"]["passed"], claims
     assert -out.metrics["error_change"] < 0.4  # the learning claim's check fails for the control
     assert abs(out.metrics["error_change"]) < 0.1
@@ -288,8 +269,8 @@ def test_estimation_controls_do_not_learn(rc_registry, tmp_path, control):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_estimation_learns_an_efficient_code(rc_registry, tmp_path):
-    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_estimation.toml")
+def test_estimation_learns_an_efficient_code(registry, tmp_path):
+    out, claims = _full_run_claims(registry, tmp_path, "reward_estimation.toml")
     assert claims["error_drop"]["passed"], claims["error_drop"]
     assert out.metrics["error_change"] <= -0.4
 
@@ -297,8 +278,8 @@ def test_estimation_learns_an_efficient_code(rc_registry, tmp_path):
 @pytest.mark.long
 @pytest.mark.standalone
 @pytest.mark.parametrize("control", ["off", "shuffled"])
-def test_discrimination_controls_do_not_learn(rc_registry, tmp_path, control):
-    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_discrimination.toml", control)
+def test_discrimination_controls_do_not_learn(registry, tmp_path, control):
+    out, claims = _full_run_claims(registry, tmp_path, "reward_discrimination.toml", control)
     assert claims[f"control_{control}_accuracy"]["passed"], claims
     assert claims[f"control_{control}_allocation"]["passed"], claims
     assert out.metrics["accuracy_change"] < 0.1  # the learning claim's check fails for the control
@@ -306,7 +287,7 @@ def test_discrimination_controls_do_not_learn(rc_registry, tmp_path, control):
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_discrimination_learns_and_allocates_at_the_boundaries(rc_registry, tmp_path):
-    out, claims = _full_run_claims(rc_registry, tmp_path, "reward_discrimination.toml")
+def test_discrimination_learns_and_allocates_at_the_boundaries(registry, tmp_path):
+    out, claims = _full_run_claims(registry, tmp_path, "reward_discrimination.toml")
     assert claims["accuracy_gain"]["passed"], claims["accuracy_gain"]
     assert claims["allocation_boundaries"]["passed"], claims["allocation_boundaries"]

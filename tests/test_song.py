@@ -53,7 +53,7 @@ def test_pre_before_post_measures_causal_excess():
     inputs score 1 within their sampling error; an input firing 5 ms *after* the output scores ~1."""
     import numpy as np
 
-    from spikelearn.tasks.song import pre_before_post
+    from spikelearn.tasks.song2000.task import pre_before_post
 
     rng = np.random.default_rng(0)
     T, n = 200.0, 50

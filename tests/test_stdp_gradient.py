@@ -21,8 +21,8 @@ from spikelearn.plasticity.stdp_gradient import (GradientRate, GradientSTDP, pai
 from spikelearn.results import RunResult
 from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
-from spikelearn.tasks import nudged_reference as ref
-from spikelearn.tasks.stdp_window import fit_window, pairing_schedule, triggered_dvdt, window_claims
+from spikelearn.tasks.bengio2017 import networks as ref
+from spikelearn.tasks.bengio2017.stdp_window import fit_window, pairing_schedule, triggered_dvdt, window_claims
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 ETA, TAU_X, TAU_R = 0.01, 0.0168, 0.0337

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikelearn.tasks import wake_sleep_reference as ref
+from spikelearn.tasks.benjamin_kording import generative as ref
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 ASTAR = np.array([ref.TOY_DEFAULTS["w_TB"], ref.TOY_DEFAULTS["w_TC"]])

@@ -4,7 +4,7 @@ ce3dffc, 2021-10-06: ``linearHawkesProcess/simHawkesNet.m``, ``parsHawkesNet.m``
 ``simExp/scanRecHawkesNet.m``, ``popVectorDecoder.m``, ``lib_InfoAns/getMutualInfo.m``,
 ``getPosteriorHierMdl.m``), described step by step in ``docs/papers/zhang2023-authors-code.md``. No code is
 copied from the authors' repository, and nothing here imports spikelearn (so that the oracle stays
-independent of ``spikelearn/tasks/poisson_sampling_reference.py``).
+independent of ``spikelearn/tasks/zhang2023/ring.py``).
 
 Network. ``n_exc`` E neurons on a ring (preferred stimuli evenly spaced on (-180, 180] degrees) and
 ``n_inh`` uniform I neurons. ``J = w_E/sqrt(N)``; ``W[post, pre]``: E<-E ``J·360·g_a(d)`` (``g_a`` the

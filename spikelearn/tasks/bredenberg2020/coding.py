@@ -21,7 +21,7 @@ Three-factor updates (gated off during the first ``t_settle`` of every block and
     b    += eta*dt*[(R - baseline*Rbar)*(r - c_b)    - lam_b*b]
 
 ``C``, ``C_in``, ``c_b`` and ``Rbar`` are running averages (time constants ``tau_c`` and ``tau_r``). The order
-of one step is the order of the Brian2 task (:mod:`spikelearn.tasks.reward_coding`): rates, readout and
+of one step is the order of the Brian2 task (:mod:`spikelearn.tasks.bredenberg2020.task`): rates, readout and
 reward, weight updates, running averages. The defaults are those of ``scenarios/reward_estimation.toml``:
 from the authors' code (Bredenberg et al., ``pl_exp_params_cr.py``) the initial weights ``W ~ U(-0.3,
 0.3)/sqrt(N)``, ``W_in ~ U(-0.5, 0.5)/sqrt(n_in)``, unit-gain inputs and the recurrent decay; a learning rate

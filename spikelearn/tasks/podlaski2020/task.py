@@ -8,7 +8,7 @@ One controller per layer runs in the backward pass (time in units of ``tau``)::
 The forward weights ``W`` are not copied: the Synapses object that carries the forward pass
 (``y_post = w*r_pre``) also computes ``W dtilde`` (``Wd_post = w*dtilde_pre``), both as summed
 variables. Its fixed point is ``dtilde = B (W B - (alpha/k) I)^-1 e`` (see
-:mod:`spikelearn.tasks.dynamic_inversion_reference`); the task refuses to build (``BuildError``) when the
+:mod:`spikelearn.tasks.podlaski2020.controller`); the task refuses to build (``BuildError``) when the
 controller is unstable.
 
 Three tasks:
@@ -40,7 +40,7 @@ from spikelearn.errors import BuildError
 from spikelearn.network import Connection, Population, Record, RuleUse
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
-from spikelearn.tasks import dynamic_inversion_reference as ref
+from spikelearn.tasks.podlaski2020 import controller as ref
 
 __all__ = ["DynamicInversion", "DynamicInversionSpiking", "DynamicInversionLearning", "weight_matrix",
            "residual_trace"]

@@ -21,7 +21,7 @@ Modes:
 ``gradient``
     ``n_samples`` training samples, the weights recorded at the start of every sample; the rule's
     ``ΔW`` (input→hidden) of each sample is compared with the exact gradient of the squared error at the
-    network's free fixed point, computed in NumPy by :mod:`spikelearn.tasks.nudged_reference`
+    network's free fixed point, computed in NumPy by :mod:`spikelearn.tasks.bengio2017.networks`
     (implicit differentiation; independent of Brian2). ``feedback``: ``symmetric`` (the hidden units
     receive ``W2 @ rho_out`` through the same synapses), ``none`` (hidden ``ΔW`` must be exactly 0) or
     ``random`` (a fixed random matrix instead of ``W2``: the rule no longer follows the gradient).
@@ -37,7 +37,7 @@ import numpy as np
 
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
 
-from . import nudged_reference as ref
+from . import networks as ref
 
 __all__ = ["NudgedGradient", "schedule"]
 

@@ -24,7 +24,7 @@ Two tasks:
   kernel of scale w_E, within-ring E→E weights ``within_ee`` × that kernel (the authors' coupled
   simulations cut them). Claims: the correlation of the two decoded stimuli increases with the coupling
   strength, and matches the correlation Λc/(Λx + Λc) of the coupled-prior posterior, with Λx from each
-  ring's feedforward input (:func:`poisson_sampling_reference.likelihood_precision`) and Λc = −P12.
+  ring's feedforward input (:func:`spikelearn.tasks.zhang2023.ring.likelihood_precision`) and Λc = −P12.
 """
 
 import logging
@@ -34,7 +34,7 @@ import numpy as np
 from spikelearn.errors import BuildError
 from spikelearn.network import Connection, Record
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
-from spikelearn.tasks import poisson_sampling_reference as ref
+from spikelearn.tasks.zhang2023 import ring as ref
 
 __all__ = [
     "PoissonSampling",

@@ -1,6 +1,6 @@
 """Adversarial wake/sleep learning (Benjamin & Kording) and surprise-modulated oscillations.
 
-The toy (see :mod:`spikelearn.tasks.wake_sleep_reference` for the equations and the NumPy reference):
+The toy (see :mod:`spikelearn.tasks.benjamin_kording.generative` for the equations and the NumPy reference):
 A drives B and C, with a B->C recurrence. In wake, (A, B, C) follow the stimulus; in sleep, they are
 generated from A with the learned weights ``a = (a_B, a_C)``. Stage 1 learns ``a`` by local prediction
 (wrong under recurrence: ``a_C -> w_TC + w_BC*w_TB``); Stage 2 adds an interneuron discriminator D and a
@@ -34,7 +34,7 @@ from spikelearn.errors import BuildError
 from spikelearn.network import Connection, Operation, Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.plasticity.wake_sleep import FEATURES, RULES, learner_code
-from spikelearn.tasks import wake_sleep_reference as ref
+from spikelearn.tasks.benjamin_kording import generative as ref
 
 __all__ = ["AdversarialWakeSleep", "SurpriseOscillation", "learning_windows", "surprise_blocks"]
 

@@ -17,7 +17,7 @@ from a von Mises prior (mean 0, ``kappa``). The task provides, all in Brian2 cod
 
 Order within one time step: rates (Euler-Maruyama, then clipping), readout ``y`` from the clipped rates,
 reward, then the weight updates (plastic synapses and ``D``) — the order of the NumPy reference
-:mod:`spikelearn.tasks.reward_coding_reference`.
+:mod:`spikelearn.tasks.bredenberg2020.coding`.
 
 Controls (task parameter ``control``): ``off`` — the rule's gate is 0 (only the readout learns);
 ``shuffled`` — the third factor is the reward of exactly one block earlier (a delay line in Brian2 code),
@@ -35,7 +35,7 @@ import numpy as np
 
 from spikelearn.network import Connection, Operation, Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
-from spikelearn.tasks import reward_coding_reference as ref
+from spikelearn.tasks.bredenberg2020 import coding as ref
 
 __all__ = ["RewardCoding", "test_responses"]
 

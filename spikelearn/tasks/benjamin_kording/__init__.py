@@ -1,0 +1,1 @@
+"""Benjamin & Kording: adversarial wake/sleep learning of inference, and the surprise signal of an oscillation."""

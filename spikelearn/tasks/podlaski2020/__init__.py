@@ -1,0 +1,1 @@
+"""Podlaski & Machens (2020): biological credit assignment through dynamic inversion."""

@@ -1,0 +1,1 @@
+"""Song, Miller & Abbott (2000): competitive Hebbian learning through STDP."""
