@@ -3,9 +3,14 @@
 ``--device`` selects the device of device-parametrised tests (default: both ``runtime`` and ``cpp``).
 """
 
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+# the NumPy oracles that only tests use (tests/oracles/*.py) import by module name
+sys.path.insert(0, str(Path(__file__).parent / "oracles"))
 
 # a small valid scenario that tests mutate (tests/test_scenario.py, tests/reliability/test_rel_bad_input.py)
 TINY_SCENARIO = '''

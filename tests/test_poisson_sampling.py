@@ -21,6 +21,7 @@ from spikelearn.build import create_group
 import pytest
 
 from spikelearn.tasks.zhang2023 import ring as ref
+import zhang_ring  # tests/oracles (on sys.path: tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 def _claims(claims):
@@ -116,10 +117,10 @@ def test_differential_profile_recovers_differential_covariance():
 def test_variability_update_numpy():
     rng = np.random.default_rng(1)
     u = np.full(200000, 0.3)
-    out = ref.variability_update(u, 0.7, rng.standard_normal(u.size))
+    out = zhang_ring.variability_update(u, 0.7, rng.standard_normal(u.size))
     assert out.mean() == pytest.approx(0.3, abs=4 * np.sqrt(0.7 * 0.3 / u.size))
     assert out.var() == pytest.approx(0.7 * 0.3, rel=0.02)
-    np.testing.assert_array_equal(ref.variability_update(np.array([-0.2, 0.0]), 1.0, np.ones(2)), [-0.2, 0.0])
+    np.testing.assert_array_equal(zhang_ring.variability_update(np.array([-0.2, 0.0]), 1.0, np.ones(2)), [-0.2, 0.0])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def _numpy_small(duration, fano, seed=11):
     rates = ref.feedforward_rates(60, 15, 40.0)
     out = []
     for w in (0.0, 0.04):
-        counts, z = ref.simulate_hawkes(ref.ring_weights(60, 15, w), rates, duration, dt=5e-4, fano=fano,
+        counts, z = zhang_ring.simulate_hawkes(ref.ring_weights(60, 15, w), rates, duration, dt=5e-4, fano=fano,
                                         exc=np.arange(60), seed=seed)
         out.append(_small_stats(counts[25:], z[25:], pref, rates[:60]))
     return out
@@ -258,7 +259,7 @@ def test_small_ring_matches_numpy_long(registry, tmp_path, write_scenario):
 def _numpy_lambda_s(w, fano, seed=4):
     pref = ref.preferred_stimuli(60)
     rates = ref.feedforward_rates(60, 15, 40.0)
-    counts, z = ref.simulate_hawkes(ref.ring_weights(60, 15, w), rates, 10.5, dt=5e-4, fano=fano,
+    counts, z = zhang_ring.simulate_hawkes(ref.ring_weights(60, 15, w), rates, 10.5, dt=5e-4, fano=fano,
                                     exc=np.arange(60), seed=seed)
     smp = ref.window_samples(counts[25:], z[25:], pref, rates[:60])
     return -ref.sampling_precision(np.column_stack([smp["s"], smp["z"]]))[0, 1]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import bredenberg_circuit  # tests/oracles (on sys.path: tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -155,18 +156,17 @@ def test_rule_in_brian2_cpp_equals_reference(tmp_path):
 
 # -- the task --------------------------------------------------------------------------------------------
 def test_reference_formulas():
-    from spikelearn.tasks.bredenberg2020 import coding as ref
 
-    assert ref.finv(np.array([1.0]))[0] == pytest.approx(1.0 + np.log(1 - np.exp(-30.0)) / 30)
+    assert bredenberg_circuit.finv(np.array([1.0]))[0] == pytest.approx(1.0 + np.log(1 - np.exp(-30.0)) / 30)
     # finv inverts the sharp softplus
     x = np.array([-0.05, 0.01, 0.5, 2.0])
-    np.testing.assert_allclose(ref.finv(np.log1p(np.exp(30 * x)) / 30), x, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(bredenberg_circuit.finv(np.log1p(np.exp(30 * x)) / 30), x, rtol=1e-9, atol=1e-12)
     D = np.array([[0.5, 0.0], [0.0, 1.0]])
-    assert ref.reward("estimation", np.array([1.0, 0.5]), D, np.pi / 2) == pytest.approx(-(0.5 ** 2 + 0.5 ** 2))
+    assert bredenberg_circuit.reward("estimation", np.array([1.0, 0.5]), D, np.pi / 2) == pytest.approx(-(0.5 ** 2 + 0.5 ** 2))
     z = 100 * 0.01
-    assert ref.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 1.0) == pytest.approx(
+    assert bredenberg_circuit.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 1.0) == pytest.approx(
         np.log(1 / (1 + np.exp(-z))))
-    assert ref.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 4.0) == pytest.approx(
+    assert bredenberg_circuit.reward("discrimination", np.array([0.01]), np.array([[1.0]]), 4.0) == pytest.approx(
         np.log(1 - 1 / (1 + np.exp(-z))))
 
 
@@ -209,7 +209,6 @@ def test_ratios_without_discriminability_are_nan():
 
 
 def _reference_of_run(res, shuffle=False, plastic=True, baseline=0.0):
-    from spikelearn.tasks.bredenberg2020 import coding as ref
 
     N = len(res.array("D_initial"))
 
@@ -224,7 +223,7 @@ def _reference_of_run(res, shuffle=False, plastic=True, baseline=0.0):
     init = dict(W=W0, W_in=W_in0, b=np.zeros(N), D=res.array("D_initial").T, r=np.full(N, 0.1))
     params = dict(N=N, sigma=0.0, gain=1.0, eta=2.0, eta_d=1.0, lam=0.1, lam_in=0.1, lam_b=0.1, tau_c=0.5,
                   tau_r=0.5, t_block=2.0, t_settle=1.0, baseline=baseline)
-    out = ref.simulate("estimation", res.array("theta"), res.array("learn"), np.random.default_rng(0), params,
+    out = bredenberg_circuit.simulate("estimation", res.array("theta"), res.array("learn"), np.random.default_rng(0), params,
                        plastic=plastic, shuffle_reward=shuffle, record_every=0.02, init=init)
     return out, matrix("rec", "w_final", N), matrix("inp", "w_final", 12), W0, W_in0
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from spikelearn.tasks.benjamin_kording import generative as ref
+import wake_sleep_toy  # tests/oracles (on sys.path: tests/conftest.py)
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 ASTAR = np.array([ref.TOY_DEFAULTS["w_TB"], ref.TOY_DEFAULTS["w_TC"]])
@@ -23,10 +24,10 @@ ASTAR = np.array([ref.TOY_DEFAULTS["w_TB"], ref.TOY_DEFAULTS["w_TC"]])
 def _run_reference(seed, n1=1500, n2=6000, M=200, rules=None, toy=None, dt=1e-3, period=0.02):
     rules = {"eta_G": 0.3, **(rules or {})}
     n = n1 + n2
-    gates = ref.oscillation_gates(n, dt, period)
+    gates = wake_sleep_toy.oscillation_gates(n, dt, period)
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):  # the Hebbian-in-both-phases control diverges
-        out = ref.train(n, gates, n1, rng, n_replicas=M, rules=rules, toy=toy)
+        out = wake_sleep_toy.train(n, gates, n1, rng, n_replicas=M, rules=rules, toy=toy)
     st, a = out["step"], out["a"]
     a1 = a[(st >= 0.8 * n1) & (st < n1)].mean(axis=0)
     a2 = a[st >= n1 + 0.8 * n2].mean(axis=0) if n2 > 0 else np.full(2, np.nan)
@@ -42,7 +43,7 @@ def _run_reference(seed, n1=1500, n2=6000, M=200, rules=None, toy=None, dt=1e-3,
 # -- closed forms ---------------------------------------------------------------------------------
 
 def test_oscillation_gates_exact_phases():
-    g = ref.oscillation_gates(1000, 1e-3, 0.02)
+    g = wake_sleep_toy.oscillation_gates(1000, 1e-3, 0.02)
     assert g.mean() == 0.5
     runs = np.diff(np.flatnonzero(np.diff(np.r_[-1, g, -1]) != 0))
     assert set(runs.tolist()) == {10}, "every wake and every sleep phase lasts exactly 10 steps"
@@ -65,7 +66,7 @@ def test_binned_kl_against_hand_computation():
 
 
 def test_modulation_amplitude_of_a_square_wave():
-    g = ref.oscillation_gates(2000, 1e-3, 0.1)
+    g = wake_sleep_toy.oscillation_gates(2000, 1e-3, 0.1)
     D = 0.3 + 2.0 * g
     amp, per_cycle = ref.modulation_amplitude(D, g)
     assert amp == pytest.approx(2.0)
@@ -94,12 +95,12 @@ def test_discriminator_settles_to_its_stationary_weights():
     """With a fixed, the rule's time-averaged v is eta_D*(<phi>_wake/2 - <phi>_sleep/2)/lam_D."""
     a = np.array([1.0, 1.3])
     n = 4000
-    gates = ref.oscillation_gates(n, 1e-3, 0.02)
-    out = ref.train(n, gates, 0, np.random.default_rng(3), n_replicas=500, a0=a,
+    gates = wake_sleep_toy.oscillation_gates(n, 1e-3, 0.02)
+    out = wake_sleep_toy.train(n, gates, 0, np.random.default_rng(3), n_replicas=500, a0=a,
                     rules={"eta_G": 0.0, "sigma_xi": 0.0})
     assert np.all(out["a_final"] == a)
     v_mean = out["v"][n // 2:].mean(axis=0)
-    v_star = ref.stationary_discriminator(a, 0.01, 0.01, 0.5)
+    v_star = wake_sleep_toy.stationary_discriminator(a, 0.01, 0.01, 0.5)
     assert v_mean == pytest.approx(v_star, abs=0.02 * np.abs(v_star).max())
     assert v_star[3] < -0.5, "C^2 is larger in sleep: its weight is clearly negative"
 
@@ -194,7 +195,7 @@ def test_brian2_runtime_follows_the_reference_trajectory(registry, tmp_path):
         tol = np.maximum(5 * spread, 0.03)
         assert np.all(np.abs(a_sim[k] - centre) < tol), (k, a_sim[k], centre, tol)
     # the phases the learner applied are the schedule's, step for step
-    assert np.array_equal(st["wk_used"][0], ref.oscillation_gates(3000, 1e-3, 0.02))
+    assert np.array_equal(st["wk_used"][0], wake_sleep_toy.oscillation_gates(3000, 1e-3, 0.02))
 
 
 # -- full scenarios (cpp) -------------------------------------------------------------------------
@@ -241,10 +242,10 @@ def test_adversarial_wake_sleep_spiking_claims_and_reference(registry, tmp_path)
     assert all(x["passed"] for x in c.values()), c
     # the NumPy reference of the same schedule, with binomial spike counts (rand() < rate*dt per step)
     readout = {"gain": 100.0, "window": 0.025, "offset": 2.0, "dt": 2e-4}
-    gates = ref.oscillation_gates(7000, 0.025, 0.1, half_step=1e-4)
+    gates = wake_sleep_toy.oscillation_gates(7000, 0.025, 0.1, half_step=1e-4)
     finals = []
     for seed in (21, 22):
-        out = ref.train(7000, gates, 1000, np.random.default_rng(seed), n_replicas=500, rules={"eta_G": 0.3},
+        out = wake_sleep_toy.train(7000, gates, 1000, np.random.default_rng(seed), n_replicas=500, rules={"eta_G": 0.3},
                         readout=readout)
         st = out["step"]
         finals.append((out["a"][(st >= 800) & (st < 1000)].mean(axis=0), out["a"][st >= 1000 + 4800].mean(axis=0)))

@@ -74,11 +74,6 @@ def weight_recorders(result):
     return _names(result, "weight_recorders", "weights")
 
 
-def state_recorders(result):
-    """Names of the state recorders of a run (``data/state_<name>.npz``), sorted."""
-    return _names(result, "state_recorders", "state")
-
-
 def load_states(result, name):
     """The arrays of ``data/state_<name>.npz`` as a dict (``t``, ``index``, one array per variable and
     its ``_unit_<var>``, the SI unit, in runs recorded since units were saved)."""

@@ -35,8 +35,6 @@ __all__ = [
     "mlp_forward",
     "mlp_gradient",
     "mlp_train",
-    "ep_predict",
-    "simulate_nudged",
     "cosine",
     "load_digits_split",
 ]
@@ -210,47 +208,6 @@ def mlp_train(X_train, y_train, X_test, y_test, W1, b1, W2, b2, lr, epochs, orde
         test_acc.append(float(np.mean(np.argmax(mlp_forward(X_test, W1, b1, W2, b2)[1], 1) == y_test)))
         train_acc.append(float(np.mean(np.argmax(mlp_forward(X_train, W1, b1, W2, b2)[1], 1) == y_train)))
     return {"test_accuracy": test_acc, "train_accuracy": train_acc, "W1": W1, "b1": b1, "W2": W2, "b2": b2}
-
-
-def ep_predict(X, W1, b1, W2, b2, B=None):
-    """Class predicted from the free fixed point of each row of ``X``."""
-    return np.array([np.argmax(fixed_point(x, W1, b1, W2, b2, B)[1]) for x in X])
-
-
-def simulate_nudged(x, target, W1, b1, W2, b2, B=None, beta=0.2, tau=1.0, dt=0.1, t_free=30.0,
-                    t_nudged=2.0, u0=None):
-    """Euler simulation of one free + nudged presentation and the rate-form rule (calibration only).
-
-    Returns ``dW1 = rho(x) ⊗ (rho(u_h(end)) - rho(u_h(end of free phase)))`` — the rule
-    ``dW_ij = rho_i drho_j`` summed over the nudged phase (it telescopes exactly) — and the states.
-    """
-    if dt <= 0 or tau <= 0:
-        raise ValueError(f"dt and tau must be > 0, found dt={dt}, tau={tau}")
-    n_h, n_out = W2.shape
-    u_h = np.zeros(n_h) if u0 is None else u0[0].copy()
-    u_y = np.zeros(n_out) if u0 is None else u0[1].copy()
-    a = dt / tau
-
-    def step(u_h, u_y, b):
-        v_y = rho(u_y)
-        du_h = -u_h + W1.T @ x + b1 + (B @ v_y if B is not None else 0.0)
-        du_y = -u_y + W2.T @ rho(u_h) + b2 + b * (target - v_y)
-        return u_h + a * du_h, u_y + a * du_y
-
-    for _ in range(int(round(t_free / dt))):
-        u_h, u_y = step(u_h, u_y, 0.0)
-    v_h0, v_y0 = rho(u_h), rho(u_y)
-    for _ in range(int(round(t_nudged / dt))):
-        u_h, u_y = step(u_h, u_y, beta)
-    v_h1, v_y1 = rho(u_h), rho(u_y)
-    return {
-        "dW1": np.outer(x, v_h1 - v_h0),
-        "dW2_sym": np.outer(v_h1, v_y1) - np.outer(v_h0, v_y0),
-        "db1": v_h1 - v_h0,
-        "db2": v_y1 - v_y0,
-        "free": (v_h0, v_y0),
-        "state": (u_h, u_y),
-    }
 
 
 def cosine(a, b):
