@@ -180,9 +180,10 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     if pop.links:
         from brian2 import linked_var
 
-        for var, (source, source_var) in pop.links.items():
+        for var, (source, source_var, *index) in pop.links.items():
             with at_key(f"{pop.origin or pop.name}: link of {var}"):
-                setattr(group, var, linked_var(ctx.groups[source], source_var))
+                kwargs = {"index": np.asarray(index[0], dtype=int)} if index else {}
+                setattr(group, var, linked_var(ctx.groups[source], source_var, **kwargs))
     for var, value in pop.initial.items():
         with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
             setattr(group, var, value)

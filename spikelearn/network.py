@@ -23,7 +23,9 @@ class Population:
     """A group of neurons. ``definition`` is its `Model` (a plugin or a ``[models.X]`` table of the
     scenario); ``params`` the parsed parameter values; ``initial`` values (Brian2 code, numbers,
     quantities or per-neuron arrays) are set in order after the model's own ``initial``; ``links`` make
-    variables declared ``(linked)`` in the equations refer to another population's variable."""
+    variables declared ``(linked)`` in the equations refer to another population's variable (a third
+    element, an index array, says which of its neurons each neuron reads: Brian2's ``linked_var(...,
+    index=...)``)."""
 
     name: str
     model: str
@@ -31,7 +33,7 @@ class Population:
     params: dict
     definition: object = None
     initial: dict = field(default_factory=dict)
-    links: dict = field(default_factory=dict)  # variable -> (population, its variable): Brian2 linked_var
+    links: dict = field(default_factory=dict)  # variable -> (population, its variable[, index]): linked_var
     order: int | None = None  # order within each schedule slot (None: Brian2's default, 0)
     origin: str = ""
 
@@ -218,8 +220,9 @@ def describe(net, scenario=None, signals=None, phases=None):
         origin = f"  [{pop.origin}]" if pop.origin else ""
         order = f", order {pop.order}" if pop.order is not None else ""
         out.append(f"  {pop.name}: {pop.size} x {pop.model} ({getattr(m, 'kind', 'neuron')}{order}){origin}")
-        for var, (source, source_var) in pop.links.items():
-            out.append(f"    {var} linked to {source}.{source_var}")
+        for var, (source, source_var, *index) in pop.links.items():
+            at = f" at indices {_value(np.asarray(index[0]))}" if index else ""
+            out.append(f"    {var} linked to {source}.{source_var}{at}")
         if m is not None and getattr(m, "equations", "").strip():
             out.append("    equations:")
             out.append(_code(m.equations, "      "))
