@@ -15,7 +15,6 @@ Checked against numbers worked out independently of the samplers:
 from pathlib import Path
 
 import numpy as np
-from spikelearn.build import create_group
 import pytest
 
 from spikelearn.tasks import dendritic_reference as ref
@@ -180,11 +179,14 @@ def test_brian2_branch_score_matches_reference(gates, likelihood):
         np.testing.assert_allclose(s, expected, rtol=1e-9, atol=1e-9)
 
 
-def test_brian2_dendritic_tree_matches_numpy_denoiser():
-    """somas -> layer 1 -> layer 2 -> somas through summed variables computes eps_hat in one step."""
-    from brian2 import Network, defaultclock, ms, prefs
+def test_brian2_dendritic_tree_matches_numpy_denoiser(dreg):
+    """somas -> layer 1 -> layer 2 -> somas through summed variables computes eps_hat in one step
+    (the tree as described by build_tree, built by the network builder)."""
+    from brian2 import defaultclock, ms, prefs
 
-    from spikelearn.models.dendritic import DendriticTreeSoma
+    from spikelearn.build import build_network
+    from spikelearn.plugin import Task
+    from spikelearn.scenario import parse_scenario
     from spikelearn.tasks.dendritic import build_tree
 
     prefs.codegen.target = "numpy"
@@ -195,24 +197,26 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser():
         for k in list(params):
             if k.startswith("b"):
                 params[k] = rng.normal(0, 0.5, size=params[k].shape)
-
-        class Ctx:
-            objects = []
-
-            def add(self, *objs):
-                self.objects.extend(objs)
-
-        ctx = Ctx()
-        ctx.objects = []
-        soma_model = DendriticTreeSoma()
-        p = {"period": 100 * ms, "beta_min": 0.1, "beta_max": 20.0, "eps_floor": 1e-6, "x_init": "0"}
-        soma = create_group(soma_model, f"soma_{len(hidden)}", 4, p)
         x = rng.normal(0, 1.5, size=(4, 2))
-        soma.x1, soma.x2 = x[:, 0], x[:, 1]
-        build_tree(ctx, soma, params, 100 * ms)
-        net = Network(soma, *ctx.objects)
+        soma = f"soma_{len(hidden)}"
+
+        class Tree(Task):
+            name = "tree"
+            description = "the dendritic tree of one population"
+
+            def prepare(self, ctx):
+                build_tree(ctx, soma, params, 100 * ms)
+                ctx.net.populations[soma].initial.update(x1=x[:, 0], x2=x[:, 1])
+
+        data = {"name": "tree", "dt": "0.1*ms", "duration": "0.1*ms", "device": "runtime",
+                "populations": {soma: {"model": "dendritic_tree_soma", "size": 4,
+                                       "parameters": {"period": "100*ms", "x_init": "0"}}},
+                "record": {"spikes": []}}
+        sc = parse_scenario(data, "<tree>", dreg)
+        net, ctx = build_network(sc, dreg, Tree())
         net.run(defaultclock.dt)  # t = 0: u = 0, g2 = 0, so x does not move; eps is computed
-        got = np.stack([soma.eps1[:], soma.eps2[:]], axis=1)
+        group = ctx.groups[soma]
+        got = np.stack([group.eps1[:], group.eps2[:]], axis=1)
         np.testing.assert_allclose(got, ref.denoiser_eps(params, x, 0.0), rtol=1e-9, atol=1e-9)
 
 

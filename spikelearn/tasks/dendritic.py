@@ -28,7 +28,8 @@ import logging
 import numpy as np
 
 from spikelearn.errors import BuildError
-from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.network import Connection, Population, Record
+from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.tasks import dendritic_reference as ref
 
 __all__ = [
@@ -221,24 +222,31 @@ def decode_readout(counts, centres, rate_max, width, window, grid_step=0.1,
 
 
 def _population_params(result_or_ctx, pop):
-    scenario = result_or_ctx.parsed_scenario() if hasattr(result_or_ctx, "parsed_scenario") else result_or_ctx.scenario
-    if pop not in scenario.populations:
-        raise BuildError(f"dendritic task: no population '{pop}'; populations: {', '.join(scenario.populations)}")
-    return scenario.populations[pop].params
+    """The parsed parameters of population ``pop``: from a run directory, or while the network is described."""
+    if hasattr(result_or_ctx, "population_params"):
+        populations = result_or_ctx.resolved["populations"]
+        if pop in populations:
+            return result_or_ctx.population_params(pop)
+    else:
+        populations = result_or_ctx.net.populations
+        if pop in populations:
+            return populations[pop].params
+    raise BuildError(f"dendritic task: no population '{pop}'; populations: {', '.join(populations)}")
 
 
 def _check_model(ctx, pop, models):
-    model = ctx.scenario.populations[pop].model if pop in ctx.scenario.populations else None
+    model = ctx.net.populations[pop].model if pop in ctx.net.populations else None
     if model not in models:
         raise BuildError(f"dendritic task: population '{pop}' must use model {' or '.join(models)}, found: {model}")
 
 
-def _record_sampler(ctx, pop, period, trace_chains, trace_dt):
-    group = ctx.groups[pop]
-    ctx.record_state(f"{pop}_cycles", group, ["x1", "x2"], True, period / 2)
-    n = min(int(trace_chains), len(group))
+def _record_sampler(ctx, pop, period, trace_chains, trace_dt, origin=""):
+    """Records of a sampler population: every chain at each trough and peak (``<pop>_cycles``, every
+    ``period/2``) and the first ``trace_chains`` chains every ``trace_dt`` (``<pop>_trace``)."""
+    ctx.net.add(Record("state", f"{pop}_cycles", pop, ("x1", "x2"), True, period / 2, origin=origin))
+    n = min(int(trace_chains), ctx.net.populations[pop].size)
     if n > 0:
-        ctx.record_state(f"{pop}_trace", group, ["x1", "x2"], list(range(n)), trace_dt)
+        ctx.net.add(Record("state", f"{pop}_trace", pop, ("x1", "x2"), list(range(n)), trace_dt, origin=origin))
 
 
 def _cycle_samples(result, pop, period, discard):
@@ -286,44 +294,41 @@ class DendriticPrior(Task):
         "readout_agreement_min": Param("0.9", "readout: decoded mode equals the somatic mode at least this often"),
     }
 
-    def build(self, ctx):
+    def prepare(self, ctx):
         p = ctx.params
         pop = p["sampler"]
         _check_model(ctx, pop, ("dendritic_mixture",))
-        params = ctx.scenario.populations[pop].params
+        params = ctx.net.populations[pop].params
         if str(params["schedule"]) != "oscillation":
             logger.warning("dendritic_prior: population '%s' uses schedule '%s' (the negative control); samples "
                            "are still read every period", pop, params["schedule"])
-        _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"])
+        origin = f"task {self.name}"
+        _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"], origin)
         if int(p["readout_units"]) > 0:
-            self._build_readout(ctx, pop, int(p["readout_units"]))
+            self._add_readout(ctx, pop, int(p["readout_units"]), origin)
 
-    def _build_readout(self, ctx, pop, n_units):
-        from brian2 import NeuronGroup
-
-        soma = ctx.groups[pop]
+    def _add_readout(self, ctx, pop, n_units, origin):
+        """``readout_units`` Poisson units per chain of ``pop`` (population ``<pop>_readout``, unit
+        ``k*n_units + m`` reads chain k through linked variables), with Gaussian tuning to its state."""
+        n_chains = ctx.net.populations[pop].size
         centres = readout_centres(n_units)
-        n = len(soma) * n_units
-        group = NeuronGroup(
-            n,
+        model = Model.from_code(
+            "dendritic_readout",
             """rate = readout_rate*exp(-((x1 - c1)**2 + (x2 - c2)**2)/(2*readout_width**2)) : Hz
             x1 : 1 (linked)
             x2 : 1 (linked)
             c1 : 1 (constant)
             c2 : 1 (constant)""",
             threshold="rand() < rate*dt",
-            namespace={"readout_rate": ctx.params["readout_rate"], "readout_width": float(ctx.params["readout_width"])},
-            name=f"{pop}_readout",
+            description="Poisson units with Gaussian tuning to the somatic state of one chain",
         )
-        chain = np.repeat(np.arange(len(soma)), n_units)
-        from brian2 import linked_var
-
-        group.x1 = linked_var(soma, "x1", index=chain)
-        group.x2 = linked_var(soma, "x2", index=chain)
-        group.c1 = np.tile(centres[:, 0], len(soma))
-        group.c2 = np.tile(centres[:, 1], len(soma))
-        ctx.add(group)
-        ctx.record_spikes("readout", group)
+        chain = np.repeat(np.arange(n_chains), n_units)
+        ns = {"readout_rate": ctx.params["readout_rate"], "readout_width": float(ctx.params["readout_width"])}
+        ctx.net.add(Population(f"{pop}_readout", "dendritic_readout", n_chains * n_units, ns, definition=model,
+                               links={"x1": (pop, "x1", chain), "x2": (pop, "x2", chain)},
+                               initial={"c1": np.tile(centres[:, 0], n_chains), "c2": np.tile(centres[:, 1], n_chains)},
+                               origin=origin))
+        ctx.net.add(Record("spikes", "readout", f"{pop}_readout", origin=origin))
         ctx.save_array("readout_centres", centres)
 
     def evaluate(self, result):
@@ -445,17 +450,14 @@ class DendriticPosterior(Task):
         for k, name in enumerate(GATE_NAMES):
             ctx.namespace[name] = TimedArray(patterns[:, k], dt=period * second, name=name)
         ctx.save_array("gate_patterns", patterns)
-
-    def build(self, ctx):
-        p = ctx.params
-        for pop in self._pops(p):
+        for pop in pops:
             _check_model(ctx, pop, ("dendritic_mixture",))
-            params = ctx.scenario.populations[pop].params
+            params = ctx.net.populations[pop].params
             expected = "branch" if pop == p["exact"] else "additive"
             if params["likelihood"] != expected:
                 raise BuildError(f"dendritic_posterior: population '{pop}' must have likelihood = '{expected}', "
                                  f"found: {params['likelihood']!r}")
-            _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"])
+            _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"], f"task {self.name}")
 
     def _per_pattern(self, result, pop, discard):
         params = _population_params(result, pop)
@@ -588,7 +590,7 @@ class DendriticSwissRoll(Task):
             out.append((p["shallow"], 1))
         return out
 
-    def build(self, ctx):
+    def prepare(self, ctx):
         p = ctx.params
         for pop, layers in self._trees(p):
             _check_model(ctx, pop, ("dendritic_tree_soma",))
@@ -596,9 +598,9 @@ class DendriticSwissRoll(Task):
             if int(weights["n_layers"]) != layers:
                 raise BuildError(f"dendritic_swissroll: weights for '{pop}' have {int(weights['n_layers'])} layers, "
                                  f"expected {layers}")
-            params = ctx.scenario.populations[pop].params
-            build_tree(ctx, ctx.groups[pop], weights, params["period"])
-            _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"])
+            params = ctx.net.populations[pop].params
+            build_tree(ctx, pop, weights, params["period"])
+            _record_sampler(ctx, pop, params["period"], p["trace_chains"], p["trace_dt"], f"task {self.name}")
 
     def evaluate(self, result):
         p = result.params
@@ -669,66 +671,62 @@ class DendriticSwissRoll(Task):
 
 
 def build_tree(ctx, soma, weights, period):
-    """Build the dendritic tree of ``soma`` from denoiser ``weights``; returns the Brian2 objects.
+    """Describe the dendritic tree of population ``soma`` (its name) from denoiser ``weights``: adds the
+    layers and their connections to ``ctx.net`` (a `NetworkDescription`) and the output biases to the
+    soma's initial values; returns the added populations and connections. Creates no Brian2 object.
 
     ``soma -> layer 1`` (``z_in = w_x1 x1 + w_x2 x2``), ``layer l -> layer l+1`` (``z_in = w h``, all
     units of one chain), ``last layer -> soma`` (``eps_in1 = w1 h``, ``eps_in2 = w2 h``), all summed
-    variables; the groups' ``order`` makes the summed updates run in sequence within one time step.
+    variables; the layers' ``order`` makes the summed updates run in sequence within one time step.
     """
-    from brian2 import NeuronGroup, Synapses
-
-    from spikelearn.models.dendritic import DendriticLayer
-
-    n = len(soma)
+    net = ctx.net
+    origin = f"dendritic tree of {soma}"
+    n = net.populations[soma].size
     n_layers = int(weights["n_layers"])
-    layer_model = DendriticLayer()
+    layer_model = ctx.registry.get("models", "dendritic_layer")
     layers = []
     for layer in range(1, n_layers + 1):
         W, b = weights[f"W{layer}"], weights[f"b{layer}"]
         H = W.shape[1]
-        g = NeuronGroup(n * H, layer_model.equations_for({"phase_input": layer == 1}),
-                        namespace={"period": period}, name=f"{soma.name}_layer{layer}",
-                        order=-2 * (n_layers - layer + 2))
-        g.bias = np.tile(b, n)
+        # one small model per layer: the layer's equations depend on whether it reads the oscillation phase
+        model = Model.from_code(f"dendritic_layer{layer}", layer_model.equations_for({"phase_input": layer == 1}),
+                                description=layer_model.description, reference=layer_model.reference)
+        initial = {"bias": np.tile(b, n)}
         if layer == 1:
-            g.w_cos = np.tile(W[2], n)
-            g.w_sin = np.tile(W[3], n)
-        g.chain = np.repeat(np.arange(n), H)
-        layers.append(g)
-        ctx.add(g)
-    objs = list(layers)
+            initial.update(w_cos=np.tile(W[2], n), w_sin=np.tile(W[3], n))
+        initial["chain"] = np.repeat(np.arange(n), H)
+        layers.append(Population(f"{soma}_layer{layer}", "dendritic_layer", n * H, {"period": period},
+                                 definition=model, initial=initial, order=-2 * (n_layers - layer + 2),
+                                 origin=origin))
+    conns = []
     # soma -> layer 1
     W1 = weights["W1"]
     H1 = W1.shape[1]
-    s = Synapses(soma, layers[0], "wa : 1 (constant)\nwb : 1 (constant)\nz_in_post = wa*x1_pre + wb*x2_pre : 1 (summed)",
-                 name=f"{soma.name}_to_layer1")
-    s.connect(i=np.repeat(np.arange(n), H1), j=np.arange(n * H1))
-    s.wa = np.tile(W1[0], n)
-    s.wb = np.tile(W1[1], n)
-    objs.append(s)
+    conns.append(Connection(f"{soma}_to_layer1", soma, layers[0].name, weight=None,
+                            model="wa : 1 (constant)\nwb : 1 (constant)\nz_in_post = wa*x1_pre + wb*x2_pre : 1 (summed)",
+                            i=np.repeat(np.arange(n), H1), j=np.arange(n * H1),
+                            initial={"wa": np.tile(W1[0], n), "wb": np.tile(W1[1], n)}, origin=origin))
     for layer in range(2, n_layers + 1):
         W = weights[f"W{layer}"]
         Ha, Hb = W.shape
         pre = (np.arange(n)[:, None, None] * Ha + np.arange(Ha)[None, :, None] + 0 * np.arange(Hb)[None, None, :]).ravel()
         post = (np.arange(n)[:, None, None] * Hb + 0 * np.arange(Ha)[None, :, None] + np.arange(Hb)[None, None, :]).ravel()
-        s = Synapses(layers[layer - 2], layers[layer - 1], "w : 1 (constant)\nz_in_post = w*h_pre : 1 (summed)",
-                     namespace={"period": period}, name=f"{soma.name}_layer{layer - 1}_to_layer{layer}")
-        s.connect(i=pre, j=post)
-        s.w = np.tile(W.ravel(), n)
-        objs.append(s)
+        conns.append(Connection(f"{soma}_layer{layer - 1}_to_layer{layer}", layers[layer - 2].name,
+                                layers[layer - 1].name, weight=np.tile(W.ravel(), n),
+                                model="w : 1 (constant)\nz_in_post = w*h_pre : 1 (summed)", i=pre, j=post,
+                                namespace={"period": period}, origin=origin))
     Wout = weights["Wout"]
     HL = Wout.shape[0]
-    s = Synapses(layers[-1], soma, "w1 : 1 (constant)\nw2 : 1 (constant)\n"
-                 "eps_in1_post = w1*h_pre : 1 (summed)\neps_in2_post = w2*h_pre : 1 (summed)",
-                 namespace={"period": period}, name=f"{soma.name}_tree_to_soma")
-    s.connect(i=np.arange(n * HL), j=np.repeat(np.arange(n), HL))
-    s.w1 = np.tile(Wout[:, 0], n)
-    s.w2 = np.tile(Wout[:, 1], n)
-    soma.eps_bias1 = float(weights["bout"][0])
-    soma.eps_bias2 = float(weights["bout"][1])
-    objs.append(s)
-    ctx.add(*objs[len(layers):])
-    return objs
+    conns.append(Connection(f"{soma}_tree_to_soma", layers[-1].name, soma, weight=None,
+                            model="w1 : 1 (constant)\nw2 : 1 (constant)\n"
+                                  "eps_in1_post = w1*h_pre : 1 (summed)\neps_in2_post = w2*h_pre : 1 (summed)",
+                            i=np.arange(n * HL), j=np.repeat(np.arange(n), HL),
+                            initial={"w1": np.tile(Wout[:, 0], n), "w2": np.tile(Wout[:, 1], n)},
+                            namespace={"period": period}, origin=origin))
+    for item in layers + conns:
+        net.add(item)
+    net.populations[soma].initial.update(eps_bias1=float(weights["bout"][0]), eps_bias2=float(weights["bout"][1]))
+    return layers + conns
 
 
 # ----------------------------------------------------------------------------------------------------
