@@ -412,7 +412,7 @@ def cmd_export(args):
 def cmd_train_denoiser(args):
     from pathlib import Path
 
-    from .tasks.dendritic_reference import train_packaged_denoisers
+    from .tasks.lyo2024.mixtures import train_packaged_denoisers
 
     out = args.out or str(Path(__file__).parent / "tasks" / "data")
     paths = train_packaged_denoisers(args.seed, directory=out, steps=args.steps)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikelearn.tasks import dendritic_reference as ref
-from spikelearn.tasks.dendritic import prior_claims
+from spikelearn.tasks.lyo2024 import mixtures as ref
+from spikelearn.tasks.lyo2024.task import prior_claims
+import lyo_sampler  # tests/oracles (on sys.path: tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_FILES = (str(ROOT / "models" / "dendritic.py"), str(ROOT / "spikelearn" / "tasks" / "dendritic.py"))
@@ -68,9 +69,9 @@ def test_mixture_score_is_gradient_of_diffused_log_density(abar):
     x = rng.normal(0, 2, size=(50, 2))
     post = ref.posterior_mixture(ref.PRIOR, 1, 1)  # diagonal, anisotropic components
     for mix in (ref.PRIOR, post):
-        s = ref.mixture_score(x, mix, abar)
+        s = lyo_sampler.mixture_score(x, mix, abar)
         h = 1e-5
-        fd = np.stack([(ref.diffused(mix, abar).logpdf(x + h * e) - ref.diffused(mix, abar).logpdf(x - h * e)) / (2 * h)
+        fd = np.stack([(lyo_sampler.diffused(mix, abar).logpdf(x + h * e) - lyo_sampler.diffused(mix, abar).logpdf(x - h * e)) / (2 * h)
                        for e in np.eye(2)], axis=1)
         np.testing.assert_allclose(s, fd, rtol=1e-5, atol=1e-6)
 
@@ -132,14 +133,14 @@ def test_numpy_sampler_draws_independent_prior_samples_and_langevin_does_not():
     rng = np.random.default_rng(4)
     x0 = rng.standard_normal((400, 2))
     period = 0.05
-    tr, pk, _ = ref.simulate_sampler(lambda x, u, ab: ref.mixture_score(x, ref.PRIOR, ab), x0, period, 8, 2.5e-4, rng)
+    tr, pk, _ = lyo_sampler.simulate_sampler(lambda x, u, ab: lyo_sampler.mixture_score(x, ref.PRIOR, ab), x0, period, 8, 2.5e-4, rng)
     m, c = prior_claims(tr[3:], pk[2:], ref.PRIOR, THRESHOLDS)
     c = _claims(c)
     assert c["independent_modes"].passed, c["independent_modes"]
     assert c["mode_weights"].passed, c["mode_weights"]
     assert c["peak_standard_normal"].passed, c["peak_standard_normal"]
     start, _ = ref.PRIOR.sample(400, rng)
-    lang = ref.langevin_sampler(ref.PRIOR, start, 6, period, 2.5e-4, rng)
+    lang = lyo_sampler.langevin_sampler(ref.PRIOR, start, 6, period, 2.5e-4, rng)
     m2, c2 = prior_claims(lang, lang, ref.PRIOR, THRESHOLDS)
     c2 = _claims(c2)
     assert not c2["independent_modes"].passed
@@ -170,9 +171,9 @@ def test_brian2_branch_score_matches_reference(gates, likelihood):
         G.abar, G.sab = abar, np.sqrt(abar)
         s = np.stack([G.s1[:], G.s2[:]], axis=1)
         if likelihood == "branch":
-            expected = ref.mixture_score(x, ref.posterior_mixture(ref.PRIOR, *gates), abar)
+            expected = lyo_sampler.mixture_score(x, ref.posterior_mixture(ref.PRIOR, *gates), abar)
         else:
-            expected = ref.mixture_score(x, ref.PRIOR, abar)
+            expected = lyo_sampler.mixture_score(x, ref.PRIOR, abar)
             expected[:, 0] += gates[0] * (0.6 - x[:, 0]) / 0.8**2
             expected[:, 1] += gates[1] * (2.0 - x[:, 1]) / 0.6**2
         assert np.all(np.isfinite(s))
@@ -187,7 +188,7 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser(dreg):
     from spikelearn.build import build_network
     from spikelearn.plugin import Task
     from spikelearn.scenario import parse_scenario
-    from spikelearn.tasks.dendritic import build_tree
+    from spikelearn.tasks.lyo2024.task import build_tree
 
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.1 * ms
@@ -217,7 +218,7 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser(dreg):
         net.run(defaultclock.dt)  # t = 0: u = 0, g2 = 0, so x does not move; eps is computed
         group = ctx.groups[soma]
         got = np.stack([group.eps1[:], group.eps2[:]], axis=1)
-        np.testing.assert_allclose(got, ref.denoiser_eps(params, x, 0.0), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(got, lyo_sampler.denoiser_eps(params, x, 0.0), rtol=1e-9, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------------

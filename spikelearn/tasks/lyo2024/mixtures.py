@@ -35,8 +35,6 @@ __all__ = [
     "PRIOR",
     "oscillation",
     "schedule",
-    "diffused",
-    "mixture_score",
     "posterior_mixture",
     "gate_patterns",
     "assign_modes",
@@ -48,10 +46,6 @@ __all__ = [
     "swiss_roll",
     "swiss_roll_curve",
     "manifold_distance",
-    "simulate_sampler",
-    "langevin_sampler",
-    "denoiser_eps",
-    "denoiser_score",
     "train_denoiser",
     "load_denoiser",
     "denoiser_path",
@@ -196,39 +190,6 @@ class Mixture:
 PRIOR = Mixture(weights=np.array([0.5, 0.3, 0.2]),
                 means=np.array([[-2.0, 0.0], [2.0, 0.0], [0.0, 2.5]]),
                 variances=0.35**2)
-
-
-def diffused(mixture, abar):
-    """The mixture pushed through ``x_u = sqrt(abar) x_0 + sqrt(1 - abar) eps``."""
-    if not 0 < abar <= 1:
-        raise ValueError(f"abar must be in (0, 1], found: {abar}")
-    return Mixture(mixture.weights, np.sqrt(abar) * mixture.means,
-                   abar * mixture.variances + 1 - abar)
-
-
-def mixture_score(x, mixture, abar):
-    """Exact score ``grad log p_u(x)`` of the diffused mixture (the dendritic computation).
-
-    Branch ``k`` computes ``a_k = log w_k - sum_d (x_d - sqrt(abar) m_kd)^2 / (2 v_kd)
-    - sum_d log v_kd / 2`` with ``v_kd = abar s_kd^2 + 1 - abar``; the soma sums
-    ``-sum_k softmax(a)_k (x - sqrt(abar) m_k) / v_k``.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, d)
-    mixture : Mixture
-    abar : float or ndarray of shape (n,)
-    """
-    from scipy.special import logsumexp
-
-    x = np.atleast_2d(x)
-    abar = np.broadcast_to(np.asarray(abar, dtype=float), (x.shape[0],))[:, None, None]
-    m = np.sqrt(abar) * mixture.means[None]
-    v = abar * mixture.variances[None] + 1 - abar
-    diff = x[:, None, :] - m
-    a = np.log(mixture.weights)[None] - np.sum(diff**2 / (2 * v) + 0.5 * np.log(v), axis=2)
-    r = np.exp(a - logsumexp(a, axis=1, keepdims=True))
-    return -np.sum(r[:, :, None] * diff / v, axis=1)
 
 
 def posterior_mixture(prior=PRIOR, gate_sensory=0, gate_context=0, y_sensory=0.6, sigma_sensory=0.8,
@@ -388,74 +349,6 @@ def manifold_distance(x):
 
 
 # ----------------------------------------------------------------------------------------------------
-# samplers (NumPy Euler-Maruyama; the Brian2 versions live in spikelearn.models.dendritic)
-# ----------------------------------------------------------------------------------------------------
-def simulate_sampler(score, x0, period, n_cycles, dt, rng, record_every=None):
-    """Euler-Maruyama simulation of the oscillation-gated sampler.
-
-    Parameters
-    ----------
-    score : callable
-        ``score(x, u, abar) -> ndarray`` of the shape of ``x``; used on the falling half only.
-    x0 : ndarray, shape (n_chains, d)
-    period, dt : float
-        Oscillation period and time step (s); ``period / dt`` must be an even integer.
-    n_cycles : int
-    rng : numpy.random.Generator
-    record_every : int or None
-        Also return the state every ``record_every`` steps.
-
-    Returns
-    -------
-    troughs : ndarray, shape (n_cycles + 1, n_chains, d)
-        The state at ``t = n T`` (``troughs[0] = x0``).
-    peaks : ndarray, shape (n_cycles, n_chains, d)
-        The state at ``t = n T + T/2``.
-    trace : ndarray or None
-    """
-    steps = period / dt
-    if abs(steps - round(steps)) > 1e-6 or round(steps) % 2:
-        raise ValueError(f"period/dt must be an even integer, found: {steps}")
-    steps = int(round(steps))
-    x = np.array(x0, dtype=float)
-    troughs, peaks, trace = [x.copy()], [], []
-    for c in range(n_cycles):
-        for s in range(steps):
-            t = (c * steps + s) * dt
-            u, udot, falling = oscillation(t, period)
-            beta, abar = schedule(u)
-            g2 = beta * abs(udot)
-            drift = (0.5 * g2 * x + g2 * score(x, u, abar)) if falling else -0.5 * g2 * x
-            x = x + drift * dt + np.sqrt(g2 * dt) * rng.standard_normal(x.shape)
-            if record_every and (c * steps + s + 1) % record_every == 0:
-                trace.append(x.copy())
-            if s + 1 == steps // 2:
-                peaks.append(x.copy())
-        troughs.append(x.copy())
-    return np.array(troughs), np.array(peaks), (np.array(trace) if record_every else None)
-
-
-def langevin_sampler(mixture, x0, n_samples, interval, dt, rng, temperature=1.0):
-    """Constant-noise Langevin sampling ``dx = s(x) dt + sqrt(2 temperature) dW`` of a mixture.
-
-    Samples are read every ``interval`` seconds. This is the negative control of the independence
-    claim: with a constant (low) noise the chain stays in its mode.
-
-    Returns an array of shape (n_samples, n_chains, d).
-    """
-    n_steps = int(round(interval / dt))
-    if n_steps < 1:
-        raise ValueError(f"interval must be >= dt, found interval={interval}, dt={dt}")
-    x = np.array(x0, dtype=float)
-    out = []
-    for _ in range(n_samples):
-        for _ in range(n_steps):
-            x = x + mixture_score(x, mixture, 1.0) * dt + np.sqrt(2 * temperature * dt) * rng.standard_normal(x.shape)
-        out.append(x.copy())
-    return np.array(out)
-
-
-# ----------------------------------------------------------------------------------------------------
 # epsilon-prediction dendritic denoiser
 # ----------------------------------------------------------------------------------------------------
 def _softplus(z):
@@ -469,25 +362,6 @@ def _sigmoid(z):
 def _features(x, u):
     u = np.broadcast_to(np.asarray(u, dtype=float), (x.shape[0],))
     return np.concatenate([x, np.cos(np.pi * u)[:, None], np.sin(np.pi * u)[:, None]], axis=1)
-
-
-def denoiser_eps(params, x, u):
-    """Noise prediction ``eps_hat(x, u)`` of a softplus dendritic tree.
-
-    ``params`` holds ``W1, b1, ..., WL, bL`` (hidden softplus layers, ``W1`` of shape (4, H1): inputs
-    ``x1, x2, cos(pi u), sin(pi u)``) and ``Wout, bout`` (linear somatic readout to 2 outputs).
-    """
-    h = _features(np.atleast_2d(x), u)
-    n_layers = int(params["n_layers"])
-    for layer in range(1, n_layers + 1):
-        h = _softplus(h @ params[f"W{layer}"] + params[f"b{layer}"])
-    return h @ params["Wout"] + params["bout"]
-
-
-def denoiser_score(params, x, u, abar):
-    """Score estimate ``-eps_hat / sqrt(1 - abar)``."""
-    abar = np.asarray(abar, dtype=float)
-    return -denoiser_eps(params, x, u) / np.sqrt(1 - abar)[..., None]
 
 
 def _init_params(rng, hidden):

@@ -15,12 +15,12 @@ Three scenarios (see ``scenarios/dendritic_*.toml``), all read from the run dire
   name). The exact population switches branch parameters (claims: mode weights and posterior mean per
   pattern); the additive population adds a likelihood drift (its bias is measured and reported).
 - :class:`DendriticSwissRoll` (``dendritic_swissroll``): a learned epsilon-prediction dendritic tree
-  (weights from :func:`spikelearn.tasks.dendritic_reference.train_denoiser`, packaged) built as
+  (weights from :func:`spikelearn.tasks.lyo2024.mixtures.train_denoiser`, packaged) built as
   ``somas -> layer 1 -> layer 2 -> somas`` with summed-variable Synapses; a single-layer tree of the same
   number of units is the negative control. Claims: sliced Wasserstein distance and median distance to
   the manifold for the deep tree; the single-layer tree fails at least one of them.
 
-References are in :mod:`spikelearn.tasks.dendritic_reference`.
+References are in :mod:`spikelearn.tasks.lyo2024.mixtures`.
 """
 
 import logging
@@ -30,7 +30,7 @@ import numpy as np
 from spikelearn.errors import BuildError
 from spikelearn.network import Connection, Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
-from spikelearn.tasks import dendritic_reference as ref
+from spikelearn.tasks.lyo2024 import mixtures as ref
 
 __all__ = [
     "DendriticPrior",
@@ -99,7 +99,7 @@ def prior_claims(samples, peaks, mixture, p, label=""):
     samples : ndarray, shape (n_cycles, n_chains, 2)
         Trough samples in cycle order (already without the discarded cycles).
     peaks : ndarray, shape (n_peaks, n_chains, 2)
-    mixture : dendritic_reference.Mixture
+    mixture : spikelearn.tasks.lyo2024.mixtures.Mixture
         The target prior.
     p : dict
         Thresholds: ``weight_tolerance``, ``kl_max``, ``same_mode_tolerance``, ``lag1_max``,
