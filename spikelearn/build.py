@@ -1,14 +1,15 @@
-"""Scenario → Brian2 network.
+"""Network description → Brian2 network: the only place that creates Brian2 objects.
 
 Order of work (each step sees the previous ones through the `BuildContext`):
 
-1. the phase schedule adds its gate signals (:mod:`spikelearn.schedule`);
-2. the task's ``prepare`` adds TimedArrays, spike times, signals and extra equations;
-3. each plasticity rule's neuron-side variables are renamed per connection (``r`` → ``r_<conn>``) and
-   added to the pre/post populations, with the rule parameters they use;
-4. populations are created by their models; connections become Synapses whose code is the rule's code
-   with neuron variables and global signals substituted, plus the synaptic effect;
-5. monitors for spikes, states and weights; the task's ``build`` adds its own objects.
+1. the scenario's populations, connections and records become a `~spikelearn.network.NetworkDescription`
+   (``ctx.net``); the phase schedule adds its gate signals (:mod:`spikelearn.schedule`);
+2. the task's ``prepare`` adds populations, connections, operations and records to the description,
+   and TimedArrays, spike times, signals and extra equations to the context;
+3. each connection's plasticity rules are composed: neuron-side variables renamed per connection
+   (``r`` → ``r_<conn>``) and added to the pre/post populations, global signals substituted;
+4. populations (their models' `~spikelearn.network.GroupSpec`) and connections are created in the order
+   they were described, then operations (``run_regularly``), then monitors.
 
 Nothing here runs during the simulation: everything is Brian2 code.
 """
@@ -65,11 +66,6 @@ class BuildContext:
         self.run_args = {}  # Brian2 run_args of the standalone program (cpp)
 
     # -- for tasks ---------------------------------------------------------------------------------
-    def add(self, *objects):
-        """Add Brian2 objects (groups, synapses, monitors, ...) to the network."""
-        self.objects.extend(objects)
-        return objects[0] if len(objects) == 1 else objects
-
     def signal_expr(self, name):
         """The Brian2 expression of a global signal (a phase gate, ``osc``, a task signal)."""
         try:
@@ -143,9 +139,6 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
     for op in net.operations.values():
         _build_operation(op, ctx)
     _add_recorders(ctx)
-    ctx.task_objects_from = len(ctx.objects)
-    if task is not None:
-        task.build(ctx)
     return Network(*ctx.objects), ctx
 
 

@@ -58,8 +58,6 @@ def build_parser():
 
     p = sub.add_parser("show", help="print a scenario's network: populations, connections, rules, operations, records")
     _add_scenario_options(p)
-    p.add_argument("--built", action="store_true",
-                   help="also build it on the runtime device (nothing runs) and list what the task builds in Python")
 
     p = sub.add_parser("sweep", help="run a parameter grid x seeds on Dask distributed")
     _add_scenario_options(p)
@@ -249,7 +247,7 @@ def cmd_show(args):
     from .runner import show_network
 
     registry = _registry(args)
-    print(show_network(_load(args, registry), registry, built=args.built))
+    print(show_network(_load(args, registry), registry))
     return 0
 
 

@@ -224,11 +224,12 @@ class Task:
 
     Hooks, all optional:
 
-    - :meth:`prepare` (before any group exists): put TimedArrays and constants into ``ctx.namespace``,
-      spike times for spike-generator populations into ``ctx.spike_inputs``, global signals into
-      ``ctx.signals``, extra equations into ``ctx.extra_equations[population]``.
-    - :meth:`build` (after groups and synapses exist): add Brian2 objects and monitors with
-      ``ctx.add``/``ctx.record``.
+    - :meth:`prepare` (before any group exists): add populations, connections, operations and records to
+      the network description ``ctx.net`` (:mod:`spikelearn.network`; a task never creates Brian2
+      objects), TimedArrays and constants to ``ctx.namespace``, spike times for spike-generator
+      populations to ``ctx.spike_inputs``, global signals to ``ctx.signals``, extra equations to
+      ``ctx.extra_equations[population]``, arrays and per-neuron attributes to save with
+      ``ctx.save_array``/``ctx.save_attributes``.
     - :meth:`evaluate` (after the run, from the run directory only): metrics and claims.
     - :meth:`figures` (after evaluate): task figures written to ``outdir``; returns their paths.
     """
@@ -239,9 +240,6 @@ class Task:
     parameters: dict = {}
 
     def prepare(self, ctx):
-        pass
-
-    def build(self, ctx):
         pass
 
     def evaluate(self, result):

@@ -69,6 +69,10 @@ def validate_plugin(kind, plugin):
         _validate_rule(plugin, label)
     elif kind == "models":
         _validate_model(plugin, label)
+    elif hasattr(plugin, "build"):
+        raise PluginError(f"{label}: defines build(), which spikelearn no longer calls (tasks describe their "
+                          "network as data): add populations, connections and records to ctx.net in prepare() "
+                          "(docs/network.md)", plugin)
 
 
 def _validate_rule(rule, label):

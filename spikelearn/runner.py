@@ -26,7 +26,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import brian_message, build_network
-from .plugin import Task
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
 from .results import (RESOLVED_FILE, write_resolved, RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
@@ -397,59 +396,12 @@ def describe_scenario(scenario, registry):
         raise ScenarioError(scenario.source, "task" if sc.task else None, str(ex)) from ex
 
 
-def show_network(scenario, registry, built=False):
-    """The text ``spikelearn show`` prints: the scenario's network description with what its task adds.
-    ``built=True`` also builds the network on the runtime device (nothing runs) and lists the Brian2
-    objects the task's ``build`` creates in Python, with their synapse counts."""
+def show_network(scenario, registry):
+    """The text ``spikelearn show`` prints: the scenario's network description with what its task adds."""
     from .network import describe
 
     ctx = describe_scenario(scenario, registry)
-    text = describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"), ctx.extra_equations)
-    task = registry.get("tasks", scenario.task) if scenario.task else None
-    by_hand = task is not None and type(task).build is not Task.build
-    if by_hand and not built:
-        text += (f"\n\ntask '{scenario.task}' also builds Brian2 objects in Python, not described above: "
-                 "`spikelearn show --built` lists them")
-    if by_hand and built:
-        from brian2 import defaultclock
-
-        from .devices import DeviceSession
-
-        sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
-        with DeviceSession(sc):
-            defaultclock.dt = sc.dt
-            net, ctx = build_network(sc, registry, task)
-            text += f"\n\nbuilt in Python by task '{sc.task}':\n" + _list_objects(ctx.objects[ctx.task_objects_from:])
-            del net
-    return text
-
-
-def _list_objects(objects):
-    from brian2 import NeuronGroup, SpikeGeneratorGroup, Synapses
-
-    lines = []
-    for obj in objects:
-        kind = type(obj).__name__
-        if isinstance(obj, Synapses):
-            lines.append(f"  {obj.name}: Synapses {obj.source.name} -> {obj.target.name}, {len(obj)} synapses")
-            lines += [f"      {ln}" for ln in str(obj.equations).strip().splitlines()]
-            for pathway in obj._pathways:
-                lines.append(f"    on_{pathway.prepost}: {' ; '.join(ln.strip() for ln in pathway.code.strip().splitlines())}")
-        elif isinstance(obj, (NeuronGroup, SpikeGeneratorGroup)):
-            lines.append(f"  {obj.name}: {kind} of {len(obj)}")
-            if isinstance(obj, NeuronGroup):
-                lines += [f"      {ln}" for ln in str(obj.equations).strip().splitlines()]
-        else:
-            source = getattr(obj, "source", None)
-            lines.append(f"  {obj.name}: {kind}" + (f" of {source.name}" if source is not None else ""))
-        for sub in getattr(obj, "contained_objects", []):
-            if type(sub).__name__ == "CodeRunner" and getattr(sub, "codeobj_class", None) is None:
-                continue
-            if getattr(sub, "template", "") == "stateupdate" and "run_regularly" not in sub.name:
-                continue
-            if "run_regularly" in sub.name or "_sl_" in sub.name:
-                lines.append(f"    run_regularly {sub.name}: {' ; '.join(ln.strip() for ln in sub.abstract_code.strip().splitlines())}")
-    return "\n".join(lines)
+    return describe(ctx.net, scenario, ctx.signals, scenario.data.get("phases"), ctx.extra_equations)
 
 
 def _key_of(ex, scenario):

@@ -11,7 +11,7 @@ from spikelearn.scenario import builtin_scenarios
 def test_show_prints_every_builtin_network(name, capsys):
     assert main(["show", name]) == 0
     out = capsys.readouterr().out
-    assert f"scenario {name}" in out
+    assert f"scenario {name.lower()}" in out.lower()
     assert "populations (" in out and "connections (" in out and "records (" in out
     assert "builds Brian2 objects in Python" not in out
 
