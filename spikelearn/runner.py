@@ -26,6 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import brian_message, build_network
+from .determinism import ordered_noise
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
 from .results import (RESOLVED_FILE, write_resolved, RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
@@ -182,7 +183,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
             for message in scenario.warnings:
                 logger.warning("%s: %s", scenario.source, message)
 
-            with DeviceSession(scenario) as session:
+            with DeviceSession(scenario) as session, ordered_noise():
                 defaultclock.dt = scenario.dt
                 brian_seed(scenario.seed)
                 t_build = time.perf_counter()
@@ -352,7 +353,7 @@ def check_network(scenario, registry, spike_inputs=None):
     task = registry.get("tasks", sc.task) if sc.task else None
     BrianLogger.suppress_name("unused_brian_object")  # the objects are deleted unused on purpose
     try:
-        with DeviceSession(sc):
+        with DeviceSession(sc), ordered_noise():
             defaultclock.dt = sc.dt
             net, ctx = build_network(sc, registry, task, spike_inputs=spike_inputs)
             try:
