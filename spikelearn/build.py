@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .devices import active_backend
 from .errors import BuildError
 from .network import NetworkDescription
 from .plugin import constants
@@ -112,12 +113,12 @@ def _substitute(code, substitutions):
 def build_network(scenario, registry, task=None, spike_inputs=None):
     """Build the Brian2 network of ``scenario``; return ``(network, ctx)``.
 
-    Must be called after the device is selected (:mod:`spikelearn.devices`). ``spike_inputs`` maps
-    spike-time populations to ``(indices, times_s)``.
+    Must be called after the device is selected (:mod:`spikelearn.devices`; its backend says how run-time
+    parameters get their values). ``spike_inputs`` maps spike-time populations to ``(indices, times_s)``.
     """
     from brian2 import Network
 
-    via_run_args = _run_args_device() and scenario.device_options.get("runtime_parameters")
+    via_run_args = active_backend().takes_run_args and scenario.device_options.get("runtime_parameters")
     if via_run_args:  # values read from the command line before anything else in main() uses them
         from brian2 import device
 
@@ -347,7 +348,7 @@ def _compose_rules(cname, conn, ctx, pop_ns):
     owner_of_var, owner_of_param, values = {}, {}, {}
     # run-time parameters spare a standalone program its recompilation; the runtime device compiles
     # nothing, and Brian2 refuses to assign its constant shared variables: values go in the namespace
-    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ())) if _standalone_device() else set()
+    runtime = set(ctx.scenario.device_options.get("runtime_parameters", ())) if active_backend().standalone else set()
     for use in conn.rules:
         rule = ctx.registry.get("plasticity", use.name)
         declared = set(Equations(rule.model).names) if rule.model.strip() else set()
@@ -423,21 +424,6 @@ def _runtime_declaration(ctx, owner, name, value):
     dim = get_dimensions(value)
     unit = "1" if dim.is_dimensionless else repr(get_unit(dim))
     return f"{name} : {unit} (shared, constant)"
-
-
-def _standalone_device():
-    from brian2 import get_device
-    from brian2.devices.device import RuntimeDevice
-
-    return not isinstance(get_device(), RuntimeDevice)
-
-
-def _run_args_device():
-    """Whether the current device takes parameter values on its command line (cpp_standalone's
-    ``run_args``; brian2cuda and the runtime device get them assigned instead)."""
-    from brian2 import get_device
-
-    return type(get_device()).__name__ == "CPPStandaloneDevice"
 
 
 def _set_runtime_values(ctx, owner, group, via_run_args):

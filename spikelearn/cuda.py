@@ -9,26 +9,25 @@ What `configure_cuda` does, and why:
   in a directory the build owns under `spikelearn.cache.cache_root`; the binary finds the library at
   run time through an rpath to the wheel's ``lib`` directory.
 - **C++17.** CUDA 13's Thrust/CUB refuse C++11, brian2cuda's default. ``-std=c++11`` is replaced by
-  ``-std=c++17`` in the host compiler's flags and in brian2cuda's makefile (a template constant).
+  ``-std=c++17`` in the host compiler's flags here, and in brian2cuda's makefile (a template constant)
+  as it is written (`spikelearn.brian2_patches`).
 - **GPU selection.** With a GPU visible (``nvidia-smi -L`` lists one) brian2cuda detects it and its compute
   capability (``gpu_id`` from the scenario picks the GPU). Without one, ``detect_gpus`` is off and the
   code is compiled for ``device_options.compute_capability`` (default 9.0, H100) and ``gpu_id``, so the
   project still builds (``--build-only``).
-- **Deterministic generated code.** brian2cuda 1.0b1 iterates over Python ``set`` objects when it writes
-  some code objects (the kernel-argument lists and the host-side declarations), so their order changes
-  from one Python process to the next (string hashing is randomised) and an unchanged network would be
-  recompiled. `_patch_brian2cuda` sorts those sets; see its docstring for the exact places.
-- **Unsupported features**: brian2cuda's refusals (``NotImplementedError`` from code generation, e.g.
-  store/restore) become a `BuildError` naming the feature (`unsupported_message`, `UNSUPPORTED`; the
-  ``cuda`` `spikelearn.devices.DeviceSession` translates them when it closes).
 
 Every preference changed here is restored by the function `configure_cuda` returns, so ``cpp`` builds in
 the same process keep their own flags (and their build cache).
+
+Also here: **unsupported features**: brian2cuda's refusals (``NotImplementedError`` from code
+generation, e.g. store/restore) become a `BuildError` naming the feature (`unsupported_message`,
+`UNSUPPORTED`; the ``cuda`` backend, `spikelearn.devices.CudaBackend`, translates them when its session
+closes). brian2cuda's code generation itself is patched while a cuda session lasts (deterministic
+generated code, light headers, C++17 makefile): `spikelearn.brian2_patches`.
 """
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import shutil
@@ -36,14 +35,13 @@ import subprocess
 from pathlib import Path
 
 from .cache import cache_root
-from .cuda_light import CPP_STANDARD, LightWriter
+from .cuda_light import CPP_STANDARD
 from .errors import BuildError
 
 __all__ = ["configure_cuda", "gpu_present", "find_nvcc", "find_curand", "unsupported_message",
            "UNSUPPORTED"]
 
 logger = logging.getLogger(__name__)
-
 
 
 # -- environment --------------------------------------------------------------------------------------
@@ -218,7 +216,6 @@ def configure_cuda(options):
     # brian2cuda caches the detected toolkit and GPU per process; detect again with these preferences
     gputools.reset_cuda_installation()
     gputools.reset_gpu_selection()
-    _patch_brian2cuda()
 
     def restore():
         for name, value in saved.items():
@@ -236,98 +233,6 @@ def _copy(value):
 def _add(values, item):
     values = list(values)
     return values if item in values else values + [item]
-
-
-# -- patches to brian2cuda 1.0b1 ------------------------------------------------------------------------
-_PATCHED = False
-
-
-def _patch_brian2cuda():
-    """Apply spikelearn's small patches to brian2cuda 1.0b1 (once per process; idempotent).
-
-    1. ``CUDAWriter.write`` (every generated file passes through `spikelearn.cuda_light.LightWriter`):
-       (a) the makefile template hard-codes ``-std=c++11`` for nvcc; the written makefile gets
-       ``-std=c++17`` instead (CUDA 13's Thrust/CUB refuse C++11). (b) Light headers: files that need
-       no Thrust beyond simple operations on the dynamic arrays call small accessor functions defined
-       in ``objects.cu`` and include a Thrust-free ``objects.h``; see `spikelearn.cuda_light`.
-    2. ``code_object`` (a): the synapse-creation templates loop over ``owner._registered_variables`` (a
-       set) sorted by name only; during code generation that set is replaced by one iterated in
-       (name, array name) order (`_NamedOrderSet`), which breaks the tie between a pre and a post
-       pathway's ``delay`` variables. (b): Brian2's `EventMonitor` keeps its recorded variables in a ``set`` and passes them
-       to the template as a dict built from it (``record_variables``); brian2cuda's ``spikemonitor.cu``
-       loops over that dict for the kernel arguments, the ``resize`` calls and the copies, so a spike
-       monitor's code changed order from one Python process to the next (string hashing is
-       randomised). The dict is sorted by name before the template sees it.
-    3. ``Clock.__hash__``: ``network_run`` collects the clocks in a ``set`` (``net._clocks``) and writes
-       one ``main.cu`` line per clock in that order (``clock.set_interval`` values, the per-clock random
-       number buffer); a clock's default hash is its memory address, so ``main.cu`` changed from run to
-       run. Clocks get a hash that is a digest of their name, computed once per clock (a clock can be
-       renamed while in a set: brian2cuda renames ``clock`` to ``_clock``). Equality stays identity, so
-       only the iteration order of clock sets changes, and it becomes reproducible.
-    """
-    global _PATCHED
-    if _PATCHED:
-        return
-    from brian2.core.clocks import BaseClock
-    from brian2cuda.device import CUDAStandaloneDevice, CUDAWriter
-
-    original_write = CUDAWriter.write
-    original_code_object = CUDAStandaloneDevice.code_object
-
-    light = LightWriter(original_write)
-
-    @functools.wraps(original_write)
-    def write(self, filename, contents):
-        return light(self, filename, contents)
-
-    @functools.wraps(original_code_object)
-    def code_object(self, owner, name, abstract_code, variables, template_name, variable_indices,
-                    codeobj_class=None, template_kwds=None, **kwargs):
-        if template_kwds and isinstance(template_kwds.get("record_variables"), dict):
-            template_kwds = dict(template_kwds)
-            template_kwds["record_variables"] = dict(sorted(template_kwds["record_variables"].items()))
-        registered = getattr(owner, "_registered_variables", None)
-        if isinstance(registered, set) and not isinstance(registered, _NamedOrderSet):
-            owner._registered_variables = _NamedOrderSet(registered, self)
-        try:
-            return original_code_object(self, owner, name, abstract_code, variables, template_name,
-                                        variable_indices, codeobj_class=codeobj_class,
-                                        template_kwds=template_kwds, **kwargs)
-        finally:
-            if isinstance(registered, set):
-                owner._registered_variables = registered
-
-    CUDAWriter.write = write
-    CUDAStandaloneDevice.code_object = code_object
-    BaseClock.__hash__ = _stable_clock_hash
-    _PATCHED = True
-
-
-class _NamedOrderSet(set):
-    """A set iterated in the order of (variable name, device array name): the synapse-creation
-    templates sort ``owner._registered_variables`` by ``name`` only, and a pre and a post pathway both
-    have a variable named ``delay`` (arrays ``..._delay`` and ``..._delay_1``), so the tie kept the
-    address-dependent set order."""
-
-    def __init__(self, items, device):
-        super().__init__(items)
-        self._device = device
-
-    def __iter__(self):
-        return iter(sorted(set.__iter__(self), key=self._key))
-
-    def _key(self, var):
-        return (str(getattr(var, "name", "")), self._device.get_array_name(var, access_data=False))
-
-
-def _stable_clock_hash(clock):
-    try:
-        return clock.__dict__["_spikelearn_hash"]
-    except KeyError:
-        digest = hashlib.sha256(str(getattr(clock, "name", "")).encode()).digest()
-        value = int.from_bytes(digest[:8], "little") >> 1
-        clock.__dict__["_spikelearn_hash"] = value
-        return value
 
 
 # -- what brian2cuda cannot do ----------------------------------------------------------------------------

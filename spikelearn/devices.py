@@ -1,5 +1,10 @@
 """Devices: ``runtime`` (Brian2 runtime, numpy or cython), ``cpp`` (cpp_standalone), ``cuda``
-(brian2cuda's cuda_standalone).
+(brian2cuda's cuda_standalone), one `Backend` each (`BACKENDS`): how it sets Brian2 up for a run and
+gives it back, its build directory, how it runs a network, what it supports (`Backend.standalone`,
+`Backend.takes_run_args`, `Backend.in_loop_guard`) and how its errors read. A `DeviceSession` is one
+run on one backend; `active_backend` tells the builder which one Brian2's active device belongs to. The
+standalone backends enter spikelearn's patches to Brian2 and brian2cuda (`spikelearn.brian2_patches`)
+for the session only.
 
 Standalone build directories live in a cache keyed by the content of the resolved scenario (minus the
 seed, which only changes ``main.cpp``, and minus the values of ``device_options.runtime_parameters``,
@@ -41,30 +46,20 @@ import time
 import types
 from pathlib import Path
 
+from .brian2_patches import brian2cuda_patches, ordered_noise, stable_clock_order
 from .cache import cache_root
 from .errors import BuildError, SimulationStopped
 from .scenario import set_key
 
-__all__ = ["DeviceSession", "build_directory"]
+__all__ = ["Backend", "RuntimeBackend", "StandaloneBackend", "CppBackend", "CudaBackend", "BACKENDS",
+           "DeviceSession", "active_backend"]
 
 logger = logging.getLogger(__name__)
 
-STANDALONE = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}
 BUILDING_MARKER = ".spikelearn-building"
 COMPILE_LOG = "compile.log"
 RUN_INFO = "last_run_info.txt"
 PR_SET_PDEATHSIG = 1  # prctl(2)
-
-
-def build_directory(scenario, device):
-    """The cached build directory of a scenario on a standalone device."""
-    content = json.loads(json.dumps({k: v for k, v in scenario.data.items() if k != "seed"}, default=str))
-    if device == "cpp":  # values given on the command line (run_args) do not change the program
-        for key in scenario.device_options.get("runtime_parameters", ()):
-            set_key(content, key, "<run-time>", scenario.source)
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-    slot = os.environ.get("SPIKELEARN_BUILD_SLOT")
-    return cache_root() / "build" / device / (f"{scenario.name}-{digest}" + (f"-w{slot}" if slot else ""))
 
 
 def _with_jobs(make_args):
@@ -78,137 +73,121 @@ def _with_jobs(make_args):
     return [a for a in make_args if not a.startswith("-j")] + [f"-j{int(jobs)}"]
 
 
-class DeviceSession:
-    """Selects a device for one run and gives it back afterwards (so runs can follow each other in one
-    process, e.g. in tests)."""
+# -- backends: one per device ----------------------------------------------------------------------------
+class Backend:
+    """One device: how it sets Brian2 up for a run (and gives it back), where it builds, how it runs a
+    network, what it supports and how its errors read.
 
-    def __init__(self, scenario, device=None, build_dir=None):
-        self.scenario = scenario
-        self.name = device or scenario.device
-        self.options = scenario.device_options
-        self.build_dir = Path(build_dir) if build_dir else (
-            build_directory(scenario, self.name) if self.name in STANDALONE else None
-        )
-        self._lock = None
-        self._restore = None
-        self._restore_make_args = None
+    `BACKENDS` holds one instance per device name. A backend keeps no state of its own between runs: a
+    run's build directory, lock and what to undo belong to its `DeviceSession`.
+    """
 
-    @property
-    def standalone(self):
-        return self.name in STANDALONE
+    #: the device's name in scenarios and on the command line
+    name = None
+    #: Brian2's name of the device (``set_device``)
+    brian_device = None
+    #: generates, compiles and runs a program (a cached build directory, a lock, a compile log)
+    standalone = False
+    #: parameter values go on the program's command line (Brian2's ``run_args``; `build_network`
+    #: declares ``device_options.runtime_parameters`` for them) instead of being assigned
+    takes_run_args = False
+    #: the in-loop NaN/Inf/runaway check (`spikelearn.guard`) can stop its simulation loop
+    in_loop_guard = False
 
-    def __enter__(self):
-        import gc
+    def build_directory(self, scenario):
+        """The cached build directory of ``scenario`` on this device; None where nothing is built."""
+        return None
 
-        from brian2 import prefs, set_device
+    def configure(self, options, build_dir, stack):
+        """Set Brian2 up for one run: select the device, set its preferences (``options``: the
+        scenario's ``device_options``), enter the patches it needs. Everything is given back through
+        ``stack`` (a `contextlib.ExitStack`, closed when the session ends, in reverse order)."""
+        raise NotImplementedError
 
-        # objects of an earlier run in this process still hold their names until collected, and Brian2
-        # would name the new ones "..._1": different generated files, so a needless recompilation
-        gc.collect()
+    def run(self, net, duration, build_dir, progress=None, build_only=False, run_args=None):
+        """Run ``net`` for ``duration`` (see `DeviceSession.run`)."""
+        raise NotImplementedError
 
-        if self.name == "runtime":
-            set_device("runtime")
-            prefs.codegen.target = self.options["target"]
-        elif self.name == "cpp":
-            _stable_clock_order()
-            self._acquire()
-            set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
-            if self.options["threads"]:
-                prefs.devices.cpp_standalone.openmp_threads = self.options["threads"]
-        elif self.name == "cuda":
-            from .cuda import configure_cuda
+    def unsupported(self, ex):
+        """The `BuildError` message for a feature this device refuses (``ex``, raised while the network
+        was built or run), or None: ``ex`` is no such refusal."""
+        return None
 
-            self._restore = configure_cuda(self.options)
-            self._acquire()
-            set_device("cuda_standalone", directory=str(self.build_dir), build_on_run=False)
-        else:
-            raise BuildError(f"unknown device '{self.name}'; allowed: runtime, cpp, cuda")
-        return self
 
-    def _acquire(self):
-        from brian2 import prefs
+class RuntimeBackend(Backend):
+    """Brian2's runtime device (``device_options.target``: numpy or cython): Python drives the loop."""
 
-        self.build_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.build_dir.parent / f".{self.build_dir.name}.lock", "w")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-        if (self.build_dir / BUILDING_MARKER).exists():
-            logger.warning("build directory %s was left half-written by an interrupted build; rebuilding it "
-                           "from scratch", self.build_dir)
-            shutil.rmtree(self.build_dir)
-        self.build_dir.mkdir(parents=True, exist_ok=True)
-        (self.build_dir / BUILDING_MARKER).write_text("a build is in progress, or was cut short\n")
-        # the compiler's output goes to a file, read on failure (Brian2 would print all of it)
-        make_args = prefs.devices.cpp_standalone.extra_make_args_unix
-        self._restore_make_args = list(make_args)
-        prefs.devices.cpp_standalone.extra_make_args_unix = _with_jobs(make_args) + [f">{COMPILE_LOG}", "2>&1"]
+    name = "runtime"
+    brian_device = "runtime"
+    in_loop_guard = True
 
-    def __exit__(self, *exc):
-        from brian2.devices.device import reinit_devices, set_device
+    def configure(self, options, build_dir, stack):
+        _prefer(stack, "codegen.target", options["target"])
+        stack.enter_context(ordered_noise())
+        _select(stack, self.brian_device)
 
-        reinit_devices()
-        set_device("runtime")
-        if self._restore_make_args is not None:
-            from brian2 import prefs
+    def run(self, net, duration, build_dir, progress=None, build_only=False, run_args=None):
+        from brian2 import defaultclock, second
 
-            prefs.devices.cpp_standalone.extra_make_args_unix = self._restore_make_args
-            self._restore_make_args = None
-        if self._restore is not None:
-            self._restore()
-            self._restore = None
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
-            self._lock = None
-        if self.name == "cuda" and exc[0] is not None and issubclass(exc[0], NotImplementedError):
-            from .cuda import unsupported_message  # brian2cuda refused a feature: name it
+        report = None
+        if progress is not None:
+            def report(elapsed, completed, start, duration):  # runs between time steps, not in them
+                progress(float(completed))
+        net.run(duration, report=report, report_period=0.5 * second)
+        # Brian2 turns Ctrl-C (and our SIGTERM handler) into a stop at the end of the current
+        # time step: a network that did not reach the end was interrupted
+        if float(net.t) < float(duration) - 0.5 * float(defaultclock.dt):
+            raise SimulationStopped(f"stopped at t = {float(net.t):.6g} s of {float(duration):g} s",
+                                    t_end=float(net.t))
 
-            raise BuildError(unsupported_message(exc[1])) from exc[1]
-        return False
 
-    # -- running -----------------------------------------------------------------------------------
-    def run(self, net, duration, progress=None, build_only=False, run_args=None):
-        """Run ``net`` for ``duration``; on standalone devices generate, compile and execute.
+class StandaloneBackend(Backend):
+    """What the standalone devices share: the build cache, the lock and the build-in-progress marker,
+    the compile log, the program's launch with signal forwarding, and how compile and run errors read."""
 
-        ``progress`` is a callable receiving the completed fraction; on standalone devices the
-        generated code writes the fraction to a file that a thread here reads (no Python in the loop).
-        ``run_args`` are Brian2's command-line values of the standalone program (run-time parameters).
-        Raises `SimulationStopped` when the simulation ended before ``duration``.
-        """
-        from brian2 import second
+    standalone = True
+    #: context managers of `spikelearn.brian2_patches` in force while a session lasts
+    patches = ()
 
-        if not self.standalone:
-            report = None
-            if progress is not None:
-                def report(elapsed, completed, start, duration):  # runs between time steps, not in them
-                    progress(float(completed))
-            net.run(duration, report=report, report_period=0.5 * second)
-            # Brian2 turns Ctrl-C (and our SIGTERM handler) into a stop at the end of the current
-            # time step: a network that did not reach the end was interrupted
-            from brian2 import defaultclock
+    def build_directory(self, scenario):
+        content = json.loads(json.dumps({k: v for k, v in scenario.data.items() if k != "seed"}, default=str))
+        if self.takes_run_args:  # values given on the command line (run_args) do not change the program
+            for key in scenario.device_options.get("runtime_parameters", ()):
+                set_key(content, key, "<run-time>", scenario.source)
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+        slot = os.environ.get("SPIKELEARN_BUILD_SLOT")
+        return cache_root() / "build" / self.name / (f"{scenario.name}-{digest}" + (f"-w{slot}" if slot else ""))
 
-            if float(net.t) < float(duration) - 0.5 * float(defaultclock.dt):
-                raise SimulationStopped(f"stopped at t = {float(net.t):.6g} s of {float(duration):g} s",
-                                        t_end=float(net.t))
-            return
-        progress_file = self.build_dir / "progress.txt"
+    def configure(self, options, build_dir, stack):
+        self._preferences(options, stack)
+        for patch in self.patches:
+            stack.enter_context(patch())
+        _acquire(build_dir, stack)
+        _select(stack, self.brian_device, directory=str(build_dir), build_on_run=False)
+
+    def _preferences(self, options, stack):
+        """Brian2's preferences of this device for ``options``, given back through ``stack``."""
+
+    def run(self, net, duration, build_dir, progress=None, build_only=False, run_args=None):
+        from brian2 import device, second
+
+        progress_file = build_dir / "progress.txt"
         report_code = None
         if progress is not None:
             report_code = ('std::ofstream _progress("progress.txt", std::ios::trunc); '
                            '_progress << completed << std::endl; _progress.close();')
         net.run(duration, report=report_code, report_period=0.5 * second)
-        from brian2 import device
-
         with contextlib.suppress(FileNotFoundError):
             progress_file.unlink()
         try:
-            device.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
+            device.build(directory=str(build_dir), compile=True, run=False, with_output=False)
         except RuntimeError as ex:
             signame = _make_stopped_by(ex)
             if signame:  # Ctrl-C reached make and the compilers: not a compile error
                 raise SimulationStopped(f"the {self.name} build was stopped by {signame} (nothing was simulated)",
                                         t_end=0.0, recorded=False) from None
-            raise BuildError(_compile_error_message(self.build_dir, self.name)) from ex
-        (self.build_dir / BUILDING_MARKER).unlink()  # compiled: the directory is whole
+            raise BuildError(self.compile_error(build_dir)) from ex
+        (build_dir / BUILDING_MARKER).unlink()  # compiled: the directory is whole
         if build_only:
             return
         stop = threading.Event()
@@ -216,20 +195,20 @@ class DeviceSession:
         if progress is not None:
             watcher = threading.Thread(target=_watch_progress, args=(progress_file, progress, stop), daemon=True)
             watcher.start()
-        run_info = self.build_dir / "results" / RUN_INFO
+        run_info = build_dir / "results" / RUN_INFO
         with contextlib.suppress(FileNotFoundError):
             run_info.unlink()  # an earlier run's, not this one's
         binary = _Program()
         t0 = time.perf_counter()
         try:
             with binary.launching():
-                device.run(directory=str(self.build_dir), with_output=False, run_args=run_args or None)
+                device.run(directory=str(build_dir), with_output=False, run_args=run_args or None)
         except RuntimeError as ex:
             if binary.killed():
                 raise SimulationStopped(f"{binary.received()}the {self.name} program was killed by "
                                         f"{signal.Signals(-binary.returncode).name}; nothing was recorded",
                                         t_end=0.0, recorded=False) from None
-            raise BuildError(_run_error_message(self.build_dir)) from ex
+            raise BuildError(self.run_error(build_dir)) from ex
         finally:
             stop.set()
             if watcher is not None:
@@ -243,17 +222,175 @@ class DeviceSession:
         if progress is not None:
             progress(1.0)
 
+    def compile_error(self, build_dir):
+        """The compiler's first error line (naming the generated file) and where the full output is."""
+        log = build_dir / COMPILE_LOG
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        first = next((ln.strip() for ln in lines if _ERROR_LINE.search(ln)), None)
+        if first is None:
+            first = next((ln.strip() for ln in lines if ln.strip()), "no compiler output")
+        generated = re.match(r"([^\s:(]+\.(?:cpp|cu|h|cuh))[:(]", first)
+        where = f"; generated file: {build_dir / generated.group(1)}" if generated else ""
+        return (f"{self.name} build failed: {first}{where} (full compiler output: {log}); "
+                f"try --device runtime")
 
-def _stable_clock_order():
-    """Brian2's ``network_run`` writes one ``main.cpp`` line per clock in the order of a ``set`` of clocks,
-    whose default hash is a memory address: ``main.cpp`` changed from one process to the next and an
-    unchanged network recompiled ``main.cpp`` on every run (~3 s). Clocks get the name-digest hash
-    that the cuda device uses (see `spikelearn.cuda._patch_brian2cuda`, item 3)."""
-    from brian2.core.clocks import BaseClock
+    def run_error(self, build_dir):
+        """The program's last line of output and where the full output is."""
+        log = build_dir / "results" / "stdout.txt"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
+        return f"the compiled simulation in {build_dir} failed: {last} (full output: {log}); try --device runtime"
 
-    from .cuda import _stable_clock_hash
 
-    BaseClock.__hash__ = _stable_clock_hash
+class CppBackend(StandaloneBackend):
+    """Brian2's cpp_standalone (``device_options.threads``: OpenMP threads; run-time parameters on the
+    program's command line)."""
+
+    name = "cpp"
+    brian_device = "cpp_standalone"
+    takes_run_args = True
+    in_loop_guard = True
+    patches = (ordered_noise, stable_clock_order)
+
+    def _preferences(self, options, stack):
+        if options["threads"]:
+            _prefer(stack, "devices.cpp_standalone.openmp_threads", options["threads"])
+
+
+class CudaBackend(StandaloneBackend):
+    """brian2cuda's cuda_standalone, configured by `spikelearn.cuda` and patched by
+    `spikelearn.brian2_patches`; its loop runs on the GPU, where the in-loop guard cannot stop it."""
+
+    name = "cuda"
+    brian_device = "cuda_standalone"
+    patches = (ordered_noise, stable_clock_order, brian2cuda_patches)
+
+    def _preferences(self, options, stack):
+        from .cuda import configure_cuda  # first: says what is missing (brian2cuda, nvcc, cuRAND)
+
+        stack.callback(configure_cuda(options))
+
+    def unsupported(self, ex):
+        if not isinstance(ex, NotImplementedError):
+            return None
+        from .cuda import unsupported_message  # brian2cuda refused a feature: name it
+
+        return unsupported_message(ex)
+
+
+#: the backend of each device name (the scenario's ``device``)
+BACKENDS = {backend.name: backend for backend in (RuntimeBackend(), CppBackend(), CudaBackend())}
+
+
+def active_backend():
+    """The backend of Brian2's active device (the runtime backend outside a session): what the builder
+    asks while a session lasts (`Backend.standalone`, `Backend.takes_run_args`)."""
+    from brian2 import get_device
+    from brian2.devices.device import all_devices
+
+    device = get_device()
+    for backend in BACKENDS.values():
+        if all_devices.get(backend.brian_device) is device:
+            return backend
+    raise BuildError(f"Brian2's active device {device!r} is none of spikelearn's devices ({', '.join(BACKENDS)}); "
+                     "select devices with spikelearn.devices.DeviceSession")
+
+
+def _select(stack, brian_device, **options):
+    """Make ``brian_device`` Brian2's active device; when ``stack`` closes, every device is reinitialised
+    (which also gives Brian2's preferences their values at import back) and runtime is active again."""
+    from brian2 import set_device
+
+    stack.callback(_runtime_again)
+    set_device(brian_device, **options)
+
+
+def _runtime_again():
+    from brian2.devices.device import reinit_devices, set_device
+
+    reinit_devices()
+    set_device("runtime")
+
+
+def _prefer(stack, name, value):
+    """Set Brian2's preference ``name`` (its full dotted name) to ``value``; its value now comes back when
+    ``stack`` closes."""
+    from brian2 import prefs
+
+    previous = prefs[name]
+    stack.callback(prefs.__setitem__, name, list(previous) if isinstance(previous, list) else previous)
+    prefs[name] = value
+
+
+def _acquire(build_dir, stack):
+    """Lock ``build_dir`` (the lock is released when ``stack`` closes), rebuild it from scratch if an
+    interrupted build left it half-written, mark it as being built, and send the compiler's output to
+    its ``compile.log``."""
+    from brian2 import prefs
+
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = stack.enter_context(open(build_dir.parent / f".{build_dir.name}.lock", "w"))
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    stack.callback(fcntl.flock, lock, fcntl.LOCK_UN)
+    if (build_dir / BUILDING_MARKER).exists():
+        logger.warning("build directory %s was left half-written by an interrupted build; rebuilding it "
+                       "from scratch", build_dir)
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / BUILDING_MARKER).write_text("a build is in progress, or was cut short\n")
+    # the compiler's output goes to a file, read on failure (Brian2 would print all of it)
+    make_args = prefs.devices.cpp_standalone.extra_make_args_unix
+    _prefer(stack, "devices.cpp_standalone.extra_make_args_unix", _with_jobs(make_args) + [f">{COMPILE_LOG}", "2>&1"])
+
+
+class DeviceSession:
+    """One run's device (``device``, else the scenario's): its backend (`BACKENDS`) sets Brian2 up when
+    the session starts and gives everything back when it ends (so runs can follow each other in one
+    process, e.g. in tests). A feature the device refuses (`Backend.unsupported`) leaves the session as
+    a `BuildError` naming it. ``build_dir`` overrides the backend's cached build directory."""
+
+    def __init__(self, scenario, device=None, build_dir=None):
+        self.name = device or scenario.device
+        if self.name not in BACKENDS:
+            raise BuildError(f"unknown device '{self.name}'; allowed: {', '.join(BACKENDS)}")
+        self.backend = BACKENDS[self.name]
+        self.options = scenario.device_options
+        self.build_dir = Path(build_dir) if build_dir else self.backend.build_directory(scenario)
+        self._undo = None
+
+    @property
+    def standalone(self):
+        return self.backend.standalone
+
+    def __enter__(self):
+        import gc
+
+        # objects of an earlier run in this process still hold their names until collected, and Brian2
+        # would name the new ones "..._1": different generated files, so a needless recompilation
+        gc.collect()
+        with contextlib.ExitStack() as stack:  # a configuration that fails half-way is given back too
+            self.backend.configure(self.options, self.build_dir, stack)
+            self._undo = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc):
+        undo, self._undo = self._undo, None
+        undo.__exit__(*exc)
+        message = self.backend.unsupported(exc[1]) if exc[1] is not None else None
+        if message is not None:
+            raise BuildError(message) from exc[1]
+        return False
+
+    def run(self, net, duration, progress=None, build_only=False, run_args=None):
+        """Run ``net`` for ``duration``; on standalone devices generate, compile and execute.
+
+        ``progress`` is a callable receiving the completed fraction; on standalone devices the
+        generated code writes the fraction to a file that a thread here reads (no Python in the loop).
+        ``run_args`` are Brian2's command-line values of the standalone program (run-time parameters).
+        Raises `SimulationStopped` when the simulation ended before ``duration``.
+        """
+        self.backend.run(net, duration, self.build_dir, progress=progress, build_only=build_only,
+                         run_args=run_args)
 
 
 class _Program:
@@ -365,23 +502,3 @@ def _watch_progress(path, progress, stop):
 
 
 _ERROR_LINE = re.compile(r"(^|\W)(fatal )?error\b", re.IGNORECASE)
-
-
-def _compile_error_message(build_dir, device):
-    """The compiler's first error line (naming the generated file) and where the full output is."""
-    log = build_dir / COMPILE_LOG
-    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    first = next((ln.strip() for ln in lines if _ERROR_LINE.search(ln)), None)
-    if first is None:
-        first = next((ln.strip() for ln in lines if ln.strip()), "no compiler output")
-    generated = re.match(r"([^\s:(]+\.(?:cpp|cu|h|cuh))[:(]", first)
-    where = f"; generated file: {build_dir / generated.group(1)}" if generated else ""
-    return (f"{device} build failed: {first}{where} (full compiler output: {log}); "
-            f"try --device runtime")
-
-
-def _run_error_message(build_dir):
-    log = build_dir / "results" / "stdout.txt"
-    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
-    return f"the compiled simulation in {build_dir} failed: {last} (full output: {log}); try --device runtime"

@@ -12,8 +12,9 @@ it: the run ends at the end of that time step and the monitors keep everything u
 - ``cpp`` (cpp_standalone): a C++ function that writes ``guard.txt`` in the build directory and sets
   ``Network::_globally_stopped`` (``network.h``), the flag the binary's SIGINT handler uses.
 - ``cuda`` (brian2cuda): run_regularly code runs in a GPU kernel, which can neither call host code nor
-  stop the host's loop; the guard is not installed and the run says so (the saved arrays are checked
-  for NaN/Inf after the run instead, see :func:`check_saved_arrays`).
+  stop the host's loop; the guard is not installed (its backend's ``in_loop_guard`` is false,
+  `spikelearn.devices.Backend`) and the run says so (the saved arrays are checked for NaN/Inf after the
+  run instead, see :func:`check_saved_arrays`).
 
 :meth:`Guard.tripped` returns the finding (variable, population or connection, neuron or synapse
 index, time, value) after the run, or None.
@@ -125,27 +126,21 @@ def _function(limit):
 
 
 class Guard:
-    """Installs the checks on a built network and reads back what they found."""
+    """Installs the checks on a built network and reads back what they found: in this process (runtime),
+    or, given the ``build_dir`` of a cpp program, from the file the program writes there."""
 
-    def __init__(self, every, limit, device, build_dir=None):
+    def __init__(self, every, limit, build_dir=None):
         self.every = every
         self.limit = float(limit)
-        self.device = device
         self.build_dir = Path(build_dir) if build_dir is not None else None
         self.table = []  # var_id -> (kind, owner, variable)
         self.installed = False
-
-    @staticmethod
-    def supported(device):
-        return device in ("runtime", "cpp")
 
     def install(self, objects):
         """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``)."""
         global _runtime_limit
         from brian2 import Clock, NeuronGroup, Synapses
 
-        if not self.supported(self.device):
-            return
         func = _function(self.limit)
         # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
         # still alive) would change the generated code and defeat the build cache
@@ -177,7 +172,7 @@ class Guard:
         """The first bad value found during the run, or None."""
         if not self.installed:
             return None
-        if self.device == "cpp":
+        if self.build_dir is not None:
             path = self.build_dir / GUARD_FILE
             if not path.exists():
                 return None

@@ -26,7 +26,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .build import brian_message, build_network
-from .determinism import ordered_noise
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
 from .results import (RESOLVED_FILE, write_resolved, RunDirectory, RunResult, copy_plugin_files, save_recorders, stale_run_directories,
@@ -183,18 +182,18 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
             for message in scenario.warnings:
                 logger.warning("%s: %s", scenario.source, message)
 
-            with DeviceSession(scenario) as session, ordered_noise():
+            with DeviceSession(scenario) as session:
                 defaultclock.dt = scenario.dt
                 brian_seed(scenario.seed)
                 t_build = time.perf_counter()
-                with _brian_errors(scenario, session.name):
+                with _brian_errors(scenario, session):
                     net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
                     guard = _install_guard(scenario, session, ctx, echo)
                 if progress and not build_only:
                     bar = _progress_bar(scenario)
                 t_run = time.perf_counter()
                 try:
-                    with _brian_errors(scenario, session.name):
+                    with _brian_errors(scenario, session):
                         session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
                                     build_only=build_only, run_args=ctx.run_args)
                 except KeyboardInterrupt as ex:
@@ -270,16 +269,17 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
 
 
 @contextmanager
-def _brian_errors(scenario, device):
+def _brian_errors(scenario, session):
     """Brian2 refusing what a valid-looking scenario asks (an unknown identifier in a weight expression, a
     bad connect condition, an effect on a missing variable) becomes one `BuildError` line; the full
-    traceback goes to the log (and to the terminal with --debug)."""
+    traceback goes to the log (and to the terminal with --debug). A feature the session's device refuses
+    is left to the session, which names it."""
     try:
         yield
     except (SpikelearnError, OSError, KeyboardInterrupt):
         raise
     except Exception as ex:
-        if isinstance(ex, NotImplementedError) and device == "cuda":  # DeviceSession names the feature
+        if session.backend.unsupported(ex) is not None:
             raise
         logger.error("building or running the network failed", exc_info=True)
         raise BuildError(f"{scenario.source}: building or running the network failed: {brian_message(ex)}") from ex
@@ -353,7 +353,7 @@ def check_network(scenario, registry, spike_inputs=None):
     task = registry.get("tasks", sc.task) if sc.task else None
     BrianLogger.suppress_name("unused_brian_object")  # the objects are deleted unused on purpose
     try:
-        with DeviceSession(sc), ordered_noise():
+        with DeviceSession(sc):
             defaultclock.dt = sc.dt
             net, ctx = build_network(sc, registry, task, spike_inputs=spike_inputs)
             try:
@@ -436,13 +436,14 @@ def _install_guard(scenario, session, ctx, echo):
 
     if not scenario.guard["enabled"]:
         return None
-    if not Guard.supported(session.name):
+    if not session.backend.in_loop_guard:
         message = (f"the in-loop NaN/Inf guard is not available on '{session.name}' (its loop runs on the GPU); "
                    "the saved arrays are checked for NaN/Inf after the run instead")
         logger.warning(message)
         echo(f"note: {message}")
         return None
-    guard = Guard(parse_quantity(scenario.guard["every"]), scenario.guard["limit"], session.name, session.build_dir)
+    guard = Guard(parse_quantity(scenario.guard["every"]), scenario.guard["limit"],
+                  session.build_dir if session.standalone else None)
     guard.install(ctx.objects)
     return guard
 

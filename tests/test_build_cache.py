@@ -2,7 +2,7 @@
 string-hash seed, rewrites no source file and recompiles nothing.
 
 Brian2 writes one ``main.cpp`` line per clock in the order of a set of clocks hashed by memory address;
-before spikelearn gave clocks a stable hash (`spikelearn.devices._stable_clock_order`) every run of a
+before spikelearn gave clocks a stable hash (`spikelearn.brian2_patches.stable_clock_order`) every run of a
 network with several clocks (song-stdp has three: the simulation's and two monitors') recompiled
 ``main.cpp``, ~3 s on two free cores. Default suite: the clock order in-process (with Brian2's own
 hash as the negative control). Marker ``long``: the cpp rebuild itself (mtimes of every source, object
@@ -32,13 +32,13 @@ def _snapshot(build_dir):
 
 
 def test_clock_sets_iterate_in_the_same_order_whatever_the_addresses():
-    """What the cache relies on, in-process and cheap: once a cpp session has started, a set of clocks
-    iterates in an order fixed by their names (and insertion order, which Brian2 keeps: sorted objects),
-    not by where the clocks live in memory."""
+    """What the cache relies on, in-process and cheap: while the clock patch of a cpp session is in force,
+    a set of clocks iterates in an order fixed by their names (and insertion order, which Brian2 keeps:
+    sorted objects), not by where the clocks live in memory. Outside it (Brian2's own hash, the memory
+    address) the order varies: the negative control, and the patch is undone."""
     from brian2 import Clock, ms
-    from brian2.core.clocks import BaseClock
 
-    from spikelearn.devices import _stable_clock_order
+    from spikelearn.brian2_patches import stable_clock_order
 
     names = [f"clock_{k}" for k in range(6)]
 
@@ -51,15 +51,33 @@ def test_clock_sets_iterate_in_the_same_order_whatever_the_addresses():
             del padding
         return seen
 
-    _stable_clock_order()
-    assert len(orders()) == 1
-    # negative control: Brian2's own hash (the memory address) gives several orders
-    patched = BaseClock.__hash__
-    BaseClock.__hash__ = object.__hash__
-    try:
-        assert len(orders()) > 1
-    finally:
-        BaseClock.__hash__ = patched
+    with stable_clock_order():
+        assert len(orders()) == 1
+    assert len(orders()) > 1
+
+
+def test_patches_warn_on_other_versions_and_refuse_what_they_cannot_patch(monkeypatch):
+    """Written for the versions in `WRITTEN_FOR`: another version is patched with a warning naming both;
+    an attribute to patch that does not exist is a `BuildError` naming it, and nothing is left patched."""
+    from brian2.core.clocks import BaseClock
+
+    from spikelearn import brian2_patches
+    from spikelearn.errors import BuildError
+
+    original = BaseClock.__hash__
+    monkeypatch.setitem(brian2_patches.WRITTEN_FOR, "brian2", "2.9")
+    with pytest.warns(brian2_patches.PatchVersionWarning, match=r"written for brian2 2\.9, and brian2 2\.10"):
+        with brian2_patches.stable_clock_order():
+            assert BaseClock.__hash__ is not original
+    assert BaseClock.__hash__ is original
+
+    class Target:
+        pass
+
+    with pytest.raises(BuildError, match=r"has no .*Target\.write: spikelearn's patches \(written for brian2 2\.9\)"):
+        with brian2_patches._replaced(Target, "write", lambda original: None, "brian2"):
+            pass
+    assert not hasattr(Target, "write")
 
 
 @pytest.mark.standalone
@@ -103,4 +121,4 @@ def test_plain_brian2_writes_clock_lines_in_varying_order(tmp_path):
         env = {**os.environ, "PYTHONHASHSEED": str(k)}
         subprocess.run([sys.executable, str(script), str(d)], check=True, capture_output=True, timeout=600, env=env)
         texts.add((d / "main.cpp").read_text())
-    assert len(texts) > 1, "Brian2 now writes clocks in a stable order: _stable_clock_order may be removable"
+    assert len(texts) > 1, "Brian2 now writes clocks in a stable order: stable_clock_order may be removable"

@@ -17,6 +17,7 @@ them on a lent GPU machine.
 Run them with ``pytest -m cuda_build`` / ``pytest -m cuda`` (deselected by default, see setup.cfg).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -229,6 +230,25 @@ def test_unsupported_messages_name_the_feature():
     other = unsupported_message(NotImplementedError("something new"))
     assert "cannot generate this network: something new" in other
     assert len({feature for _, feature, _ in UNSUPPORTED}) == len(UNSUPPORTED)
+
+
+def test_brian2cuda_patches_last_only_as_long_as_the_block():
+    """The cuda session's patches (code writing, code objects, clock hash) are undone when it ends."""
+    pytest.importorskip("brian2cuda")
+    from brian2.core.clocks import BaseClock
+    from brian2cuda.device import CUDAStandaloneDevice, CUDAWriter
+
+    from spikelearn.brian2_patches import brian2cuda_patches
+    from spikelearn.devices import BACKENDS
+
+    originals = CUDAWriter.write, CUDAStandaloneDevice.code_object, BaseClock.__hash__
+    with contextlib.ExitStack() as stack:
+        for patch in BACKENDS["cuda"].patches:
+            stack.enter_context(patch())
+        assert brian2cuda_patches in BACKENDS["cuda"].patches
+        patched = CUDAWriter.write, CUDAStandaloneDevice.code_object, BaseClock.__hash__
+        assert all(p is not o for p, o in zip(patched, originals))
+    assert (CUDAWriter.write, CUDAStandaloneDevice.code_object, BaseClock.__hash__) == originals
 
 
 OBJECTS_H = """typedef double randomNumber_t;

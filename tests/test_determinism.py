@@ -1,4 +1,5 @@
-"""A model with several noise terms draws them in the same order in every process (spikelearn.determinism):
+"""A model with several noise terms draws them in the same order in every process
+(``spikelearn.brian2_patches.ordered_noise``, entered by every device session):
 a run repeats bitwise in a new process whatever its hash seed; Brian2 is restored afterwards."""
 
 import os
@@ -32,7 +33,7 @@ states = {{ p = {{ variables = ["x1", "x2"], indices = 3, dt = "0.1*ms" }} }}
 def test_sorted_iteration_set_iterates_sorted_and_brian2_is_restored():
     from brian2 import Equations
 
-    from spikelearn.determinism import SortedIterationSet, ordered_noise
+    from spikelearn.brian2_patches import SortedIterationSet, ordered_noise
 
     assert list(SortedIterationSet({"xi_2", "xi_10", "xi_1"})) == ["xi_1", "xi_10", "xi_2"]
     original = Equations.__dict__["stochastic_variables"]

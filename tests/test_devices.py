@@ -6,6 +6,9 @@ Brian2 does not promise the same random streams on runtime and standalone, so fo
 test compares statistics: rates within 5 standard errors.
 """
 
+import contextlib
+import fcntl
+
 import numpy as np
 import pytest
 
@@ -51,3 +54,44 @@ def test_poisson_rates_agree_statistically(write_scenario, registry, tmp_path):
     expected = 200 * 25 * 2.0
     for device, count in results.items():
         assert abs(count - expected) < 5 * np.sqrt(expected), (device, count)
+
+
+def test_one_backend_per_device():
+    from spikelearn.devices import BACKENDS
+    from spikelearn.scenario import DEVICES
+
+    assert tuple(BACKENDS) == DEVICES
+    assert [b.standalone for b in BACKENDS.values()] == [False, True, True]
+    assert [b.takes_run_args for b in BACKENDS.values()] == [False, True, False]  # cpp's command line only
+    assert [b.in_loop_guard for b in BACKENDS.values()] == [True, True, False]
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["ends", "raises"])
+def test_a_cpp_session_gives_brian2_back(deterministic_network, registry, tmp_path, failing):
+    """Entering a cpp session (nothing is built: no compiler needed) selects cpp_standalone, sets its
+    preferences, locks its build directory and hashes clocks by name; leaving it, normally or by an
+    exception, gives all of it back: Brian2's own ``BaseClock.__hash__``, the preferences, runtime."""
+    from brian2 import prefs
+    from brian2.core.clocks import BaseClock
+
+    from spikelearn.devices import BACKENDS, DeviceSession, active_backend
+
+    original_hash = BaseClock.__hash__
+    make_args = list(prefs.devices.cpp_standalone.extra_make_args_unix)
+    threads = prefs.devices.cpp_standalone.openmp_threads
+    sc = load_scenario(deterministic_network("cpp"), registry).with_overrides(["device_options.threads=2"], registry)
+    assert active_backend() is BACKENDS["runtime"]
+    with pytest.raises(RuntimeError) if failing else contextlib.nullcontext():
+        with DeviceSession(sc, build_dir=tmp_path / "build") as session:
+            assert session.backend is active_backend() is BACKENDS["cpp"]
+            assert BaseClock.__hash__ is not original_hash
+            assert prefs.devices.cpp_standalone.extra_make_args_unix[-2:] == [">compile.log", "2>&1"]
+            assert prefs.devices.cpp_standalone.openmp_threads == 2
+            if failing:
+                raise RuntimeError("inside the session")
+    assert BaseClock.__hash__ is original_hash and "__hash__" not in vars(BaseClock)
+    assert active_backend() is BACKENDS["runtime"]
+    assert prefs.devices.cpp_standalone.extra_make_args_unix == make_args
+    assert prefs.devices.cpp_standalone.openmp_threads == threads
+    with open(tmp_path / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the build directory is unlocked

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from spikelearn.cli import main
-from spikelearn.devices import BUILDING_MARKER, build_directory
+from spikelearn.devices import BACKENDS, BUILDING_MARKER
 from spikelearn.scenario import load_scenario
 
 SMALL = '''
@@ -202,7 +202,7 @@ def test_half_written_build_directory_is_detected_and_rebuilt(tmp_path, registry
     code, out, err = _cli(args, own_cache)
     assert code == 0, err
     first = _final_run(runs, "cachebreak")
-    build = build_directory(load_scenario(path, registry), "cpp")
+    build = BACKENDS["cpp"].build_directory(load_scenario(path, registry))
     assert build.is_dir() and not (build / BUILDING_MARKER).exists()
 
     # what a compile killed half-way leaves: a truncated object file, newer than its source. Control: without
@@ -247,7 +247,7 @@ def test_killed_compile_marker_alone_triggers_a_rebuild(tmp_path, registry, own_
 
     path = _scenario(tmp_path, "killedcompile", device="cpp")
     sc = load_scenario(path, registry)
-    build = build_directory(sc, "cpp")
+    build = BACKENDS["cpp"].build_directory(sc)
     build.mkdir(parents=True)
     (build / BUILDING_MARKER).write_text("")
     (build / "main").write_bytes(b"\x7fELF truncated")  # a binary that would not run
@@ -296,10 +296,10 @@ def test_a_task_that_cannot_evaluate_the_run_keeps_the_data(tmp_path, registry, 
      "code_objects/out_stateupdater_codeobject.cu"),
 ])
 def test_compile_error_message_is_the_first_error_and_the_generated_file(tmp_path, log, first, generated):
-    from spikelearn.devices import COMPILE_LOG, _compile_error_message
+    from spikelearn.devices import COMPILE_LOG
 
     (tmp_path / COMPILE_LOG).write_text(log)
-    message = _compile_error_message(tmp_path, "cpp")
+    message = BACKENDS["cpp"].compile_error(tmp_path)
     assert "\n" not in message and len(message) < 500
     assert f"build failed: {first}" in message
     assert f"generated file: {tmp_path / generated}" in message

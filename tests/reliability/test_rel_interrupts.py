@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from spikelearn.cli import main
-from spikelearn.devices import build_directory
+from spikelearn.devices import BACKENDS
 from spikelearn.errors import RunInterrupted
 from spikelearn.results import RunResult
 from spikelearn.runner import run_scenario
@@ -98,7 +98,7 @@ def _the_incomplete_run(root):
 def cpp_long(tmp_path_factory, registry):
     """A cpp scenario of 1e5 s (minutes of simulation) and its build directory (compiled once)."""
     path = _scenario(tmp_path_factory.mktemp("cpp_long"), "long", device="cpp", duration="100000*second")
-    return path, build_directory(load_scenario(path, registry), "cpp")
+    return path, BACKENDS["cpp"].build_directory(load_scenario(path, registry))
 
 
 @pytest.mark.standalone
