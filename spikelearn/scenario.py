@@ -54,6 +54,7 @@ MODEL_KEYS = {"description", "equations", "threshold", "reset", "refractory", "m
 POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
 DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runtime_parameters"}
+DEVICE_OPTIONS_OF = {"runtime": ("target",), "cpp": ("threads",), "cuda": ("compute_capability", "gpu_id")}
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
@@ -433,7 +434,8 @@ def parse_scenario(data, source, registry):
         "gpu_id": check.integer(options.get("gpu_id", 0), "device_options.gpu_id", minimum=0),
         "threads": check.integer(options.get("threads", 0), "device_options.threads", minimum=0),
     }
-    resolved["device_options"] = device_options
+    # the resolved scenario lists the options of its own device (a cpp run shows no numpy target)
+    resolved["device_options"] = {k: device_options[k] for k in DEVICE_OPTIONS_OF[resolved["device"]]}
     resolved["guard"] = guard = _parse_guard(check, data.get("guard", {}), dt, resolved["dt"])
 
     models = {}
@@ -517,6 +519,7 @@ def parse_scenario(data, source, registry):
     runtime = check.string_list(options.get("runtime_parameters", []), "device_options.runtime_parameters")
     if runtime:
         device_options["runtime_parameters"] = _check_runtime_parameters(check, runtime, connections)
+        resolved["device_options"]["runtime_parameters"] = device_options["runtime_parameters"]
 
     phases = None
     if "phases" in data:
