@@ -410,6 +410,11 @@ class RunResult:
         """The parsed parameters of population ``name`` (defaults of its model filled in)."""
         return {k: _decode(v) for k, v in self.resolved["populations"][name]["parameters"].items()}
 
+    def rule_params(self, connection, index=0):
+        """The parsed parameters of the ``index``-th plasticity rule of ``connection`` (defaults filled in)."""
+        rule = self.resolved["connections"][connection]["plasticity"][index]
+        return {k: _decode(v) for k, v in rule["parameters"].items()}
+
     def plugin_files(self):
         """The plugin files that repeat or re-evaluate this run: the copies in ``plugins/`` (run
         directories written before runs kept copies: the original paths)."""

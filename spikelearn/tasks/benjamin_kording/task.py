@@ -273,10 +273,8 @@ class AdversarialWakeSleep(Task):
     def _readout(self, result, p):
         if p["readout"] != "poisson":
             return None
-        from spikelearn.units import parse_quantity
-
         return {"gain": float(p["gain"]), "window": float(p["window"]), "offset": float(p["offset"]),
-                "dt": float(parse_quantity(result.scenario["dt"]))}
+                "dt": result.dt}
 
     def learning(self, result):
         """Stage-1 and Stage-2 parameters, errors and KLs (the numbers behind the claims)."""

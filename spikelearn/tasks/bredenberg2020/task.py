@@ -61,11 +61,9 @@ def test_responses(result, phase_code):
     p = result.params
     t_block, t_settle = float(p["t_block"]), float(p["t_settle"])
     theta, phase = result.array("theta"), result.array("phase")
-    from spikelearn.units import parse_quantity
-
     st = result.state("rates")
     # monitors record at the start of a step: the sample at t is the state computed in the step at t - dt
-    t = np.asarray(st["t"]) - float(parse_quantity(result.scenario["dt"]))
+    t = np.asarray(st["t"]) - result.dt
     r = np.asarray(st["r"]).T
     block = np.floor(t / t_block + 1e-9).astype(int)
     keep = (block < len(theta)) & (t - block * t_block >= t_settle - 1e-9)

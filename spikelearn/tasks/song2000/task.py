@@ -80,11 +80,7 @@ class SongSTDP(Task):
 
     def evaluate(self, result):
         p = result.params
-        scenario = result.scenario
-        conn = scenario["connections"][p["connection"]]
-        from spikelearn.units import parse_quantity
-
-        wmax = float(parse_quantity(conn["plasticity"]["wmax"]))
+        wmax = float(result.rule_params(p["connection"])["wmax"])
         weights = result.weights(p["connection"])
         frac = bimodality(weights["w_final"], wmax)
         frac0 = bimodality(weights["w_initial"], wmax)
@@ -140,9 +136,7 @@ class SongSTDP(Task):
         import matplotlib.pyplot as plt
 
         p = result.params
-        from spikelearn.units import parse_quantity
-
-        wmax = float(parse_quantity(result.scenario["connections"][p["connection"]]["plasticity"]["wmax"]))
+        wmax = float(result.rule_params(p["connection"])["wmax"])
         weights = result.weights(p["connection"])
         _, t = result.spikes(p["output"])
         n_out = result.spike_count_size(p["output"])
