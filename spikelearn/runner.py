@@ -331,21 +331,14 @@ def _check_memory(scenario, force, echo):
         echo(f"memory estimate: {total / 2**30:.3g} GiB of {available / 2**30:.3g} GiB available ({largest})")
 
 
-def check_network(scenario, registry, spike_inputs=None):
-    """Build the scenario's network on the runtime device (NumPy) without running it, so that Brian2
-    checks every code string (connect conditions, weights, effects, rule code, recorded variables)
-    against the names and units the models and rules provide; a refusal becomes a `ScenarioError`
-    naming the scenario key. ``spikelearn validate`` and ``run`` (before the run directory exists) call
-    it for scenarios without a task: a task's network can take minutes to build on the runtime device.
-    The objects are deleted afterwards; the real build re-seeds Brian2, so runs are unchanged."""
-    import gc
-
+@contextmanager
+def _on_runtime(scenario, registry, task_key=None):
+    """A NumPy runtime session for ``scenario`` in which nothing runs: yields ``(scenario on runtime, task)``.
+    A `BuildError` inside becomes a `ScenarioError` naming its key (else ``task_key``)."""
     from brian2 import BrianLogger, defaultclock
 
     from .build import KeyedBuildError
     from .devices import DeviceSession
-
-    keep_brian_from_blaming_itself()
 
     sc = scenario
     if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
@@ -355,6 +348,25 @@ def check_network(scenario, registry, spike_inputs=None):
     try:
         with DeviceSession(sc):
             defaultclock.dt = sc.dt
+            yield sc, task
+    except KeyedBuildError as ex:
+        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
+    except BuildError as ex:
+        raise ScenarioError(scenario.source, task_key, str(ex)) from ex
+
+
+def check_network(scenario, registry, spike_inputs=None):
+    """Build the scenario's network on the runtime device (NumPy) without running it, so that Brian2
+    checks every code string (connect conditions, weights, effects, rule code, recorded variables)
+    against the names and units the models and rules provide; a refusal becomes a `ScenarioError`
+    naming the scenario key. ``spikelearn validate`` and ``run`` (before the run directory exists) call
+    it for scenarios without a task: a task's network can take minutes to build on the runtime device.
+    The objects are deleted afterwards; the real build re-seeds Brian2, so runs are unchanged."""
+    import gc
+
+    keep_brian_from_blaming_itself()
+    try:
+        with _on_runtime(scenario, registry) as (sc, task):
             net, ctx = build_network(sc, registry, task, spike_inputs=spike_inputs)
             try:
                 net._clocks = {obj.clock for obj in net.sorted_objects}  # what Network.run sets first
@@ -365,10 +377,6 @@ def check_network(scenario, registry, spike_inputs=None):
                 raise ScenarioError(scenario.source, _key_of(ex, sc), brian_message(ex)) from ex
             finally:
                 del net, ctx
-    except KeyedBuildError as ex:
-        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
-    except BuildError as ex:
-        raise ScenarioError(scenario.source, None, str(ex)) from ex
     finally:
         gc.collect()  # the objects must not keep their names from the real build
 
@@ -377,24 +385,10 @@ def describe_scenario(scenario, registry):
     """The network description of ``scenario`` with what its task adds (the task's ``prepare`` runs on
     the runtime device; no group is built). Returns the `BuildContext`; a task refusing its parameters
     is a `ScenarioError` naming ``task``."""
-    from brian2 import BrianLogger, defaultclock
+    from .build import describe_network
 
-    from .build import KeyedBuildError, describe_network
-    from .devices import DeviceSession
-
-    sc = scenario
-    if scenario.device != "runtime" or scenario.device_options["target"] != "numpy":
-        sc = scenario.with_overrides(['device="runtime"', 'device_options.target="numpy"'], registry)
-    task = registry.get("tasks", sc.task) if sc.task else None
-    BrianLogger.suppress_name("unused_brian_object")
-    try:
-        with DeviceSession(sc):
-            defaultclock.dt = sc.dt
-            return describe_network(sc, registry, task)
-    except KeyedBuildError as ex:
-        raise ScenarioError(scenario.source, ex.key, str(ex)[len(ex.key) + 2:]) from ex
-    except BuildError as ex:
-        raise ScenarioError(scenario.source, "task" if sc.task else None, str(ex)) from ex
+    with _on_runtime(scenario, registry, "task" if scenario.task else None) as (sc, task):
+        return describe_network(sc, registry, task)
 
 
 def show_network(scenario, registry):
