@@ -86,16 +86,26 @@ def point(kind, n, device, duration, cache, build_only=False):
     from spikelearn.scenario import builtin_scenarios, load_scenario
 
     reg = default_registry()
+    threads = os.cpu_count() if device == "cpp-all" else 0
+    device_override = [f'device="{"cpp" if device == "cpp-all" else device}"']
+    device_override += [f"device_options.threads={threads}"] if threads else []
     if kind == "stdp":
         sc = load_scenario(builtin_scenarios()["song-stdp"], reg).with_overrides(
-            [f"populations.inputs.size={n}", f'duration="{duration}*second"', f'device="{device}"',
-             'record.spikes=["inputs", "out"]', "record.states={}", "record.weights={}"], reg)
-        pre, post = "inputs", "out"
+            [f"populations.inputs.size={n}", f'duration="{duration}*second"',
+             'record.spikes=["inputs", "out"]', "record.states={}", "record.weights={}"] + device_override, reg)
+    elif kind == "balanced":  # n excitatory neurons, n/4 inhibitory, in-degrees 900 and 225 as balanced-stdp
+        p_e, p_i = min(1.0, 900 / n), min(1.0, 225 / (n // 4))
+        sc = load_scenario(builtin_scenarios()["balanced-stdp"], reg).with_overrides(
+            [f"populations.E.size={n}", f"populations.I.size={n // 4}", f"connections.ee.p={p_e}",
+             f"connections.ei.p={p_e}", f"connections.ie.p={p_i}", f"connections.ii.p={p_i}",
+             f'duration="{duration}*second"', "record.weights={}"] + device_override, reg)
+    elif kind == "hpc":  # balanced-stdp-1e8 as it is (n: its excitatory neurons, 11250)
+        sc = load_scenario(builtin_scenarios()["balanced-stdp-1e8"], reg).with_overrides(
+            [f'duration="{duration}*second"', "record.weights={}"] + device_override, reg)
     else:
         path = Path(cache) / "recurrent.toml"
         path.write_text(RECURRENT.format(duration=duration, n_in=n, n_exc=n, p_in=min(1.0, 1000 / n)))
-        sc = load_scenario(path, reg).with_overrides([f'device="{device}"'], reg)
-        pre, post = "inp", "exc"
+        sc = load_scenario(path, reg).with_overrides(device_override, reg)
     with DeviceSession(sc) as session:
         defaultclock.dt = sc.dt
         seed(sc.seed)
@@ -108,6 +118,8 @@ def point(kind, n, device, duration, cache, build_only=False):
         t0 = time.perf_counter()
         brian_device.run(directory=str(session.build_dir), with_output=False)
         t_run = time.perf_counter() - t0
+        info = (session.build_dir / "results" / "last_run_info.txt").read_text().split()
+        t_loop = float(info[0])  # the simulation loop alone (no synapse creation, no writing)
         monitors = {m.source.name: m for m in net.objects if type(m).__name__ == "SpikeMonitor"}
         spikes = {name: int(m.num_spikes) for name, m in monitors.items()}
         events, n_synapses = 0, 0
@@ -120,8 +132,9 @@ def point(kind, n, device, duration, cache, build_only=False):
             if "post" in [p.prepost for p in s._pathways] and tgt in spikes:
                 events += spikes[tgt] * n_syn / max(1, len(s.target))
     return {"kind": kind, "n": n, "device": device, "duration_s": duration, "build_s": round(t_build, 3),
-            "run_s": round(t_run, 3), "rtf": round(t_run / duration, 4), "spikes": spikes,
-            "synapses": int(n_synapses), "events": int(events), "events_per_s": round(events / t_run, 1)}
+            "run_s": round(t_run, 3), "loop_s": round(t_loop, 3), "rtf": round(t_loop / duration, 4),
+            "spikes": spikes, "synapses": int(n_synapses), "events": int(events),
+            "events_per_s": round(events / t_loop, 1)}
 
 
 def device_name():
@@ -139,6 +152,12 @@ def main():
     parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="STDP network sizes N")
     parser.add_argument("--recurrent", default="1000,10000", help="recurrent network sizes (inputs = neurons)")
     parser.add_argument("--recurrent-duration", type=float, default=1.0)
+    parser.add_argument("--balanced", default="", help="balanced-stdp sizes (excitatory neurons; in-degree "
+                        "1125, so 1.4*N*1125 synapses)")
+    parser.add_argument("--stdp-scale", type=float, default=1.0, help="factor on the STDP network's durations")
+    parser.add_argument("--balanced-duration", type=float, default=0.5)
+    parser.add_argument("--hpc-duration", type=float, default=0.0,
+                        help="simulated seconds of balanced-stdp-1e8 (1.58e8 synapses); 0: not run")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per point")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--cache", type=Path, help="build cache to use and keep (default: a temporary one)")
@@ -155,8 +174,10 @@ def main():
         print("RESULT " + json.dumps(row), flush=True)
         return
     devices = args.devices.split(",")
-    plan = [("stdp", int(n), STDP_DURATION.get(int(n), 1.0)) for n in args.sizes.split(",") if n]
+    plan = [("stdp", int(n), STDP_DURATION.get(int(n), 1.0) * args.stdp_scale) for n in args.sizes.split(",") if n]
     plan += [("recurrent", int(n), args.recurrent_duration) for n in args.recurrent.split(",") if n]
+    plan += [("balanced", int(n), args.balanced_duration) for n in args.balanced.split(",") if n]
+    plan += [("hpc", 11250, args.hpc_duration)] if args.hpc_duration else []
     points = [(kind, n, device, duration) for kind, n, duration in plan for device in devices]
     with contextlib.ExitStack() as stack:
         cache = args.cache or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cuda-bench-")))
@@ -225,7 +246,7 @@ def _key(row):
 def _report(results):
     """The JSON report: the machine, every point so far, and the crossover N per network."""
     crossover = {}
-    for kind in ("stdp", "recurrent"):
+    for kind in ("stdp", "recurrent", "balanced", "hpc"):
         sizes = sorted({r["n"] for r in results if r["kind"] == kind})
         wins = [n for n in sizes
                 if all(any(r["kind"] == kind and r["n"] == n and r["device"] == d and "run_s" in r for r in results)

@@ -22,11 +22,14 @@ With constant input the membrane of both is linear between spikes, so they are i
 exponential Euler (exact for a constant current or constant conductances over a step).
 """
 
+import numpy as np
+
+from spikelearn.network import Operation
 from spikelearn.plugin import Model, Param
 
 from ._expressions import ExpressionModel
 
-__all__ = ["LIFConductance", "LIFCurrentEI", "LIFConductanceEI"]
+__all__ = ["LIFConductance", "LIFCurrentEI", "LIFConductanceEI", "LIFAlphaPoisson"]
 
 
 class LIFConductance(Model):
@@ -108,3 +111,58 @@ class LIFConductanceEI(ExpressionModel):
     method = "exponential_euler"
     initial = {"v": "E_l"}
     synaptic_effect = "ge_post += w"
+
+
+class LIFAlphaPoisson(Model):
+    """NEST's ``iaf_psc_alpha`` with its ``poisson_generator`` background, as the balanced random network
+    of Morrison, Aertsen & Diesmann (2007) and NEST's ``hpc_benchmark`` use it.
+
+    The membrane potential ``v`` is relative to rest; synaptic currents are alpha functions of time
+    constant ``tau_syn`` (one for excitation and inhibition: the sign is the weight's). A weight ``w`` (in
+    pA, the peak of the current) enters as ``y_post += e*w*pA``. Each neuron receives its own Poisson
+    background of rate ``eta*nu_th`` events per second, each a current of peak ``J_ext``, where ``nu_th``
+    is the rate that alone brings the mean membrane potential to threshold: ``nu_th = theta*C_m/(J_ext
+    e tau_m tau_syn)``; it is drawn every step (``poisson``). The equations are linear between events and
+    integrated exactly, as NEST does.
+    """
+
+    name = "lif_alpha"
+    description = ("LIF neuron with alpha-shaped synaptic currents and a Poisson background of eta times "
+                   "the threshold rate (NEST iaf_psc_alpha + poisson_generator)")
+    reference = "Morrison, Aertsen & Diesmann (2007) Neural Comput. 19:1437-1467; NEST hpc_benchmark"
+    parameters = {
+        "C_m": Param("250*pF", "membrane capacitance"),
+        "tau_m": Param("10*ms", "membrane time constant"),
+        "tau_syn": Param("0.32582722403722841*ms", "time constant of the alpha-shaped synaptic currents"),
+        "theta": Param("20*mV", "threshold, relative to rest"),
+        "V_reset": Param("0*mV", "reset potential, relative to rest"),
+        "t_ref": Param("0.5*ms", "absolute refractory period"),
+        "eta": Param("1.685", "background rate in units of the threshold rate nu_th", min=0),
+        "J_ext": Param("45.61", "peak current of one background event (pA)", positive=True),
+        "V_mean": Param("5.7*mV", "mean of the initial membrane potentials (normally distributed)"),
+        "V_sd": Param("7.2*mV", "standard deviation of the initial membrane potentials"),
+    }
+    equations = """
+    dv/dt = -v/tau_m + I/C_m : volt (unless refractory)
+    dI/dt = (y - I)/tau_syn : amp
+    dy/dt = -y/tau_syn : amp
+    """
+    threshold = "v > theta"
+    reset = "v = V_reset"
+    refractory = "t_ref"
+    method = "exact"
+    initial = {"v": "V_mean + V_sd*randn()"}
+    synaptic_effect = "y_post += 2.718281828459045*w*pA"
+
+    def group(self, name, size, params, ctx):
+        """The neurons plus their background: ``eta*nu_th`` Poisson events per second, drawn each step
+        before the state update."""
+        from brian2 import pA
+
+        spec = super().group(name, size, params, ctx)
+        nu_th = params["theta"] * params["C_m"] / (params["J_ext"] * pA * np.e * params["tau_m"]
+                                                   * params["tau_syn"])
+        spec.namespace["rate_ext"] = params["eta"] * nu_th
+        spec.operations.append(Operation(f"{name}_background", "",
+                                         "y += 2.718281828459045*J_ext*pA*poisson(rate_ext*dt)"))
+        return spec

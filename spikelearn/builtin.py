@@ -9,6 +9,7 @@ BUILTIN_PLUGINS = {
         "lif_cond": "spikelearn.models.lif:LIFConductance",
         "lif_cur": "spikelearn.models.lif:LIFCurrentEI",
         "lif_cond_ei": "spikelearn.models.lif:LIFConductanceEI",
+        "lif_alpha": "spikelearn.models.lif:LIFAlphaPoisson",
         "adex": "spikelearn.models.adex:AdEx",
         "izhikevich": "spikelearn.models.izhikevich:Izhikevich",
         "poisson": "spikelearn.models.inputs:Poisson",
@@ -24,6 +25,7 @@ BUILTIN_PLUGINS = {
     },
     "plasticity": {
         "stdp_additive": "spikelearn.plasticity.stdp_additive:AdditiveSTDP",
+        "stdp_powerlaw": "spikelearn.plasticity.stdp_powerlaw:PowerLawSTDP",
         "stdp_gradient": "spikelearn.plasticity.stdp_gradient:GradientSTDP",
         "stdp_gradient_rate": "spikelearn.plasticity.stdp_gradient:GradientRate",
         "stdp_gradient_rate_sym": "spikelearn.plasticity.stdp_gradient:GradientRateSymmetric",
@@ -32,6 +34,7 @@ BUILTIN_PLUGINS = {
     },
     "tasks": {
         "song_stdp": "spikelearn.tasks.song2000.task:SongSTDP",
+        "balanced_stdp": "spikelearn.tasks.morrison2007.task:BalancedSTDP",
         "stdp_window": "spikelearn.tasks.bengio2017.stdp_window:StdpWindow",
         "stdp_window_ou": "spikelearn.tasks.bengio2017.stdp_window:StdpWindowOU",
         "nudged_gradient": "spikelearn.tasks.bengio2017.nudged:NudgedGradient",

@@ -213,7 +213,9 @@ class StandaloneBackend(Backend):
             stop.set()
             if watcher is not None:
                 watcher.join()
-        logger.info("standalone build + run took %.2f s", time.perf_counter() - t0)
+        loop = _loop_seconds(run_info)
+        logger.info("the %s program ran %.2f s (its simulation loop %s)", self.name, time.perf_counter() - t0,
+                    "unknown" if loop is None else f"{loop:.2f} s, {loop / float(duration):.3g} x real time")
         fraction = _completed_fraction(run_info)
         if fraction < 1.0:
             t_end = fraction * float(duration)
@@ -471,6 +473,15 @@ def _completed_fraction(run_info):
         return float(run_info.read_text().split()[1])
     except (FileNotFoundError, IndexError, ValueError):
         return 0.0
+
+
+def _loop_seconds(run_info):
+    """Wall-clock seconds of the program's simulation loop (``results/last_run_info.txt``: set-up such as
+    making synapses and writing results excluded); None when it wrote none."""
+    try:
+        return float(run_info.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
 
 
 def _make_stopped_by(ex):

@@ -14,11 +14,16 @@ import warnings
 import pytest
 
 #: the shortened version of each built-in scenario (on top of ``COMMON``)
+_BALANCED = ['duration="0.3*second"', "populations.E.size=200", "populations.I.size=50", "connections.ee.p=0.5",
+             "connections.ei.p=0.5", "connections.ie.p=0.5", "connections.ii.p=0.5",
+             'task.parameters.window="0.2*second"', "task.parameters.n_pairs_neurons=50"]
 SHORT = {
     "adversarial-wake-sleep": ['duration="3*second"', 'task.parameters.stage2_start="1*second"',
                                "task.parameters.n_replicas=20"],
     "adversarial-wake-sleep-spiking": ['duration="2*second"', 'task.parameters.stage2_start="1*second"',
                                        "task.parameters.n_replicas=20"],
+    "balanced-stdp": _BALANCED,
+    "balanced-stdp-1e8": _BALANCED,
     "dendritic-posterior": ['duration="0.8*second"', 'dt="1*ms"', "populations.exact.size=60",
                             "populations.additive.size=60", "task.parameters.discard_cycles=0"],
     "dendritic-prior": ['duration="0.6*second"', 'dt="0.5*ms"', "populations.soma.size=60",

@@ -1,0 +1,1 @@
+"""Morrison, Aertsen & Diesmann (2007): STDP in balanced random networks."""
