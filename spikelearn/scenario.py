@@ -13,6 +13,7 @@ import difflib
 import logging
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -180,12 +181,38 @@ def parse_override(text, source="--set"):
 
 
 def apply_overrides(data, overrides, source):
-    """A copy of ``data`` with each ``key.path=value`` override set (tables are created as needed)."""
+    """A copy of ``data`` with each ``key.path=value`` override set (tables are created as needed).
+
+    An override that swaps a plasticity rule (``connections.c.plasticity.rule=other``) starts that rule's
+    table afresh: the parameters the file gave the old rule are dropped, and the other overrides, set
+    after every rule swap, give the new rule's."""
     data = copy.deepcopy(data)
-    for text in overrides:
-        key, value = parse_override(text, f"{source} (--set)")
+    parsed = [parse_override(text, f"{source} (--set)") for text in overrides]
+    swaps = [(k, v) for k, v in parsed if _is_rule_key(k)]
+    for key, value in swaps + [(k, v) for k, v in parsed if not _is_rule_key(k)]:
+        if (key, value) in swaps:
+            table = _get_key(data, key.rpartition(".")[0])
+            if isinstance(table, dict) and table.get("rule") not in (None, value):
+                table.clear()
         set_key(data, key, value, f"{source} (--set)")
     return data
+
+
+def _is_rule_key(key):
+    return re.fullmatch(r"connections\.[^.]+\.plasticity(\[\d+\])?\.rule", key) is not None
+
+
+def _get_key(data, key):
+    """The value at ``key`` (``a.b[1].c``), or None where the path does not exist."""
+    node = data
+    for part in key.replace("[", ".").replace("]", "").split("."):
+        if isinstance(node, list):
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
 
 
 def set_key(data, key, value, source):

@@ -156,3 +156,15 @@ def test_resolved_scenario_has_no_empty_table_headers(registry):
     headers = [line for line in text.splitlines() if line.startswith("[")]
     assert "[populations]" not in headers and "[record.states]" not in headers
     assert "[populations.inputs]" in headers and "[record.weights.inputs_to_out]" in headers
+
+
+def test_swapping_a_rule_with_set_drops_the_old_rules_parameters(registry):
+    """``--set ...plasticity.rule=other`` starts the rule's table afresh, in any order of the overrides:
+    the old rule's parameters (here stdp_additive's A_pre, depression_ratio, wmax) are not carried over."""
+    sc = load_scenario("song-stdp", registry, ["connections.inputs_to_out.plasticity.lam=0.2",
+                                                "connections.inputs_to_out.plasticity.rule=stdp_powerlaw"])
+    table = sc.data["connections"]["inputs_to_out"]["plasticity"]
+    assert table["rule"] == "stdp_powerlaw" and table["lam"] == 0.2
+    assert not {"A_pre", "depression_ratio", "wmax"} & set(table)
+    same = load_scenario("song-stdp", registry, ["connections.inputs_to_out.plasticity.rule=stdp_additive"])
+    assert same.data["connections"]["inputs_to_out"]["plasticity"]["depression_ratio"] == 1.05  # not a swap
