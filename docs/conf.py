@@ -42,18 +42,21 @@ def write_reference(app=None):
     """``reference.md``: every scenario key the validator accepts, then every built-in model, rule and
     task with its declared parameters."""
     from spikelearn import scenario as sc
+    from spikelearn.claims import CLAIM_KEYS, STATISTICS
     from spikelearn.registry import default_registry
 
     tables = [("top level", sc.TOP_KEYS), ("`[populations.NAME]`", sc.POPULATION_KEYS),
               ("`[connections.NAME]`", sc.CONNECTION_KEYS), ("`[device_options]`", sc.DEVICE_OPTION_KEYS),
               ("`[phases]`", sc.PHASE_KEYS), ("`[record]`", sc.RECORD_KEYS),
               ("`[record.states.POP]`", sc.STATE_RECORD_KEYS), ("`[record.weights.CONN]`", sc.WEIGHT_RECORD_KEYS),
-              ("`[task]`", sc.TASK_KEYS), ("`[guard]`", sc.GUARD_KEYS)]
+              ("`[task]`", sc.TASK_KEYS), ("`[guard]`", sc.GUARD_KEYS), ("`[claims.NAME]`", CLAIM_KEYS)]
     lines = ["# Scenario-file reference", "",
              "Generated from the validator (`spikelearn/scenario.py`) and the registered plugins at every docs "
              "build. Any other key is an error (with a did-you-mean suggestion). Choices: `device` in "
              f"{', '.join(sc.DEVICES)}; `device_options.target` in {', '.join(sc.RUNTIME_TARGETS)}; "
-             f"`phases.kind` in {', '.join(sc.PHASE_KINDS)}.", "", "## Keys", "", "| table | keys |", "| --- | --- |"]
+             f"`phases.kind` in {', '.join(sc.PHASE_KINDS)}; `claims.NAME.statistic` in "
+             f"{'; '.join(f'{k} ({v[1]})' for k, v in STATISTICS.items())} (`spikelearn.claims`).", "",
+             "## Keys", "", "| table | keys |", "| --- | --- |"]
     lines += [f"| {name} | {', '.join(f'`{k}`' for k in sorted(keys))} |" for name, keys in tables]
     registry = default_registry()
     for kind, title in (("models", "Neuron and input models"), ("plasticity", "Plasticity rules"),

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from .claims import evaluate_claims
 from .build import brian_message, build_network
 from .errors import (BuildError, RunInterrupted, ScenarioError, SimulationError, SimulationStopped,
                      SpikelearnError, keep_brian_from_blaming_itself)
@@ -484,8 +485,9 @@ def evaluate_run(path, task, registry, figures=True):
         outcome = task.evaluate(result)
         metrics = {k: _plain(v) for k, v in outcome.metrics.items()}
         claims = [c.as_dict() for c in outcome.claims]
-        for c in claims:
-            c["value"], c["threshold"] = _plain(c["value"]), _plain(c["threshold"])
+    claims += evaluate_claims(result)
+    for c in claims:
+        c["value"], c["threshold"] = _plain(c["value"]), _plain(c["threshold"])
     write_json_atomic(Path(path) / "metrics.json", {"scenario": result.name, "metrics": metrics, "claims": claims})
     if figures:
         try:

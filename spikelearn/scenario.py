@@ -48,7 +48,7 @@ MAX_SEED = 2**32 - 1
 
 TOP_KEYS = {
     "name", "description", "seed", "dt", "duration", "device", "device_options", "populations",
-    "connections", "phases", "record", "task", "sweep", "guard", "models",
+    "connections", "phases", "record", "task", "sweep", "guard", "models", "claims",
 }
 MODEL_KEYS = {"description", "equations", "threshold", "reset", "refractory", "method", "parameters", "initial",
               "synaptic_effect"}
@@ -554,6 +554,11 @@ def parse_scenario(data, source, registry):
         resolved["phases"] = data["phases"]
 
     resolved["record"] = record = _parse_record(check, data.get("record", {}), populations, connections)
+
+    if "claims" in data:
+        from .claims import parse_claims
+
+        resolved["claims"] = parse_claims(check, data["claims"], populations, connections, record, duration)
 
     task_name, task_params = None, {}
     if "task" in data:

@@ -9,7 +9,7 @@ import pytest
 
 from spikelearn.runner import run_scenario
 from spikelearn.scenario import load_scenario
-from spikelearn.tasks.morrison2007.task import fano_factor, isi_cv, mean_pairwise_correlation, spike_counts
+from spikelearn.analysis.spike_statistics import fano_factor, isi_cv, mean_pairwise_correlation, spike_counts
 
 
 def test_powerlaw_rule_passes_the_kit(plasticity_kit):
