@@ -1,7 +1,7 @@
 """The balanced random network with power-law STDP (Morrison, Aertsen & Diesmann 2007): the rule matches
 its NumPy reference; the neuron's Poisson background brings the mean membrane potential to eta times the
 threshold; the task's statistics are right on known spike trains; and (``long``) the scenario's claims
-hold on cpp at 8.1e6 plastic synapses over 100 s, while the additive rule (no weight dependence) fails the
+hold on cpp at 8.1e6 plastic synapses over 30 s, while the additive rule (no weight dependence) fails the
 stable-mean-weight claim."""
 
 import numpy as np

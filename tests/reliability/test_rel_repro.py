@@ -88,8 +88,13 @@ def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(dev, 
 
 # built-in scenarios shortened for the bounded test (a duration, and the task parameters that set how
 # long its schedule is); the data are compared, whether or not the task's claims hold on so short a run
+_BALANCED = ['duration="100*ms"', "populations.E.size=200", "populations.I.size=50", "connections.ee.p=0.5",
+             "connections.ei.p=0.5", "connections.ie.p=0.5", "connections.ii.p=0.5",
+             'task.parameters.window="50*ms"', 'task.parameters.bin="10*ms"']
 SHORT = {
     "adversarial-wake-sleep": ['duration="1*second"'],
+    "balanced-stdp": _BALANCED,
+    "balanced-stdp-1e8": _BALANCED,
     "adversarial-wake-sleep-spiking": ['duration="500*ms"'],
     "dendritic-posterior": ['duration="100*ms"'],
     "dendritic-prior": ['duration="100*ms"'],
