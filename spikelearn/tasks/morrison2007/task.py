@@ -102,7 +102,7 @@ class BalancedSTDP(Task):
         import matplotlib.pyplot as plt
 
         p = result.params
-        s = self.statistics(result)
+        s = result.metrics.get("metrics") or self.statistics(result)  # evaluate wrote them just before
         duration = result.duration
         i, t = result.spikes(p["excitatory"])
         w = result.weights(p["connection"])
