@@ -214,11 +214,13 @@ class StandaloneBackend(Backend):
             if watcher is not None:
                 watcher.join()
         loop = _loop_seconds(run_info)
-        logger.info("the %s program ran %.2f s (its simulation loop %s)", self.name, time.perf_counter() - t0,
-                    "unknown" if loop is None else f"{loop:.2f} s, {loop / float(duration):.3g} x real time")
         fraction = _completed_fraction(run_info)
+        simulated = _simulated_time(fraction, duration)
+        logger.info("the %s program ran %.2f s (its simulation loop %s)", self.name, time.perf_counter() - t0,
+                    "unknown" if loop is None or simulated <= 0
+                    else f"{loop:.2f} s, {loop / simulated:.3g} x real time")
         if fraction < 1.0:
-            t_end = fraction * float(duration)
+            t_end = simulated
             raise SimulationStopped(f"{binary.received()}the {self.name} program stopped at t = {t_end:.6g} s "
                                     f"of {float(duration):g} s", t_end=t_end)
         if progress is not None:
@@ -473,6 +475,18 @@ def _completed_fraction(run_info):
         return float(run_info.read_text().split()[1])
     except (FileNotFoundError, IndexError, ValueError):
         return 0.0
+
+
+def _simulated_time(fraction, duration):
+    """Seconds the program simulated: the default clock's time as the program saved it (a stopped program
+    simulated less than planned), else the completed fraction of ``last_run_info.txt`` (printed with 6
+    significant digits) times the duration."""
+    from brian2 import defaultclock
+
+    try:
+        return float(defaultclock.t_)
+    except Exception:  # noqa: BLE001 -- no saved clock (a program that wrote no results)
+        return fraction * float(duration)
 
 
 def _loop_seconds(run_info):
