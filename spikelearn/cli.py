@@ -14,13 +14,14 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_
 EXIT_OK = 0
 EXIT_ERROR = 1  # a user error, a failed or interrupted run
 EXIT_USAGE = 2  # argparse's status for a command-line usage error
-EXIT_CLAIM_FAILED = 3  # `run --strict`: the run finished but a claim failed
+EXIT_CLAIM_FAILED = 3  # `run --strict`: the run finished but a claim failed (`reproduce`: or a control passed)
 
 EXIT_STATUSES = f"""exit status:
   {EXIT_OK}  ok
   {EXIT_ERROR}  user error (bad scenario, plugin or option), failed or interrupted run
   {EXIT_USAGE}  usage error (unknown command or option, missing argument)
-  {EXIT_CLAIM_FAILED}  `run --strict`: a claim failed (the run itself completed)"""
+  {EXIT_CLAIM_FAILED}  `run --strict`: a claim failed (the run itself completed); `reproduce`: a claim the docs say
+     passes failed, or a negative control passed"""
 
 
 def _add_scenario_options(p):
@@ -72,6 +73,23 @@ def build_parser():
                         "giving them at run time (one build per value; bitwise like a plain run)")
     p.add_argument("--out", default="runs", help="root of the run directories (default: ./runs)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("reproduce", help="the papers' scenarios at full length (every seed and control the docs "
+                                         "report): a results record per run, the docs' results page from them")
+    p.add_argument("names", nargs="*", metavar="PAPER|SCENARIO",
+                   help="papers or scenarios of spikelearn/papers.toml (default: all)")
+    p.add_argument("--device", choices=("runtime", "cpp", "cuda"), help="override each scenario's device")
+    p.add_argument("--seeds", type=int, help="run the first N seeds (default: the seeds the docs report)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    p.add_argument("--docs", default="docs/papers",
+                   help="where records/, figures/ and results.md go (default: docs/papers of the checkout)")
+    p.add_argument("--runs", default="runs/reproduce", help="root of the run directories (default: ./runs/reproduce)")
+    p.add_argument("--force", action="store_true", help="rerun runs that have a current record")
+    p.add_argument("--no-controls", action="store_true", help="only the scenarios, not their negative controls")
+    p.add_argument("--limit-minutes", type=float, metavar="M",
+                   help="stop a run after M minutes (kept incomplete; its record says so)")
+    p.add_argument("--list", action="store_true", help="print the runs and whether each has a current record; run nothing")
+    p.add_argument("--pages-only", action="store_true", help="regenerate results.md from the records; run nothing")
 
     p = sub.add_parser("check-plugin", help="run the contract checks on a plasticity rule (a name or a file)")
     p.add_argument("rule", help="a registered rule name, or a Python file defining one rule")
@@ -308,6 +326,51 @@ def cmd_sweep(args):
     return 0
 
 
+def cmd_reproduce(args):
+    from pathlib import Path
+
+    from .errors import SpikelearnError
+    from .reproduce import current_record, load_manifest, plan, reproduce, write_results_page
+
+    for option, value in (("--jobs", args.jobs), ("--seeds", args.seeds)):
+        if value is not None and value < 1:
+            raise SpikelearnError(f"reproduce: {option}: {value}; allowed: a whole number >= 1")
+    if args.limit_minutes is not None and not args.limit_minutes > 0:
+        raise SpikelearnError(f"reproduce: --limit-minutes: {args.limit_minutes}; allowed: a number of minutes > 0")
+    docs = Path(args.docs)
+    if not docs.is_dir():
+        raise SpikelearnError(f"reproduce: --docs: {docs}: no such directory; run from the project's checkout "
+                              "(docs/papers) or give --docs DIR")
+    manifest = load_manifest()
+    jobs = plan(manifest, args.names, device=args.device, seeds=args.seeds, controls=not args.no_controls)
+    if args.pages_only:
+        write_results_page(manifest, docs)
+        print(f"results page: {docs / 'results.md'}")
+        return EXIT_OK
+    if args.list:
+        for job in jobs:
+            record = current_record(job, docs / "records")
+            state = f"record of {record['finished'][:10]}: {record['verdict']}" if record else "to run"
+            print(f"{job.label}  (~{job.minutes:g} min)  {state}")
+        return EXIT_OK
+    records, stopped = reproduce(jobs, docs, args.runs, manifest, force=args.force, workers=args.jobs,
+                                 limit_minutes=args.limit_minutes, echo=lambda m: print(m, flush=True))
+    print(f"\nresults page: {docs / 'results.md'}")
+    print(f"{'scenario':<32} {'runs':>4} {'ok':>4}  verdicts")
+    for name in dict.fromkeys(job.scenario for job in jobs):
+        mine = [records[j.label] for j in jobs if j.scenario == name and j.label in records]
+        verdicts = "; ".join(f"{r['variant']} {r['seed']}: {r['verdict']}" for r in mine if not r["ok"])
+        print(f"{name:<32} {len(mine):>4} {sum(r['ok'] for r in mine):>4}  {verdicts or 'as the docs say'}")
+    if stopped:
+        print(f"spikelearn: error: reproduce stopped by {stopped}; the runs in progress were kept incomplete "
+              "(no record); run the same command to resume", file=sys.stderr)
+        return EXIT_ERROR
+    done = list(records.values())
+    if any(r["status"] != "complete" for r in done) or len(done) < len(jobs):
+        return EXIT_ERROR
+    return EXIT_OK if all(r["ok"] for r in done) else EXIT_CLAIM_FAILED
+
+
 def cmd_check_plugin(args):
     from pathlib import Path
 
@@ -420,7 +483,7 @@ def cmd_train_denoiser(args):
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep": cmd_sweep, "check-plugin": cmd_check_plugin,
             "new-plugin": cmd_new_plugin, "inspect": cmd_inspect, "export": cmd_export, "clean": cmd_clean,
-            "train-denoiser": cmd_train_denoiser, "show": cmd_show}
+            "train-denoiser": cmd_train_denoiser, "show": cmd_show, "reproduce": cmd_reproduce}
 
 
 if __name__ == "__main__":
