@@ -3,7 +3,9 @@ docs report, each run written as a results record, and the docs' results page ge
 
 The manifest ``spikelearn/papers.toml`` says, per built-in scenario, its paper, seeds, device, the
 published number of each claim, the negative controls (``--set`` overrides and the claims each must
-fail) and the claims the docs report as not reproduced. A record (``DOCS/records/<scenario>/<variant>-
+fail, or its own claims that must pass), the claims the docs report as not reproduced, and the
+shortened form the default test suite runs (``short``: overrides, device, and the claims that must pass
+in it; ``tests/test_short_claims.py``). A record (``DOCS/records/<scenario>/<variant>-
 seed<N>-<device>.json``) holds the claims, metrics, seed, device, machine, code commit, wall and CPU time of
 one run; it is written only by this command. Reproduction is resumable: a record whose scenario file and
 overrides are unchanged is not run again (``--force`` reruns it), a run that did not complete is.
@@ -40,7 +42,8 @@ __all__ = ["Job", "load_manifest", "plan", "reproduce", "write_results_page", "M
 MANIFEST = "papers.toml"
 MAIN = "main"
 PAPER_KEYS = {"title", "cite", "mechanism"}
-SCENARIO_KEYS = {"paper", "seeds", "device", "minutes", "figures", "not_reproduced", "reference", "controls"}
+SCENARIO_KEYS = {"paper", "seeds", "device", "minutes", "figures", "not_reproduced", "reference", "controls", "short"}
+SHORT_KEYS = {"set", "device", "claims", "why"}
 CONTROL_KEYS = {"set", "must_fail", "must_pass", "seeds", "why"}
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -101,6 +104,11 @@ def load_manifest(text=None, source=None):
             raise ScenarioError(source, None, f"{where}.seeds: {seeds!r}; allowed: a non-empty list of seeds in [0, 2**32)")
         if entry.get("device", "cpp") not in DEVICES:
             raise ScenarioError(source, None, f"{where}.device: {entry.get('device')!r}; allowed: {', '.join(DEVICES)}")
+        if "short" in entry:
+            _keys(source, f"{where}.short", entry["short"], SHORT_KEYS)
+            if entry["short"].get("device", "cpp") not in DEVICES:
+                raise ScenarioError(source, None, f"{where}.short.device: {entry['short']['device']!r}; "
+                                    f"allowed: {', '.join(DEVICES)}")
         for cname, control in entry.get("controls", {}).items():
             _keys(source, f"{where}.controls.{cname}", control, CONTROL_KEYS)
             if cname == MAIN or not (control.get("must_fail") or control.get("must_pass")):
