@@ -23,7 +23,7 @@ import numpy as np
 from .devices import active_backend
 from .errors import BuildError
 from .network import NetworkDescription
-from .plugin import constants
+from .plugin import HOLD_HINT, HOLDS_VARIABLES, constants
 from .schedule import install_phases
 
 __all__ = ["BuildContext", "build_network", "describe_network", "create_group", "Recorder", "KeyedBuildError", "at_key"]
@@ -185,9 +185,9 @@ def create_group(model, name, size, params, ctx=None, namespace=None, extra_equa
     its own time step (None: the default clock)."""
     from brian2 import NeuronGroup, SpikeGeneratorGroup, second
 
-    if (extra_equations.strip() or extra_reset.strip()) and model.kind != "neuron":
-        raise BuildError(f"population '{name}' (model '{model.name}') cannot hold the extra variables: "
-                         f"{extra_equations or extra_reset}")
+    if (extra_equations.strip() or extra_reset.strip()) and model.kind not in HOLDS_VARIABLES:
+        raise BuildError(f"population '{name}' (model '{model.name}', a {model.kind} group) cannot hold the extra "
+                         f"variables: {extra_equations or extra_reset}; {HOLD_HINT}")
     spec = model.group(name, size, params, ctx)
     order = 0 if order is None else order
     if spec.spikes is not None:
@@ -198,6 +198,7 @@ def create_group(model, name, size, params, ctx=None, namespace=None, extra_equa
     kwargs = {"events": dict(spec.events)} if spec.events else {}
     if dt is not None:
         kwargs["dt"] = dt
+    extra_equations, exact_updates = _exact_updates(spec.equations, extra_equations, ns)
     group = NeuronGroup(size, _join_code([spec.equations, extra_equations]) or "", threshold=spec.threshold,
                         reset=reset, refractory=spec.refractory, method=spec.method, namespace=ns, order=order,
                         name=name, **kwargs)
@@ -206,7 +207,45 @@ def create_group(model, name, size, params, ctx=None, namespace=None, extra_equa
     for op in spec.operations:
         kw = {"dt": op.dt} if op.dt is not None else {}
         group.run_regularly(op.code, when=op.when, order=order + op.order, name=op.name, **kw)
+    if exact_updates:
+        # in the state update's slot: once per step of the group's clock, like the equations they replace
+        group.run_regularly(exact_updates, when="groups", order=order, name=f"{name}_exact_traces")
     return group
+
+
+def _exact_updates(model_equations, extra_equations, namespace):
+    """Split from ``extra_equations`` (what rules and tasks add to a group) the differential equations that
+    are linear in their own variable alone (``dx/dt = -x/tau``, ``dr/dt = (a - r)/tau`` with ``a`` and
+    ``tau`` constants): ``(declarations, code)``, where each such equation becomes a plain variable
+    declaration and ``code`` is its exact one-step update (Brian2's ``exact`` integrator). The group's own
+    method (often ``euler`` for a nonlinear neuron model, applied to every equation of the group) then
+    integrates only the model's equations; a trace decays by exactly ``exp(-dt/tau)`` per step. Equations
+    that read other variables of the group, time, noise or functions stay in the group."""
+    from brian2 import Equations
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION
+    from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
+    from brian2.units.fundamentalunits import get_unit_for_display
+
+    if not extra_equations.strip():
+        return extra_equations, ""
+    extras = Equations(extra_equations)
+    group_names = set(Equations(model_equations or "").names) | set(extras.names) | {"t", "dt", "i", "N"}
+    kept, code = [], []
+    for eq in extras.ordered:
+        others = (eq.expr.identifiers - {eq.varname}) if eq.type == DIFFERENTIAL_EQUATION else None
+        decoupled = (others is not None and not eq.flags and not eq.stochastic_variables
+                     and not others & group_names and not any(callable(namespace.get(n)) for n in others))
+        if decoupled:
+            try:
+                update = StateUpdateMethod.apply_stateupdater(Equations(str(eq)), {}, method="exact")
+            except (UnsupportedEquationsException, KeyError, ValueError):
+                decoupled = False
+        if decoupled:
+            kept.append(f"{eq.varname} : {get_unit_for_display(eq.dim)}")
+            code.append(update)
+        else:
+            kept.append(str(eq))
+    return "\n".join(kept), "\n".join(code)
 
 
 def _build_connection(conn, ctx, code, via_run_args):

@@ -64,6 +64,12 @@ class Param:
     positive: bool = False
 
 
+#: model kinds whose group is a NeuronGroup, which can hold the variables rules and tasks add
+HOLDS_VARIABLES = ("neuron", "poisson")
+HOLD_HINT = ("use a population of model 'poisson' (Poisson spikes in a NeuronGroup) or a neuron model for it, "
+             "or a rule that keeps its traces on the synapses")
+
+
 @dataclass(frozen=True)
 class NeuronVar:
     """A variable a plasticity rule needs on the pre- or postsynaptic neurons.
@@ -71,7 +77,10 @@ class NeuronVar:
     ``equation`` is one Brian2 equation line defining it (``"dr/dt = -r/tau_r : 1"``);
     ``on_spike`` is code appended to the neuron's reset (``"r += 1"``). The builder renames the variable
     per connection (``r`` becomes ``r_<connection>``), so two connections with different parameters onto
-    the same population never share it; the rule refers to it as ``r_post`` / ``r_pre`` as usual.
+    the same population never share it; the rule refers to it as ``r_post`` / ``r_pre`` as usual. A
+    population of a neuron model or of ``poisson`` inputs can hold it (`HOLDS_VARIABLES`). An equation
+    linear in its own variable alone (``dr/dt = -r/tau_r``) is integrated exactly, whatever the neuron
+    model's method: ``r`` decays by ``exp(-dt/tau_r)`` per step.
     """
 
     equation: str

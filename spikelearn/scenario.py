@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import ScenarioError
 from .network import Connection, Population, RuleUse
-from .plugin import Param
+from .plugin import HOLD_HINT, HOLDS_VARIABLES, Param
 from .units import UnitParseError, dimension_name, parse_quantity, same_dimensions
 
 __all__ = [
@@ -891,11 +891,11 @@ def _check_plugin_requirements(check, registry, populations, connections, phases
             for side, pop in (("pre", conn.source), ("post", conn.target)):
                 needs = getattr(rule, f"{side}_variables")
                 model = populations[pop].definition
-                if needs and model.kind != "neuron":
+                if needs and model.kind not in HOLDS_VARIABLES:
                     raise check.error(
                         f"{use.key}.rule",
                         f"rule '{use.name}' needs {side}synaptic neuron variables ({', '.join(needs)}) but "
-                        f"population '{pop}' (model '{model.name}', a {model.kind} group) cannot hold them",
+                        f"population '{pop}' (model '{model.name}', a {model.kind} group) cannot hold them; {HOLD_HINT}",
                     )
 
 

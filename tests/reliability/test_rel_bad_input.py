@@ -55,7 +55,8 @@ CASES = {
     "neuron_variable_nobody_provides": (('rule = "stdp_additive", tau_pre = "10*ms"', 'rule = "needs_rate"'),
                                         "connections.c.plasticity.rule",
                                         ["needs postsynaptic neuron variables (r)", "population 'inp'",
-                                         "cannot hold them"]),
+                                         "a spike_generator group) cannot hold them",
+                                         "use a population of model 'poisson'"]),
     "duplicate_names": (('[connections.c]', '[connections.out]'), "connections.out",
                         ["already used by a population", "unique"]),
     "duplicate_phase_names": (('[record]', '[phases]\nkind = "blocks"\nnames = ["a", "a"]\n'
@@ -80,8 +81,10 @@ def test_bad_scenario_is_one_line_naming_file_and_key(case, tmp_path, capsys, re
     text = VALID.replace(old, new)
     args = []
     if case == "neuron_variable_nobody_provides":
-        # the rule's post variable must live on the target; a Poisson group cannot hold it
+        # the rule's post variable must live on the target; a spike generator cannot hold it
         text = text.replace('source = "inp"\ntarget = "out"', 'source = "out"\ntarget = "inp"')
+        text = text.replace('model = "poisson"\nsize = 5\nparameters = { rate = "20*Hz" }',
+                            'model = "spike_generator"\nsize = 5\nparameters = { indices = [0], times = ["1*ms"] }')
         plugin = tmp_path / "needs_rate.py"
         plugin.write_text(NEEDS_NEURON_VAR)
         args = ["--plugin", str(plugin)]
