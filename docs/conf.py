@@ -48,6 +48,7 @@ def write_reference(app=None):
     tables = [("top level", sc.TOP_KEYS), ("`[populations.NAME]`", sc.POPULATION_KEYS),
               ("`[connections.NAME]`", sc.CONNECTION_KEYS), ("`[device_options]`", sc.DEVICE_OPTION_KEYS),
               ("`[phases]`", sc.PHASE_KEYS), ("`[record]`", sc.RECORD_KEYS),
+              ("`[record.spikes.POP]`", sc.SPIKE_RECORD_KEYS),
               ("`[record.states.POP]`", sc.STATE_RECORD_KEYS), ("`[record.weights.CONN]`", sc.WEIGHT_RECORD_KEYS),
               ("`[task]`", sc.TASK_KEYS), ("`[guard]`", sc.GUARD_KEYS), ("`[claims.NAME]`", CLAIM_KEYS)]
     lines = ["# Scenario-file reference", "",

@@ -53,6 +53,7 @@ class BuildContext:
         self.net = NetworkDescription.of_scenario(scenario)
         self.extra_equations = defaultdict(list)  # population -> equation lines from rules and the task
         self.extra_reset = defaultdict(list)
+        self.extra_events = defaultdict(dict)  # population -> {custom event: condition} (windowed spike records)
         self.groups = {}
         self.synapses = {}
         self.objects = []
@@ -74,14 +75,18 @@ class BuildContext:
         except KeyError:
             raise BuildError(f"no global signal '{name}'; available: {', '.join(sorted(self.signals)) or 'none'}") from None
 
-    def record_spikes(self, name, group, event="spike"):
+    def record_spikes(self, name, group, event="spike", window=None):
+        """Record the spikes (or custom ``event``) of ``group``; ``window`` ``(start, stop)`` in seconds is
+        saved with them (the event then fires only in that window)."""
         from brian2 import EventMonitor, SpikeMonitor
 
         if event == "spike":
             mon = SpikeMonitor(group, name=f"spikes_{name}")
-        else:
-            mon = EventMonitor(group, event, name=f"events_{name}")
-        self.recorders.append(Recorder("spikes", name, mon, size=len(group)))
+        else:  # right after the event's check (Brian2 takes that place from a group, not from a subgroup)
+            thresholder = getattr(group, "source", group).thresholder[event]
+            mon = EventMonitor(group, event, when=thresholder.when, order=thresholder.order + 1,
+                               name=f"events_{name}")
+        self.recorders.append(Recorder("spikes", name, mon, size=len(group), window=window))
         self.objects.append(mon)
         return mon
 
@@ -132,6 +137,7 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
     for cname, conn in net.connections.items():
         if conn.rules:
             plastic[cname] = _compose_rules(cname, conn, ctx, pop_ns)
+    _windowed_spike_events(ctx)
     for kind, name in net.order:
         if kind == "population":
             _build_population(net.populations[name], ctx, pop_ns[name], via_run_args)
@@ -155,11 +161,37 @@ def describe_network(scenario, registry, task=None, spike_inputs=None):
     return ctx
 
 
+#: the time of a population's last spike, kept for spike recordings limited to a time window
+LAST_SPIKE = "t_spiked"
+
+
+def _windowed_spike_events(ctx):
+    """A spike recording limited to ``[start, stop)`` records a custom event of its population that fires
+    with a spike inside the window: the reset stores the spike's time in `LAST_SPIKE`, and the event,
+    checked after the resets, compares it with the time. Nothing outside the window is stored."""
+    for rec in ctx.net.records:
+        if rec.kind != "spikes" or (rec.start is None and rec.stop is None):
+            continue
+        pop = rec.source
+        if not ctx.extra_events[pop]:  # the population's first windowed record
+            ctx.extra_equations[pop].append(f"{LAST_SPIKE} : second")
+            ctx.extra_reset[pop].append(f"{LAST_SPIKE} = t")
+        start = 0.0 if rec.start is None else float(rec.start)
+        stop = float(ctx.scenario.duration) if rec.stop is None else float(rec.stop)
+        rec.event = f"rec_{rec.name}"
+        ctx.extra_events[pop][rec.event] = f"{LAST_SPIKE} == t and t >= {start!r}*second and t < {stop!r}*second"
+
+
 def _build_population(pop, ctx, rule_ns, via_run_args):
     extra_eq = "\n".join(ctx.extra_equations[pop.name])
     extra_reset = "\n".join(ctx.extra_reset[pop.name])
+    events = ctx.extra_events.get(pop.name, {})
     group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
-                         pop.order, pop.dt)
+                         pop.order, pop.dt, events)
+    if events:
+        setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
+        for event in events:  # after the reset has stored this step's spikes
+            group.set_event_schedule(event, when="after_resets")
     if pop.links:
         from brian2 import linked_var
 
@@ -176,13 +208,13 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
 
 
 def create_group(model, name, size, params, ctx=None, namespace=None, extra_equations="", extra_reset="",
-                 order=None, dt=None):
+                 order=None, dt=None, extra_events=None):
     """The Brian2 group of ``size`` neurons of ``model`` (its `Model.group` spec) with parsed ``params``:
     a NeuronGroup, or a SpikeGeneratorGroup for a spike generator. Its namespace is the global one
     (``ctx.namespace``), the model's, then ``namespace`` (rule parameters); ``extra_equations`` and
     ``extra_reset`` are what plasticity rules and the task add (only a ``neuron`` model can hold them);
     ``order`` places the group and its regular operations in each schedule slot; ``dt`` gives the group
-    its own time step (None: the default clock)."""
+    its own time step (None: the default clock); ``extra_events`` adds custom events (name -> condition)."""
     from brian2 import NeuronGroup, SpikeGeneratorGroup, second
 
     if (extra_equations.strip() or extra_reset.strip()) and model.kind not in HOLDS_VARIABLES:
@@ -195,7 +227,8 @@ def create_group(model, name, size, params, ctx=None, namespace=None, extra_equa
         return SpikeGeneratorGroup(size, indices, np.asarray(times) * second, order=order, name=name)
     ns = {**(ctx.namespace if ctx is not None else {}), **spec.namespace, **(namespace or {})}
     reset = _join_code([spec.reset or "", extra_reset]) or None
-    kwargs = {"events": dict(spec.events)} if spec.events else {}
+    events = {**dict(spec.events or {}), **(extra_events or {})}
+    kwargs = {"events": events} if events else {}
     if dt is not None:
         kwargs["dt"] = dt
     extra_equations, exact_updates = _exact_updates(spec.equations, extra_equations, ns)
@@ -231,20 +264,22 @@ def _exact_updates(model_equations, extra_equations, namespace):
     extras = Equations(extra_equations)
     group_names = set(Equations(model_equations or "").names) | set(extras.names) | {"t", "dt", "i", "N"}
     kept, code = [], []
-    for eq in extras.ordered:
-        others = (eq.expr.identifiers - {eq.varname}) if eq.type == DIFFERENTIAL_EQUATION else None
-        decoupled = (others is not None and not eq.flags and not eq.stochastic_variables
-                     and not others & group_names and not any(callable(namespace.get(n)) for n in others))
-        if decoupled:
-            try:
-                update = StateUpdateMethod.apply_stateupdater(Equations(str(eq)), {}, method="exact")
-            except (UnsupportedEquationsException, KeyError, ValueError):
-                decoupled = False
-        if decoupled:
+    for line in extra_equations.splitlines():  # one equation per line (a rule's or the task's)
+        parsed = Equations(line) if line.strip() and not line.strip().startswith("#") else None
+        eq = parsed.ordered[0] if parsed is not None and len(parsed) == 1 else None
+        update = None
+        if eq is not None and eq.type == DIFFERENTIAL_EQUATION and not eq.flags and not eq.stochastic_variables:
+            others = eq.expr.identifiers - {eq.varname}
+            if not others & group_names and not any(callable(namespace.get(n)) for n in others):
+                try:
+                    update = StateUpdateMethod.apply_stateupdater(parsed, {}, method="exact")
+                except (UnsupportedEquationsException, KeyError, ValueError):
+                    update = None
+        if update is None:
+            kept.append(line)
+        else:
             kept.append(f"{eq.varname} : {get_unit_for_display(eq.dim)}")
             code.append(update)
-        else:
-            kept.append(str(eq))
     return "\n".join(kept), "\n".join(code)
 
 
@@ -533,7 +568,11 @@ def _add_recorders(ctx):
     for rec in ctx.net.records:
         if rec.kind == "spikes":
             group = ctx.groups[rec.source]
-            ctx.record_spikes(rec.name, group if rec.indices is True else group[:rec.indices], rec.event)
+            window = None
+            if rec.start is not None or rec.stop is not None:
+                window = (0.0 if rec.start is None else float(rec.start),
+                          float(ctx.scenario.duration) if rec.stop is None else float(rec.stop))
+            ctx.record_spikes(rec.name, group if rec.indices is True else group[:rec.indices], rec.event, window)
         elif rec.kind == "state":
             what = "population" if rec.source in ctx.groups else "connection"
             group = ctx.groups[rec.source] if rec.source in ctx.groups else ctx.synapses[rec.source]

@@ -65,6 +65,14 @@ def parse_claims(check, data, populations, connections, record, duration):
             if float(window) > float(duration):
                 raise check.error(f"{key}.window", f"is longer than the run ({spec['window']} > {duration})")
             entry["window"] = spec["window"]
+        limit = record.get("spike_limits", {}).get(target, {}) if reads == "population" else {}
+        if "start" in limit or "stop" in limit:  # the claim's window must lie in the recorded one
+            last = float(parse_quantity(entry["window"])) if "window" in entry else float(duration)
+            start = float(parse_quantity(limit["start"])) if "start" in limit else 0.0
+            stop = float(parse_quantity(limit["stop"])) if "stop" in limit else float(duration)
+            if start > float(duration) - last + 1e-12 or stop < float(duration) - 1e-12:
+                raise check.error(f"{key}.window", f"the claim reads the last {last:g} s of the run, but "
+                                                   f"record.spikes.{target} keeps only [{start:g}, {stop:g}) s")
         if "bin" in spec:
             if stat != "fano":
                 raise check.error(f"{key}.bin", "only the statistic 'fano' has a bin")

@@ -136,7 +136,8 @@ class Record:
     """A recorder the run directory saves: ``kind`` is ``"spikes"`` (of population ``source``),
     ``"state"`` (``variables`` of ``source`` at ``indices``, every ``dt``; None: every step) or
     ``"weights"`` (the final weights of connection ``source``, and their trace at ``indices`` every ``dt``
-    when both are given). Spikes of only the first n neurons: ``indices = n``. ``when``/``order`` place a
+    when both are given). Spikes of only the first n neurons: ``indices = n``; only in the time window
+    ``[start, stop)`` (quantities; None: the run's start or end): ``start``/``stop``. ``when``/``order`` place a
     state recorder in the time step (None: Brian2's default, the end of the step). ``event`` records a
     custom event of the population instead of its spikes (saved as spikes under ``name``)."""
 
@@ -150,6 +151,8 @@ class Record:
     order: int | None = None
     event: str = "spike"
     origin: str = ""
+    start: object = None
+    stop: object = None
 
 
 @dataclass
@@ -175,7 +178,10 @@ class NetworkDescription:
 
         record = scenario.record
         for pop in record["spikes"]:
-            net.add(Record("spikes", pop, pop, origin="record.spikes"))
+            limit = record["spike_limits"].get(pop, {})
+            start, stop = (parse_quantity(limit[k]) if limit.get(k) is not None else None for k in ("start", "stop"))
+            net.add(Record("spikes", pop, pop, indices=limit.get("indices") or True, start=start, stop=stop,
+                           origin=f"record.spikes.{pop}" if limit else "record.spikes"))
         for pop, spec in record["states"].items():
             net.add(Record("state", pop, pop, tuple(spec["variables"]), spec["indices"], parse_quantity(spec["dt"]),
                            origin=f"record.states.{pop}"))

@@ -265,8 +265,9 @@ def save_recorders(ctx, data_dir):
     for rec in ctx.recorders:
         if rec.kind == "spikes":
             mon = rec.monitor
+            window = {"window": np.asarray(rec.meta["window"], dtype=np.float64)} if rec.meta.get("window") else {}
             _savez(data_dir / f"spikes_{rec.name}.npz", i=np.asarray(mon.i[:], dtype=np.int32),
-                     t=np.asarray(mon.t[:], dtype=np.float64), N=rec.meta["size"])
+                     t=np.asarray(mon.t[:], dtype=np.float64), N=rec.meta["size"], **window)
         elif rec.kind == "state":
             mon = rec.monitor
             arrays = {"t": np.asarray(mon.t[:], dtype=np.float64),

@@ -312,8 +312,11 @@ def estimate_memory(scenario):
         n = len(indices) if isinstance(indices, list) else int(indices)
         if n and "dt" in spec:
             parts.append((f"weight trace of {conn}", 8 * n * duration / max(float(parse_quantity(spec["dt"])), dt)))
-    for pop in scenario.record["spikes"]:
-        parts.append((f"spikes of {pop}", 12 * scenario.populations[pop].size * 100.0 * duration))
+    for pop in scenario.record["spikes"]:  # at 100 Hz, 12 bytes a spike
+        limit = scenario.record.get("spike_limits", {}).get(pop, {})
+        n = limit.get("indices", scenario.populations[pop].size)
+        start, stop = (float(parse_quantity(limit[k])) if k in limit else d for k, d in (("start", 0.0), ("stop", duration)))
+        parts.append((f"spikes of {pop}", 12 * n * 100.0 * (stop - start)))
     return sum(b for _, b in parts), parts
 
 

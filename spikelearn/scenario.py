@@ -59,6 +59,7 @@ DEVICE_OPTIONS_OF = {"runtime": ("target",), "cpp": ("threads",), "cuda": ("comp
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
+SPIKE_RECORD_KEYS = {"indices", "start", "stop"}
 WEIGHT_RECORD_KEYS = {"dt", "indices"}
 TASK_KEYS = {"name", "parameters"}
 GUARD_KEYS = {"enabled", "every", "limit"}
@@ -553,7 +554,10 @@ def parse_scenario(data, source, registry):
         phases = _parse_phases(check, data["phases"], duration)
         resolved["phases"] = data["phases"]
 
-    resolved["record"] = record = _parse_record(check, data.get("record", {}), populations, connections)
+    record = _parse_record(check, data.get("record", {}), populations, connections, duration)
+    resolved["record"] = {k: v for k, v in record.items() if k != "spike_limits"}
+    if isinstance(data.get("record", {}).get("spikes"), dict):  # the per-population table, as written
+        resolved["record"]["spikes"] = {pop: dict(record["spike_limits"].get(pop, {})) for pop in record["spikes"]}
 
     if "claims" in data:
         from .claims import parse_claims
@@ -817,9 +821,15 @@ def _parse_phases(check, pdata, duration):
     return out
 
 
-def _parse_record(check, rdata, populations, connections):
+def _parse_record(check, rdata, populations, connections, duration):
     check.table(rdata, "record", RECORD_KEYS)
     spikes = rdata.get("spikes", list(populations))
+    limits = {}
+    if isinstance(spikes, dict):  # per population: a subset of neurons and/or a time window
+        check.table(spikes, "record.spikes", set(populations) | set(spikes))
+        limits = {pop: _spike_limits(check, spec, f"record.spikes.{pop}", populations.get(pop), duration)
+                  for pop, spec in spikes.items()}
+        spikes = list(spikes)
     check.string_list(spikes, "record.spikes")
     for pop in spikes:
         if pop not in populations:
@@ -851,7 +861,39 @@ def _parse_record(check, rdata, populations, connections):
             check.quantity(spec["dt"], f"{key}.dt", time_like, positive=True)
             entry["dt"] = spec["dt"]
         weights[conn] = entry
-    return {"spikes": spikes, "states": states, "weights": weights}
+    return {"spikes": spikes, "spike_limits": {p: v for p, v in limits.items() if v}, "states": states,
+            "weights": weights}
+
+
+def _spike_limits(check, spec, key, pop, duration):
+    """``{indices, start, stop}`` of a ``[record.spikes]`` entry (only the keys given): the first
+    ``indices`` neurons, the time window ``[start, stop)``."""
+    if pop is None:
+        raise check.error(key, "no such population")
+    check.table(spec, key, SPIKE_RECORD_KEYS)
+    out = {}
+    if "indices" in spec:
+        n = spec["indices"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise check.error(f"{key}.indices", f"expected a count >= 1 (the first n neurons), got {n!r}")
+        out["indices"] = min(n, pop.size)
+    time_like = parse_quantity("1*second")
+    bounds = {}
+    for end in ("start", "stop"):
+        if end in spec:
+            bounds[end] = float(check.quantity(spec[end], f"{key}.{end}", time_like))
+            if not 0 <= bounds[end] <= float(duration):
+                raise check.error(f"{key}.{end}", f"must lie within the run, [0, {float(duration):g}] s, "
+                                                  f"found: {spec[end]!r}")
+            out[end] = spec[end]
+    if bounds.get("start", 0.0) >= bounds.get("stop", float(duration)):
+        raise check.error(key, f"the window is empty: start {bounds.get('start', 0.0):g} s >= stop "
+                               f"{bounds.get('stop', float(duration)):g} s")
+    if bounds and pop.definition.kind not in HOLDS_VARIABLES:
+        raise check.error(key, f"a time window needs a population that can hold a variable (model kinds "
+                               f"{', '.join(HOLDS_VARIABLES)}); '{pop.definition.name}' is a {pop.definition.kind} "
+                               "group, whose spikes are given in advance: record all of them")
+    return out
 
 
 def _indices(check, value, key, size):

@@ -22,6 +22,7 @@ __all__ = [
     "state_recorders",
     "load_states",
     "load_spikes",
+    "spike_window",
     "load_state",
     "load_weights",
     "load_phases",
@@ -137,6 +138,19 @@ def load_attributes(result, population):
 
 _SIMPLE_SECONDS = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*\*\s*(second|ms|msecond|minute)\s*$")
 _SECOND_UNITS = {"second": 1.0, "ms": 1e-3, "msecond": 1e-3, "minute": 60.0}
+
+
+def spike_window(result, name):
+    """``(start, stop)`` in s of the time spike recorder ``name`` covers: its recording window (a
+    ``[record.spikes]`` entry's ``start``/``stop``) within the run's recorded duration, else
+    ``(0, run duration)``; ``stop`` is ``None`` when the duration is unknown."""
+    end = run_duration(result)
+    with np.load(_data_dir(result) / f"spikes_{name}.npz") as f:
+        window = np.asarray(f["window"], dtype=np.float64) if "window" in f.files else None
+    if window is None:
+        return 0.0, end
+    start, stop = float(window[0]), float(window[1])
+    return start, stop if end is None else min(stop, end)
 
 
 def run_duration(result):

@@ -46,14 +46,16 @@ def scenario_differences(a, b):
 
 
 def activity_summary(result, window=None):
-    """Per spike recorder: number of spikes, neurons, and mean rate (Hz) in the window."""
+    """Per spike recorder: number of spikes, neurons, and mean rate (Hz) in the window (within the time
+    the recorder covers)."""
     out = {}
-    duration = _io.run_duration(result)
     start, stop = _io.parse_window(window)
     for name in _io.spike_recorders(result):
         i, t, n = _io.load_spikes(result, name)
-        t0 = 0.0 if start is None else start
-        t1 = stop if stop is not None else (duration or (float(t.max()) if t.size else 0.0))
+        first, last = _io.spike_window(result, name)
+        t0 = first if start is None else max(start, first)
+        t1 = stop if stop is not None else (last or (float(t.max()) if t.size else 0.0))
+        t1 = min(t1, last) if last else t1
         k = int(np.count_nonzero((t >= t0) & (t < t1)))
         out[name] = {"spikes": k, "neurons": n,
                      "mean rate (Hz)": k / (n * (t1 - t0)) if n and t1 > t0 else None}
@@ -65,8 +67,10 @@ def _rate_axes(ax, result, name, label, color, window, bin_size):
 
     i, t, n = _io.load_spikes(result, name)
     start, stop = _io.parse_window(window)
-    t0 = 0.0 if start is None else start
-    t1 = stop if stop is not None else (_io.run_duration(result) or (float(t.max()) if t.size else 0.0))
+    first, last = _io.spike_window(result, name)
+    t0 = first if start is None else max(start, first)
+    t1 = stop if stop is not None else (last or (float(t.max()) if t.size else 0.0))
+    t1 = min(t1, last) if last else t1
     if n == 0 or not t1 > t0:
         return
     centres, rate = population_rate(t, n, t0, t1, bin_size or default_bin_size(t1 - t0))

@@ -117,12 +117,16 @@ def sort_key(result, population, sort_by="preferred"):
     return values.astype(float), f"sorted by {sort_by}"
 
 
-def _window(result, window, t_max):
+def _window(result, window, t_max, span=None):
+    """The analysis window: ``window`` (a string or pair), by default the run's recorded time, or
+    ``span`` (a spike recorder's `_io.spike_window`) when given."""
     start, stop = _io.parse_window(window)
-    duration = _io.run_duration(result)
-    start = 0.0 if start is None else start
+    first, duration = span if span is not None else (0.0, _io.run_duration(result))
+    start = first if start is None else max(start, first)
     if stop is None:
         stop = duration if duration else max(t_max, start + 1e-3)
+    elif duration:
+        stop = min(stop, duration)
     if stop <= start:
         stop = start + 1e-3
     return start, stop
@@ -150,7 +154,7 @@ def _raster_paths(result, name, outdir, fmt, window, neurons, bin_size, sort_by,
         logger.warning("attribute %r of %s has %d values for %d neurons; not sorting", sort_by, name,
                        values.size, n)
         values = label = None
-    t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0)
+    t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0, _io.spike_window(result, name))
     stem = f"raster_{name}"
     if neurons is None and n > MAX_RASTER_ROWS:
         neurons = raster_subset(n, values)
@@ -355,7 +359,7 @@ def correlation_summary(result, name, window=None, neurons=None, corr_bin=CORR_B
     if not corr_bin > 0:
         raise ValueError(f"corr_bin must be > 0 s, found: {corr_bin}")
     i, t, n = _io.load_spikes(result, name)
-    t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0)
+    t0, t1 = _window(result, window, float(t.max()) if t.size else 0.0, _io.spike_window(result, name))
     chosen = np.arange(n) if neurons is None else np.asarray(neurons, dtype=np.int64)
     chosen = chosen[(chosen >= 0) & (chosen < n)]
     keep = (t >= t0) & (t <= t1)
