@@ -111,3 +111,30 @@ def test_exact_updates_leave_coupled_equations_to_the_group():
                                 {})
     assert "r : 1" in kept.splitlines() and "r*exp(-dt/tau_r)" in code
     assert "dz/dt" in kept and "dq/dt" in kept  # reads v; noise
+
+
+def test_a_rule_with_neuron_side_traces_matches_its_exact_reference_in_the_kit(plasticity_kit, tmp_path):
+    """The contract kit's pair check against the closed-form reference: with Euler-integrated traces a
+    10-ms trace was off by (1 - dt/tau)^n vs exp(-n dt/tau); now the rule passes it."""
+    path = tmp_path / "trace_rule_ref.py"
+    path.write_text(RULE.replace('name = "trace_rule"', 'name = "trace_rule_ref"') + '''
+    def reference_update(self, params, pre_times, post_times, w0, **_):
+        import numpy as np
+        tau_x, tau_y = float(params["tau_x"]), float(params["tau_y"])
+        eta, wmax = float(params["eta"]), float(params["wmax"])
+        w, x, y, last = float(w0), 0.0, 0.0, 0.0
+        for t, kind in sorted([(t, 0) for t in pre_times] + [(t, 1) for t in post_times]):
+            x *= np.exp(-(t - last) / tau_x)
+            y *= np.exp(-(t - last) / tau_y)
+            last = t
+            if kind == 0:
+                w = min(max(w - eta * y, 0.0), wmax)
+                x += 1
+            else:
+                w = min(max(w + eta * x, 0.0), wmax)
+                y += 1
+        return w
+''')
+    results = plasticity_kit.check_rule("trace_rule_ref", plugin_files=[path], devices=["runtime"])
+    reference = next(r for r in results if r.name == "matches its NumPy reference")
+    assert reference.passed and not reference.skipped, reference.detail
