@@ -63,10 +63,15 @@ def _versions():
     return out
 
 
+#: parts of the checkout that no run executes or reads (their changes do not make a run's code dirty)
+NOT_RUN = ("docs", "tests", "bench", ".ci")
+
+
 def _source_checkout():
     """``{"commit": ..., "dirty": ...}`` of the git checkout spikelearn is installed from (an editable
-    install), ``dirty`` when tracked files differ from the commit; ``None`` when it is not installed from
-    a checkout or git cannot tell."""
+    install), ``dirty`` when tracked files that a run executes or reads differ from the commit (anything
+    but ``docs/``, ``tests/``, ``bench/`` and ``.ci/``: `spikelearn reproduce` rewrites the docs' results
+    while it runs); ``None`` when it is not installed from a checkout or git cannot tell."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*args):
@@ -76,7 +81,8 @@ def _source_checkout():
     try:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != root:  # e.g. site-packages of a venv in a checkout
             return None
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in NOT_RUN))
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(changed)}
     except (OSError, subprocess.SubprocessError):
         return None
 
