@@ -78,9 +78,12 @@ def test_provenance_records_the_source_checkout_commit(tmp_path, monkeypatch):
     def git(*args):
         return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout.strip()
 
+    from spikelearn.runner import NOT_RUN
+
     recorded = json.loads((run / "provenance.json").read_text())["spikelearn_git"]
-    assert recorded == {"commit": git("rev-parse", "HEAD"),
-                        "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    code = [line for line in changed if not line[3:].startswith(tuple(f"{p}/" for p in NOT_RUN))]
+    assert recorded == {"commit": git("rev-parse", "HEAD"), "dirty": bool(code)}
 
 
 def test_failed_claim_under_strict_exits_3_and_usage_errors_2(write_scenario, monkeypatch, capsys):
