@@ -116,3 +116,33 @@ def test_a_control_with_its_own_claims_must_pass_them():
         True, "passes its own control_off_error, as a control must")
     assert verdict(control, "complete", [_claim("control_off_error", False)])[1] == (
         "control FAILS its own claim control_off_error")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--jobs", "0"], "reproduce: --jobs: 0; allowed: a whole number >= 1"),
+    (["--seeds", "0"], "reproduce: --seeds: 0; allowed: a whole number >= 1"),
+    (["--limit-minutes", "-1"], "reproduce: --limit-minutes: -1.0; allowed: a number of minutes > 0"),
+    (["song"], "'song' is neither a paper nor a scenario"),
+    (["--docs", "no/such/dir"], "reproduce: --docs: no/such/dir: no such directory"),
+])
+def test_cli_errors_are_one_line(args, message, tmp_path, capsys, monkeypatch):
+    from spikelearn.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs" / "papers").mkdir(parents=True)
+    assert main(["reproduce", "--list", *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("spikelearn: error: ") and message in err and "\n" not in err, err
+
+
+def test_cli_list_shows_every_run_and_pages_only_writes_the_page(tmp_path, capsys, monkeypatch):
+    from spikelearn.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs" / "papers").mkdir(parents=True)
+    assert main(["reproduce", "--list", "song2000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("song-stdp main seed 1 cpp") and lines[0].endswith("to run")
+    assert any("song-stdp depression-0.9 seed 1 cpp" in line for line in lines)
+    assert main(["reproduce", "--pages-only"]) == 0
+    assert "No record yet" in (tmp_path / "docs" / "papers" / "results.md").read_text()
