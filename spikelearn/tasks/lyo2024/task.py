@@ -468,7 +468,11 @@ class DendriticPosterior(Task):
         cycles = np.arange(troughs.shape[0] - 1)  # trough k+1 ends cycle k
         for pattern in ref.gate_patterns():
             sel = [c for c in cycles if c >= discard and tuple(patterns[c].astype(int)) == pattern]
-            out[pattern] = troughs[np.array(sel) + 1]
+            if not sel:  # a run too short for every pattern to get a whole cycle after the discarded ones
+                raise ValueError(f"population '{pop}': no complete cycle of gate pattern {pattern} after "
+                                 f"discard_cycles = {discard}; the run needs at least {discard + 4} cycles "
+                                 f"({(discard + 4) * period:g} s)")
+            out[pattern] = troughs[np.array(sel, dtype=int) + 1]
         return params, out
 
     def evaluate(self, result):
