@@ -35,7 +35,6 @@ DEFAULT_LIMIT = 1e12
 GUARD_FILE = "guard.txt"
 
 # state of the runtime (numpy/cython) implementation; one run at a time per process
-_runtime_limit = DEFAULT_LIMIT
 _runtime_hit = []
 
 
@@ -77,14 +76,20 @@ def _report(value, var_id, i, j, t):
     Network._globally_stopped = True
 
 
-def _numpy_guard(value, var_id, i, j, t):
-    value = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(value) | (np.abs(value) > _runtime_limit)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        pick = lambda x: np.broadcast_to(np.asarray(x), value.shape)[k]  # noqa: E731
-        _report(value[k], pick(var_id), pick(i), pick(j), pick(t))
-    return np.zeros(value.shape)
+def _numpy_guard(limit):
+    """The NumPy implementation for ``limit`` (a closure: Brian2 runs it with a copy of this module's
+    globals when units are discarded)."""
+
+    def sl_guard(value, var_id, i, j, t):
+        value = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(value) | (np.abs(value) > limit)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            pick = lambda x: np.broadcast_to(np.asarray(x), value.shape)[k]  # noqa: E731
+            _report(value[k], pick(var_id), pick(i), pick(j), pick(t))
+        return np.zeros(value.shape)
+
+    return sl_guard
 
 
 CPP_CODE = """
@@ -117,8 +122,12 @@ cdef double sl_guard(double value, int var_id, int i, int j, double t):
 def _function(limit):
     from brian2 import Function, second
 
-    f = Function(_numpy_guard, arg_units=[None, 1, 1, 1, second], arg_names=["value", "var_id", "i", "j", "t"],
+    numpy_guard = _numpy_guard(float(limit))
+    f = Function(numpy_guard, arg_units=[None, 1, 1, 1, second], arg_names=["value", "var_id", "i", "j", "t"],
                  return_unit=1, stateless=False, auto_vectorise=False)
+    # without units: Brian2's unit-checking wrapper formats the returned array into an error message on
+    # every call (an f-string built before the check), which was most of a small NumPy run's time
+    f.implementations.add_numpy_implementation(numpy_guard, discard_units=True)
     f.implementations.add_implementation("cpp", CPP_CODE % {"limit": float(limit), "file": GUARD_FILE},
                                          name="sl_guard", compiler_kwds={"headers": ['"network.h"']})
     f.implementations.add_implementation("cython", CYTHON_CODE % {"limit": float(limit)}, name="sl_guard")
@@ -138,14 +147,12 @@ class Guard:
 
     def install(self, objects):
         """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``)."""
-        global _runtime_limit
         from brian2 import Clock, NeuronGroup, Synapses
 
         func = _function(self.limit)
         # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
         # still alive) would change the generated code and defeat the build cache
         clock = Clock(dt=self.every, name="sl_guard_clock")
-        _runtime_limit = self.limit
         _runtime_hit.clear()
         if self.build_dir is not None:
             (self.build_dir / GUARD_FILE).unlink(missing_ok=True)
