@@ -385,15 +385,9 @@ def machine():
     import brian2
     import numpy
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for ln in Path("/proc/cpuinfo").read_text().splitlines():
-            if ln.startswith("model name"):
-                cpu = ln.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"node": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    from spikelearn.reproduce import cpu_model
+
+    return {"node": platform.node(), "cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "brian2": brian2.__version__, "numpy": numpy.__version__}
 
 

@@ -17,6 +17,7 @@ claims it must fail; 3 (as ``run --strict``) when one did not; 1 when a run did 
 """
 
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
@@ -175,22 +176,25 @@ def _seeds(listed, n):
 # --------------------------------------------------------------------------------------------- running
 
 
-def machine():
-    """The machine a record was made on: host, platform, CPU model, cores, memory."""
-    cpu = platform.processor()
+def cpu_model():
+    """The CPU's model name (``/proc/cpuinfo``), else what `platform` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine():
+    """The machine a record was made on: host, platform, CPU model, cores, memory."""
     memory = None
     try:
         memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         pass
-    return {"host": platform.node(), "platform": platform.platform(), "cpu": cpu,
+    return {"host": platform.node(), "platform": platform.platform(), "cpu": cpu_model(),
             "cores": os.cpu_count(), "memory_gib": memory}
 
 
@@ -251,16 +255,8 @@ class _Stop:
         self.signal = signal.Signals(signum).name
         with self.lock:
             for proc in self.procs:
-                with _suppress_lookup():
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGINT)
-
-
-class _suppress_lookup:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        return kind is not None and issubclass(kind, ProcessLookupError)
 
 
 def run_job(job, records, runs, stop, limit_minutes=None):
