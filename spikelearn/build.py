@@ -66,6 +66,8 @@ class BuildContext:
         self.duration = scenario.duration
         self.runtime_values = []  # (population or connection, variable, value): see `_runtime_declaration`
         self.run_args = {}  # Brian2 run_args of the standalone program (cpp)
+        self.layout = None  # where each copy lies, in a packed network (`spikelearn.pack.Layout`)
+        self.copies = []  # each copy's own context, in a packed network
 
     # -- for tasks ---------------------------------------------------------------------------------
     def signal_expr(self, name):
@@ -115,11 +117,14 @@ def _substitute(code, substitutions):
     return word_substitute(code, substitutions) if code else code
 
 
-def build_network(scenario, registry, task=None, spike_inputs=None):
+def build_network(scenario, registry, task=None, spike_inputs=None, copies=None):
     """Build the Brian2 network of ``scenario``; return ``(network, ctx)``.
 
     Must be called after the device is selected (:mod:`spikelearn.devices`; its backend says how run-time
     parameters get their values). ``spike_inputs`` maps spike-time populations to ``(indices, times_s)``.
+    ``copies`` (scenarios of one structure: seeds, parameter values) builds them packed into one network
+    (:mod:`spikelearn.pack`); ``ctx.layout`` then says where each copy lies and ``ctx.copies`` holds each
+    copy's own context (its task arrays and attributes).
     """
     from brian2 import Network
 
@@ -128,15 +133,17 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
         from brian2 import device
 
         device.apply_run_args()
-    ctx = describe_network(scenario, registry, task, spike_inputs)
-    net = ctx.net
+    if copies is None:
+        ctx = describe_network(scenario, registry, task, spike_inputs)
+        pop_ns, plastic = _compose_all(ctx)
+    else:
+        from .pack import merge
 
-    # neuron-side variables of plasticity rules, renamed per connection
-    pop_ns = {name: {} for name in net.populations}
-    plastic = {}
-    for cname, conn in net.connections.items():
-        if conn.rules:
-            plastic[cname] = _compose_rules(cname, conn, ctx, pop_ns)
+        ctxs = [describe_network(s, registry, task, spike_inputs) for s in copies]
+        composed = [_compose_all(c) for c in ctxs]
+        ctx, plastic, pop_ns, layout = merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
+        ctx.layout, ctx.copies = layout, ctxs
+    net = ctx.net
     _windowed_spike_events(ctx)
     for kind, name in net.order:
         if kind == "population":
@@ -147,6 +154,15 @@ def build_network(scenario, registry, task=None, spike_inputs=None):
         _build_operation(op, ctx)
     _add_recorders(ctx)
     return Network(*ctx.objects), ctx
+
+
+def _compose_all(ctx):
+    """The neuron-side parameters of rules per population and the composed code of each plastic
+    connection (neuron-side variables renamed per connection)."""
+    pop_ns = {name: {} for name in ctx.net.populations}
+    plastic = {cname: _compose_rules(cname, conn, ctx, pop_ns) for cname, conn in ctx.net.connections.items()
+               if conn.rules}
+    return pop_ns, plastic
 
 
 def describe_network(scenario, registry, task=None, spike_inputs=None):

@@ -252,22 +252,46 @@ def _alive(pid):
     return True
 
 
-def save_recorders(ctx, data_dir):
-    """Save every monitor of a finished (or interrupted, on runtime) network as arrays.
+def save_recorders(ctx, data_dir, files=None):
+    """Save every monitor of a finished (or interrupted, on runtime) network as arrays, with the task's
+    constant arrays and attributes (``files``: the monitors' arrays when already gathered, e.g. one copy's
+    of a packed network, `spikelearn.pack.split`).
 
     Values are plain numbers in the coherent SI unit of their variable, whose name
     (:func:`~spikelearn.units.si_unit_name`) is saved beside them: ``_unit_<var>`` in ``state_<name>.npz``,
     ``_unit_w`` in ``weights_<conn>.npz`` (Brian2 names cannot start with ``_``, so these never collide).
     """
+    data_dir = Path(data_dir)
+    if files is None:
+        files = {name: arrays for name, (_, _, arrays) in recorder_arrays(ctx).items()}
+    for filename, arrays in files.items():
+        _savez(data_dir / filename, **arrays)
+    for name, array in ctx.arrays.items():
+        _save_npy(data_dir / f"array_{name}.npy", array)
+    for pop, attrs in ctx.attributes.items():
+        _savez(data_dir / f"attributes_{pop}.npz", **attrs)
+
+
+def _owner(group):
+    """The name of a monitored group (of the whole group, for a subgroup)."""
+    from brian2.groups.subgroup import Subgroup
+
+    return group.source.name if isinstance(group, Subgroup) else group.name
+
+
+def recorder_arrays(ctx):
+    """The arrays of every monitor of ``ctx`` by file name: ``{file: (kind, source, arrays)}``, where
+    ``source`` is the recorded population or connection (for weights, its ``(source, target)``)."""
     from .units import si_unit_name
 
-    data_dir = Path(data_dir)
+    files = {}
     for rec in ctx.recorders:
         if rec.kind == "spikes":
             mon = rec.monitor
             window = {"window": np.asarray(rec.meta["window"], dtype=np.float64)} if rec.meta.get("window") else {}
-            _savez(data_dir / f"spikes_{rec.name}.npz", i=np.asarray(mon.i[:], dtype=np.int32),
-                     t=np.asarray(mon.t[:], dtype=np.float64), N=rec.meta["size"], **window)
+            files[f"spikes_{rec.name}.npz"] = ("spikes", _owner(mon.source), {
+                "i": np.asarray(mon.i[:], dtype=np.int32), "t": np.asarray(mon.t[:], dtype=np.float64),
+                "N": rec.meta["size"], **window})
         elif rec.kind == "state":
             mon = rec.monitor
             arrays = {"t": np.asarray(mon.t[:], dtype=np.float64),
@@ -275,23 +299,19 @@ def save_recorders(ctx, data_dir):
             for var in rec.meta["variables"]:
                 arrays[var] = np.asarray(getattr(mon, var)[:], dtype=np.float64)
                 arrays[f"_unit_{var}"] = np.asarray(si_unit_name(mon.variables[var].dim))
-            _savez(data_dir / f"state_{rec.name}.npz", **arrays)
+            files[f"state_{rec.name}.npz"] = ("state", _owner(mon.source), arrays)
         elif rec.kind == "weights":
             syn = rec.meta["synapses"]
-            w_final = np.asarray(syn.w[:], dtype=np.float64)
-            w_initial = np.asarray(syn.w_initial[:], dtype=np.float64)
             arrays = {"i": np.asarray(syn.i[:], dtype=np.int32), "j": np.asarray(syn.j[:], dtype=np.int32),
-                      "w_initial": w_initial, "w_final": w_final,
+                      "w_initial": np.asarray(syn.w_initial[:], dtype=np.float64),
+                      "w_final": np.asarray(syn.w[:], dtype=np.float64),
                       "_unit_w": np.asarray(si_unit_name(syn.variables["w"].dim))}
             if rec.monitor is not None:
                 arrays.update(t=np.asarray(rec.monitor.t[:], dtype=np.float64),
                               trace_index=np.asarray(rec.monitor.record, dtype=np.int64),
                               w_trace=np.asarray(rec.monitor.w[:], dtype=np.float64))
-            _savez(data_dir / f"weights_{rec.name}.npz", **arrays)
-    for name, array in ctx.arrays.items():
-        _save_npy(data_dir / f"array_{name}.npy", array)
-    for pop, attrs in ctx.attributes.items():
-        _savez(data_dir / f"attributes_{pop}.npz", **attrs)
+            files[f"weights_{rec.name}.npz"] = ("weights", (syn.source.name, syn.target.name), arrays)
+    return files
 
 
 def _encode(value):

@@ -12,6 +12,7 @@ their SHA-256) and, when spikelearn is installed from a git checkout, its commit
 files differ from it.
 """
 
+import contextlib
 import logging
 import platform
 import signal
@@ -34,7 +35,7 @@ from .results import (RESOLVED_FILE, write_resolved, RunDirectory, RunResult, co
 from .scenario import to_toml
 from .schedule import phase_intervals
 
-__all__ = ["run_scenario", "RunOutcome", "evaluate_run", "check_network"]
+__all__ = ["run_scenario", "run_packed", "check_packable", "RunOutcome", "evaluate_run", "check_network"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,135 +145,241 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
     ``(indices, times_s)`` (for programmatic use, e.g. the contract kit). A run whose estimated memory
     (:func:`estimate_memory`) exceeds the machine's available memory is refused unless ``force``.
     """
+    return _run([scenario], registry, out_root, device, progress, build_only, command, plugin_files, echo,
+                figures, spike_inputs, force)[0]
+
+
+def run_packed(scenarios, registry, out_root="runs", device=None, progress=True, command=None, plugin_files=(),
+               echo=None, figures=True, force=False):
+    """Run validated scenarios of one structure (seeds, parameter values of one scenario) as copies in one
+    network (:mod:`spikelearn.pack`); return one `RunOutcome` per scenario, each an ordinary run directory
+    whose provenance says it was packed and with which runs. What prevents packing is refused with a
+    `~spikelearn.pack.PackError` before any run directory is made."""
+    if len(scenarios) < 2:
+        raise SpikelearnError(f"packing needs at least 2 scenarios, found {len(scenarios)}")
+    first = scenarios[0]
+    for sc in scenarios[1:]:
+        for what in ("name", "task", "device", "dt", "duration"):
+            if getattr(sc, what) != getattr(first, what):
+                raise SpikelearnError(f"{sc.source}: packed runs need one {what}: {getattr(sc, what)} vs "
+                                      f"{getattr(first, what)} ({first.source})")
+        if sc.phases != first.phases:
+            raise SpikelearnError(f"{sc.source}: packed runs need one phase schedule")
+    return _run(scenarios, registry, out_root, device, progress, False, command, plugin_files, echo, figures,
+                None, force)
+
+
+def _run(scenarios, registry, out_root, device, progress, build_only, command, plugin_files, echo, figures,
+         spike_inputs, force):
     from .devices import DeviceSession
 
-    if device is not None and device != scenario.device:
-        scenario = scenario.with_overrides([f'device="{device}"'], registry)
+    if device is not None:
+        scenarios = [s if s.device == device else s.with_overrides([f'device="{device}"'], registry) for s in scenarios]
+    scenario = scenarios[0]
+    packed = len(scenarios) > 1
     echo = echo or (lambda message: None)
     task = registry.get("tasks", scenario.task) if scenario.task else None
-    _check_memory(scenario, force, echo)
-    if scenario.task is None and not build_only:
+    _check_memory(scenario, force, echo, copies=len(scenarios))
+    if scenario.task is None and not build_only and not packed:
         # a network the scenario file alone describes: Brian2 checks its code before anything is written
         # (built-in tasks' networks are tested with the tasks; checking them here would cost up to minutes)
         check_network(scenario, registry, spike_inputs)
-    rundir = RunDirectory(out_root, scenario.name)
+    if packed:
+        check_packable(scenarios, registry)
+    rundirs = []
     stale = stale_run_directories(out_root)
     if stale:
         echo(f"note: {len(stale)} temporary run director{'y' if len(stale) == 1 else 'ies'} of killed runs in "
              f"{out_root}: {', '.join(s.describe() for s in stale[:3])}{', ...' if len(stale) > 3 else ''}; "
              f"`spikelearn clean {out_root}` removes them")
-    (rundir.path / "scenario.toml").write_text(to_toml(scenario.data))
-    write_resolved(rundir.path, scenario)
-    provenance = {
-        "scenario": scenario.name, "source": str(scenario.source), "seed": scenario.seed,
-        "device": scenario.device, "versions": _versions(), "command": command or " ".join(sys.argv),
-        "host": platform.node(), "machine": platform.machine(), "spikelearn_git": _source_checkout(),
-        "plugin_files": [str(p) for p in plugin_files], "plugins": copy_plugin_files(plugin_files, rundir.path),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": rundir.id,
-    }
-    write_json_atomic(rundir.path / "provenance.json", provenance)
-    if scenario.phases is not None:
-        intervals = phase_intervals(scenario.phases, scenario.duration)
-        write_json_atomic(rundir.path / "data" / "phases.json",
-                          {"names": scenario.phases["names"], "intervals": [list(iv) for iv in intervals]})
-    echo(f"run directory: {rundir.path.parent / rundir.id}")
-    bar = None
     try:
-        with _FileLog(rundir.path / "log.txt"), _sigterm_as_interrupt():
-            from brian2 import BrianLogger, defaultclock, seed as brian_seed
+        provenances = []
+        for sc in scenarios:
+            rundir = RunDirectory(out_root, sc.name)
+            rundirs.append(rundir)
+            (rundir.path / "scenario.toml").write_text(to_toml(sc.data))
+            write_resolved(rundir.path, sc)
+            provenances.append({
+                "scenario": sc.name, "source": str(sc.source), "seed": sc.seed,
+                "device": sc.device, "versions": _versions(), "command": command or " ".join(sys.argv),
+                "host": platform.node(), "machine": platform.machine(), "spikelearn_git": _source_checkout(),
+                "plugin_files": [str(p) for p in plugin_files],
+                "plugins": copy_plugin_files(plugin_files, rundir.path),
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": rundir.id,
+            })
+        if packed:  # each copy names the others and the seed of the network's own random numbers
+            ids = [r.id for r in rundirs]
+            for k, prov in enumerate(provenances):
+                prov["packed"] = {"copies": len(ids), "index": k, "runs": ids, "random_seed": scenario.seed}
+        for rundir, prov in zip(rundirs, provenances):
+            write_json_atomic(rundir.path / "provenance.json", prov)
+            if scenario.phases is not None:
+                intervals = phase_intervals(scenario.phases, scenario.duration)
+                write_json_atomic(rundir.path / "data" / "phases.json",
+                                  {"names": scenario.phases["names"], "intervals": [list(iv) for iv in intervals]})
+        where = ", ".join(str(r.path.parent / r.id) for r in rundirs[:3]) + (", ..." if len(rundirs) > 3 else "")
+        echo(f"run director{'ies' if packed else 'y'}: {where}" + (f" ({len(rundirs)} packed copies)" if packed else ""))
+        return _simulate_and_evaluate(scenarios, rundirs, provenances, registry, task, progress, build_only,
+                                      echo, figures, spike_inputs)
+    except (RunInterrupted, KeyboardInterrupt):
+        _abandon_open(rundirs, "incomplete", "interrupted")
+        raise
+    except SimulationError as ex:
+        _abandon_open(rundirs, "stopped", str(ex))
+        raise
+    except OSError as ex:  # e.g. the disk filled up while the results were written
+        _abandon_open(rundirs, "failed", f"{type(ex).__name__}: {ex}")
+        kept = ", ".join(str(r.path) for r in rundirs) or "nothing"
+        raise SpikelearnError(f"{ex.strerror or ex}{': ' + str(ex.filename) if ex.filename else ''}; what was written "
+                              f"is kept in {kept}, marked incomplete") from ex
+    except BaseException as ex:
+        _abandon_open(rundirs, "failed", str(ex) if isinstance(ex, SpikelearnError) else f"{type(ex).__name__}: {ex}")
+        raise
 
-            keep_brian_from_blaming_itself()
 
-            # every object the builder makes goes into the Network; Brian2's "never included in a
-            # network" warning only appears after a build error, as noise below the real message
-            BrianLogger.suppress_name("unused_brian_object")
-            for message in scenario.warnings:
-                logger.warning("%s: %s", scenario.source, message)
+def _abandon_open(rundirs, status, reason):
+    for rundir in rundirs:
+        if rundir.path.name.startswith("."):
+            rundir.abandon(status, reason)
 
-            with DeviceSession(scenario) as session:
-                defaultclock.dt = scenario.dt
-                brian_seed(scenario.seed)
-                t_build = time.perf_counter()
+
+def _save(ctx, rundirs):
+    """Save what the monitors recorded: in the run directory, or each packed copy's in its own."""
+    if ctx.layout is None:
+        save_recorders(ctx, rundirs[0].path / "data")
+        return
+    from .pack import split
+    from .results import recorder_arrays
+
+    files = recorder_arrays(ctx)
+    for k, rundir in enumerate(rundirs):
+        save_recorders(ctx.copies[k], rundir.path / "data", split(files, ctx.layout, k))
+
+
+def _simulate_and_evaluate(scenarios, rundirs, provenances, registry, task, progress, build_only, echo, figures,
+                           spike_inputs):
+    from .devices import DeviceSession
+
+    scenario = scenarios[0]
+    packed = len(scenarios) > 1
+    with contextlib.ExitStack() as logs:
+        for rundir in rundirs:
+            logs.enter_context(_FileLog(rundir.path / "log.txt"))
+        logs.enter_context(_sigterm_as_interrupt())
+        from brian2 import BrianLogger, defaultclock, seed as brian_seed
+
+        keep_brian_from_blaming_itself()
+
+        # every object the builder makes goes into the Network; Brian2's "never included in a
+        # network" warning only appears after a build error, as noise below the real message
+        BrianLogger.suppress_name("unused_brian_object")
+        for message in scenario.warnings:
+            logger.warning("%s: %s", scenario.source, message)
+
+        build_dir = _packed_build_dir(scenarios) if packed else None
+        bar = None
+        with DeviceSession(scenario, build_dir=build_dir) as session:
+            defaultclock.dt = scenario.dt
+            brian_seed(scenario.seed)
+            t_build = time.perf_counter()
+            with _brian_errors(scenario, session):
+                net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs,
+                                         copies=scenarios if packed else None)
+                guard = _install_guard(scenario, session, ctx, echo)
+            if progress and not build_only:
+                bar = _progress_bar(scenario)
+            t_run = time.perf_counter()
+            try:
                 with _brian_errors(scenario, session):
-                    net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs)
-                    guard = _install_guard(scenario, session, ctx, echo)
-                if progress and not build_only:
-                    bar = _progress_bar(scenario)
-                t_run = time.perf_counter()
-                try:
-                    with _brian_errors(scenario, session):
-                        session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
-                                    build_only=build_only, run_args=ctx.run_args)
-                except KeyboardInterrupt as ex:
-                    if bar:
-                        bar.close()
-                    stopped = ex if isinstance(ex, SimulationStopped) else SimulationStopped(
-                        str(ex) or "Ctrl-C", recorded=not session.standalone)
+                    session.run(net, scenario.duration, progress=bar.update_fraction if bar else None,
+                                build_only=build_only, run_args=ctx.run_args)
+            except KeyboardInterrupt as ex:
+                if bar:
+                    bar.close()
+                stopped = ex if isinstance(ex, SimulationStopped) else SimulationStopped(
+                    str(ex) or "Ctrl-C", recorded=not session.standalone)
+                for rundir in rundirs:
                     rundir.t_end = stopped.t_end
-                    if guard is not None and (hit := guard.tripped()) is not None:
-                        _stop_on_guard(hit, guard, ctx, rundir)
-                    if stopped.recorded:
-                        save_recorders(ctx, rundir.path / "data")
-                    path = rundir.abandon("incomplete", f"{stopped.reason} (wall time {time.perf_counter() - t_run:.1f} s)")
-                    kept = "what was recorded is kept" if stopped.recorded else "the run directory is kept"
-                    raise RunInterrupted(f"run interrupted: {stopped.reason}; {kept} in {path} "
-                                         "(marked incomplete, not evaluated)") from None
-                finally:
-                    if bar:
-                        bar.close()
-                provenance["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
-                provenance["device_build_dir"] = str(session.build_dir) if session.build_dir else None
-                if build_only:
-                    provenance["build_only"] = True
-                    write_json_atomic(rundir.path / "provenance.json", provenance)
-                    path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
-                                          suffix=".build-only")
-                    return RunOutcome(path, build_only=True)
                 if guard is not None and (hit := guard.tripped()) is not None:
-                    _stop_on_guard(hit, guard, ctx, rundir)
-                save_recorders(ctx, rundir.path / "data")
+                    _stop_on_guard(hit, guard, ctx, rundirs)
+                if stopped.recorded:
+                    _save(ctx, rundirs)
+                paths = [r.abandon("incomplete", f"{stopped.reason} (wall time {time.perf_counter() - t_run:.1f} s)")
+                         for r in rundirs]
+                kept = "what was recorded is kept" if stopped.recorded else "the run directory is kept"
+                raise RunInterrupted(f"run interrupted: {stopped.reason}; {kept} in {', '.join(map(str, paths))} "
+                                     "(marked incomplete, not evaluated)") from None
+            finally:
+                if bar:
+                    bar.close()
+            for prov in provenances:
+                prov["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
+                prov["device_build_dir"] = str(session.build_dir) if session.build_dir else None
+            if build_only:
+                provenances[0]["build_only"] = True
+                write_json_atomic(rundirs[0].path / "provenance.json", provenances[0])
+                path = rundirs[0].abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
+                                          suffix=".build-only")
+                return [RunOutcome(path, build_only=True)]
+            if guard is not None and (hit := guard.tripped()) is not None:
+                _stop_on_guard(hit, guard, ctx, rundirs)
+            _save(ctx, rundirs)
+            for rundir in rundirs:
                 rundir.simulated(float(scenario.duration))
                 if scenario.guard["enabled"] and guard is None:
                     _check_after_run(rundir)
-        provenance["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_json_atomic(rundir.path / "provenance.json", provenance)
+    outcomes = []
+    for sc, rundir, prov in zip(scenarios, rundirs, provenances):
+        prov["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json_atomic(rundir.path / "provenance.json", prov)
         try:
             outcome = evaluate_run(rundir.path, task, registry, figures=figures)
         except (OSError, KeyboardInterrupt, SpikelearnError):
             raise
         except Exception as ex:  # a task that cannot evaluate this run: the recorded data stay
             logger.error("evaluating the run failed", exc_info=True)
-            reason = f"task '{scenario.task}' could not evaluate the run: {type(ex).__name__}: {ex}"
+            reason = f"task '{sc.task}' could not evaluate the run: {type(ex).__name__}: {ex}"
             path = rundir.abandon("failed", reason)
             raise SpikelearnError(f"{reason}; the recorded data are kept in {path} (marked incomplete)") from ex
-        path = rundir.finalize()
-        outcome.path = path
-        if figures:
+        outcome.path = rundir.finalize()
+        outcomes.append(outcome)
+    if figures:
+        for outcome in outcomes:
             try:
-                write_run_report(path)
+                write_run_report(outcome.path)
             except Exception as ex:  # the run is complete and saved; only its report is missing
                 logger.error("report failed: %s: %s", type(ex).__name__, ex, exc_info=True)
-                warnings.warn(f"report.html of {path} failed ({type(ex).__name__}: {ex}); the results are saved",
-                              stacklevel=2)
-        return outcome
-    except (RunInterrupted, KeyboardInterrupt):
-        if rundir.path.name.startswith("."):
-            rundir.abandon("incomplete", "interrupted")
-        raise
-    except SimulationError as ex:
-        if rundir.path.name.startswith("."):
-            rundir.abandon("stopped", str(ex))
-        raise
-    except OSError as ex:  # e.g. the disk filled up while the results were written
-        if rundir.path.name.startswith("."):
-            rundir.abandon("failed", f"{type(ex).__name__}: {ex}")
-        raise SpikelearnError(f"{ex.strerror or ex}{': ' + str(ex.filename) if ex.filename else ''}; what was written "
-                              f"is kept in {rundir.path}, marked incomplete") from ex
-    except BaseException as ex:
-        if rundir.path.name.startswith("."):
-            reason = str(ex) if isinstance(ex, SpikelearnError) else f"{type(ex).__name__}: {ex}"
-            rundir.abandon("failed", reason)
-        raise
+                warnings.warn(f"report.html of {outcome.path} failed ({type(ex).__name__}: {ex}); the results are "
+                              "saved", stacklevel=2)
+    return outcomes
+
+
+def _packed_build_dir(scenarios):
+    """The cached build directory of a packed network: named for every copy's scenario (seeds aside)."""
+    import hashlib
+    import json
+
+    from .devices import BACKENDS
+
+    single = BACKENDS[scenarios[0].device].build_directory(scenarios[0]) if BACKENDS[scenarios[0].device].standalone \
+        else None
+    if single is None:
+        return None
+    content = [{k: v for k, v in s.data.items() if k != "seed"} for s in scenarios]
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return single.with_name(f"{scenarios[0].name}-packed{len(scenarios)}-{digest}")
+
+
+def check_packable(scenarios, registry):
+    """Describe the copies' networks and merge them (no Brian2 object is made); raises
+    `~spikelearn.pack.PackError` naming what prevents packing."""
+    from .build import _compose_all, describe_network
+    from .pack import merge
+
+    task = registry.get("tasks", scenarios[0].task) if scenarios[0].task else None
+    ctxs = [describe_network(s, registry, task) for s in scenarios]
+    composed = [_compose_all(c) for c in ctxs]
+    merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
 
 
 @contextmanager
@@ -326,11 +433,13 @@ def estimate_memory(scenario):
     return sum(b for _, b in parts), parts
 
 
-def _check_memory(scenario, force, echo):
-    """Refuse a run whose estimated memory exceeds what the machine has available (unless ``force``)."""
+def _check_memory(scenario, force, echo, copies=1):
+    """Refuse a run (of ``copies`` packed copies) whose estimated memory exceeds what the machine has
+    available (unless ``force``)."""
     import psutil
 
     total, parts = estimate_memory(scenario)
+    total, parts = total * copies, [(what, b * copies) for what, b in parts]
     available = psutil.virtual_memory().available
     largest = ", ".join(f"{what} {b / 2**30:.3g} GiB" for what, b in sorted(parts, key=lambda p: -p[1])[:3])
     if total > available and not force:
@@ -452,13 +561,26 @@ def _install_guard(scenario, session, ctx, echo):
     return guard
 
 
-def _stop_on_guard(hit, guard, ctx, rundir):
-    """The guard stopped the run: keep what was recorded, mark the run directory, raise."""
-    save_recorders(ctx, rundir.path / "data")
-    rundir.t_end = hit.t  # the loop stops at the end of the time step of the finding
+def _stop_on_guard(hit, guard, ctx, rundirs):
+    """The guard stopped the run: keep what was recorded, mark the run directories, raise. In a packed
+    network the finding names the copy it came from; the other copies stopped with it."""
+    _save(ctx, rundirs)
     reason = hit.message(guard.limit)
-    path = rundir.abandon("stopped", reason)
-    raise SimulationError(f"{reason}; what was recorded up to then is kept in {path} (marked incomplete)")
+    copy = None
+    if ctx.layout is not None:
+        n = ctx.layout.sizes.get(hit.owner)
+        copy = hit.i // n if n else None
+    paths = []
+    for k, rundir in enumerate(rundirs):
+        rundir.t_end = hit.t  # the loop stops at the end of the time step of the finding
+        if ctx.layout is None or k == copy:
+            why = reason if copy is None else f"{reason} (in this copy, packed copy {k})"
+        else:
+            where = f"packed copy {copy}" if copy is not None else "the packed network"
+            why = f"stopped with the other copies: in {where}, {reason}"
+        paths.append(rundir.abandon("stopped", why))
+    raise SimulationError(f"{reason}; what was recorded up to then is kept in {', '.join(map(str, paths))} "
+                          "(marked incomplete)")
 
 
 def _check_after_run(rundir):
