@@ -53,6 +53,9 @@ def build_parser():
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true",
                    help="run even when the memory estimate exceeds the machine's available memory")
+    p.add_argument("--pack-with", action="append", default=[], metavar="SCENARIO",
+                   help="a further scenario of the same structure (another seed or parameter value; repeatable): "
+                        "all are simulated as copies in one network, each written as its own run directory")
 
     p = sub.add_parser("validate", help="check a scenario without building anything")
     _add_scenario_options(p)
@@ -68,6 +71,8 @@ def build_parser():
     p.add_argument("--seeds", type=int, help="seeds per grid point (default: the [sweep] table's, or 1)")
     p.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--pack", type=int, metavar="K",
+                   help="simulate up to K points as copies in one network (default: the [sweep] table's pack, or 1)")
     p.add_argument("--compile-parameters", action="store_true",
                    help="compile plasticity parameters of the grid into each point's program instead of "
                         "giving them at run time (one build per value; bitwise like a plain run)")
@@ -203,6 +208,8 @@ def cmd_run(args):
 
     device = args.device or scenario.device
     echo(f"scenario '{scenario.name}' on {device}: {float(scenario.duration):g} s simulated, seed {scenario.seed}")
+    if args.pack_with:
+        return _run_packed(args, scenario, registry, plugin_files, echo)
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
@@ -213,6 +220,24 @@ def cmd_run(args):
         return 0
     _print_outcome(outcome)
     if args.strict and not outcome.all_passed:
+        return EXIT_CLAIM_FAILED
+    return 0
+
+
+def _run_packed(args, scenario, registry, plugin_files, echo):
+    from .errors import SpikelearnError
+    from .runner import run_packed
+    from .scenario import load_scenario
+
+    if args.build_only:
+        raise SpikelearnError("run: --build-only and --pack-with cannot be combined")
+    others = [load_scenario(name, registry, list(args.overrides)) for name in args.pack_with]
+    outcomes = run_packed([scenario, *others], registry, out_root=args.out, device=args.device,
+                          progress=not args.no_progress, command="spikelearn " + " ".join(sys.argv[1:]),
+                          plugin_files=plugin_files, echo=echo, force=args.force)
+    for outcome in outcomes:
+        _print_outcome(outcome)
+    if args.strict and not all(o.all_passed for o in outcomes):
         return EXIT_CLAIM_FAILED
     return 0
 
@@ -256,6 +281,10 @@ def cmd_validate(args):
         from .runner import describe_scenario
 
         net = describe_scenario(scenario, registry).net
+    if scenario.sweep and scenario.sweep["pack"] > 1:  # two seeds of it packed (nothing is built)
+        from .runner import check_packable
+
+        check_packable([scenario, scenario.with_overrides([f"seed={scenario.seed + 1}"], registry)], registry)
     print(f"{scenario.source}: valid scenario '{scenario.name}' ({len(net.populations)} populations, "
           f"{len(net.connections)} connections, task {scenario.task or 'none'}, device {scenario.device})")
     return 0
@@ -297,7 +326,7 @@ def cmd_sweep(args):
     from .registry import default_registry
     from .sweep import failed_points, parse_grid, run_sweep
 
-    for option, value in (("--workers", args.workers), ("--seeds", args.seeds)):
+    for option, value in (("--workers", args.workers), ("--seeds", args.seeds), ("--pack", args.pack)):
         if value is not None and value < 1:
             raise SpikelearnError(f"sweep: {option}: {value}; allowed: a whole number >= 1")
     if args.device:
@@ -310,9 +339,10 @@ def cmd_sweep(args):
     else:
         grid = dict(base.sweep["grid"]) if base.sweep else {}
     seeds = args.seeds if args.seeds is not None else (base.sweep["seeds"] if base.sweep else 1)
+    pack = args.pack if args.pack is not None else (base.sweep["pack"] if base.sweep else 1)
     sweep_dir = run_sweep(base, grid, seeds, registry, out_root=args.out, workers=args.workers,
                           scheduler=args.scheduler, plugin_files=plugin_files, progress=not args.no_progress,
-                          runtime_parameters=not args.compile_parameters,
+                          runtime_parameters=not args.compile_parameters, pack=pack,
                           echo=lambda m: print(m, file=sys.stderr))
     print(f"sweep table: {sweep_dir / 'table.csv'}")
     failed = failed_points(sweep_dir)

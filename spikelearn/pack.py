@@ -111,8 +111,7 @@ def _per_element(values, counts, what):
     """One value per element of the packed group from each copy's value (a scalar, or an array of the
     copy's ``counts[k]`` elements); raises `PackError` when they cannot be joined."""
     if any(isinstance(v, str) for v in values):
-        raise PackError(f"{what} is Brian2 code that differs between copies ({values[0]!r} vs "
-                        f"{next(v for v in values if v != values[0])!r}); copies must share their code")
+        values = [_constant(v, values, what) if isinstance(v, str) else v for v in values]
     mags, dim = _magnitudes(values)
     if mags is None:
         raise PackError(f"{what} has different units in different copies")
@@ -128,6 +127,23 @@ def _per_element(values, counts, what):
         else:
             raise PackError(f"{what}: an array of {np.size(m)} values for {n} elements")
     return _with_dim(np.concatenate(parts), dim)
+
+
+def _constant(code, values, what):
+    """The value of Brian2 code made only of numbers and units (``"15*Hz"``); other code that differs
+    between copies cannot be packed."""
+    import brian2
+    from brian2.units.fundamentalunits import Quantity
+    from brian2.utils.stringtools import get_identifiers
+
+    names = {n: getattr(brian2, n, None) for n in get_identifiers(code)}
+    if all(isinstance(v, (Quantity, int, float)) for v in names.values()):
+        try:
+            return eval(code, {"__builtins__": {}}, names)  # numbers, units and operators only
+        except Exception:  # not an expression of constants after all
+            pass
+    raise PackError(f"{what} is Brian2 code that differs between copies ({values[0]!r} vs "
+                    f"{next(v for v in values if v != values[0])!r}); copies must share their code")
 
 
 def _declaration(name, value):

@@ -88,7 +88,7 @@ class Scenario:
     record: dict = field(default_factory=dict)
     task: str | None = None
     task_params: dict = field(default_factory=dict)
-    sweep: dict | None = None  # {"grid": {key: [values]}, "seeds": n}
+    sweep: dict | None = None  # {"grid": {key: [values]}, "seeds": n, "pack": copies per network}
     guard: dict = field(default_factory=dict)  # {"enabled", "every", "limit"} (see spikelearn.guard)
     warnings: list = field(default_factory=list)  # e.g. a dt too large for a time constant
 
@@ -577,13 +577,14 @@ def parse_scenario(data, source, registry):
 
     sweep = None
     if "sweep" in data:
-        sdata = check.table(data["sweep"], "sweep", {"grid", "seeds"})
+        sdata = check.table(data["sweep"], "sweep", {"grid", "seeds", "pack"})
         grid = sdata.get("grid", {})
         check.table(grid, "sweep.grid", set(grid) if isinstance(grid, dict) else set())
         for gkey, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise check.error(f"sweep.grid.{gkey}", f"expected a non-empty list of values, got {values!r}")
-        sweep = {"grid": grid, "seeds": check.integer(sdata.get("seeds", 1), "sweep.seeds", minimum=1)}
+        sweep = {"grid": grid, "seeds": check.integer(sdata.get("seeds", 1), "sweep.seeds", minimum=1),
+                 "pack": check.integer(sdata.get("pack", 1), "sweep.pack", minimum=1)}
         resolved["sweep"] = sweep
 
     warnings = _stability_warnings(registry, populations, connections, dt, resolved)

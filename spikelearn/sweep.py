@@ -42,7 +42,7 @@ from pathlib import Path
 from .errors import ScenarioError, SpikelearnError
 from .scenario import parse_override, parse_scenario, runtime_parameter_keys, set_key
 
-__all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point", "failed_points"]
+__all__ = ["SweepPoint", "plan_sweep", "run_sweep", "parse_grid", "run_point", "run_points", "failed_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +125,12 @@ def run_point(data, plugin_sources, stop_file=None):
     ``stopped``; ``failed`` when the run never made a directory, e.g. a build error), the error line or
     the status's reason, and the run directory as tar bytes (None without one). When ``stop_file``
     exists (the sweep was interrupted before this point started), the point is not run (``not run``)."""
+    return run_points([data], plugin_sources, stop_file)[0]
+
+
+def run_points(datas, plugin_sources, stop_file=None):
+    """`run_point` for several points packed as copies into one network (one point: an ordinary run);
+    returns one ``(status, message, tar)`` per point, in order."""
     import os
     import re
     import subprocess
@@ -140,32 +146,51 @@ def run_point(data, plugin_sources, stop_file=None):
         pass
 
     if stop_file is not None and Path(stop_file).exists():
-        return "not run", "the sweep was interrupted before this point started", None
+        return [("not run", "the sweep was interrupted before this point started", None)] * len(datas)
     with tempfile.TemporaryDirectory(prefix="spikelearn-sweep-") as tmp:
         tmp = Path(tmp)
-        scenario = tmp / "scenario.toml"
-        scenario.write_text(to_toml(data))
-        command = [sys.executable, "-m", "spikelearn.cli", "run", str(scenario), "--out", str(tmp / "runs"),
+        files = []
+        for k, data in enumerate(datas):
+            files.append(tmp / f"scenario{k}.toml")
+            files[-1].write_text(to_toml(data))
+        command = [sys.executable, "-m", "spikelearn.cli", "run", str(files[0]), "--out", str(tmp / "runs"),
                    "--no-progress"]
+        for f in files[1:]:
+            command += ["--pack-with", str(f)]
         for name, text in plugin_sources.items():
             (tmp / name).write_text(text)
             command += ["--plugin", str(tmp / name)]
         proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
         errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spikelearn: error:")]
-        runs = [p for p in (tmp / "runs").glob("*/*") if not p.name.startswith(".")]
-        if len(runs) != 1:
+        runs = _runs_in_order([p for p in (tmp / "runs").glob("*/*") if not p.name.startswith(".")])
+        if len(runs) != len(datas):
             tail = proc.stderr.strip().splitlines()
-            return "failed", errors[-1] if errors else (tail[-1] if tail else f"exit status {proc.returncode}"), None
+            message = errors[-1] if errors else (tail[-1] if tail else f"exit status {proc.returncode}")
+            return [("failed", message, None)] * len(datas)
+        out = []
+        for run in runs:
+            try:
+                status = json.loads((run / "status.json").read_text())
+            except (OSError, ValueError) as ex:
+                status = {"status": "failed", "reason": f"unreadable status.json: {ex}"}
+            state = status.get("status", "failed")
+            message = "" if state == "complete" else (errors[-1] if errors else status.get("reason", ""))
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+                tar.add(run, arcname="run")
+            out.append((state, message, buf.getvalue()))
+        return out
+
+
+def _runs_in_order(runs):
+    """Run directories in the order of their packed copies (their provenance's ``packed.index``)."""
+    def index(run):
         try:
-            status = json.loads((runs[0] / "status.json").read_text())
-        except (OSError, ValueError) as ex:
-            status = {"status": "failed", "reason": f"unreadable status.json: {ex}"}
-        state = status.get("status", "failed")
-        message = "" if state == "complete" else (errors[-1] if errors else status.get("reason", ""))
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            tar.add(runs[0], arcname="run")
-        return state, message, buf.getvalue()
+            return json.loads((run / "provenance.json").read_text()).get("packed", {}).get("index", 0)
+        except (OSError, ValueError):
+            return 0
+
+    return sorted(runs, key=index)
 
 
 def _extract(payload, dest):
@@ -179,11 +204,23 @@ def _extract(payload, dest):
 
 
 def run_sweep(base, grid, seeds, registry, out_root="runs", workers=2, scheduler=None, plugin_files=(),
-              progress=True, echo=print, runtime_parameters=True):
+              progress=True, echo=print, runtime_parameters=True, pack=1):
     """Run (or resume) a sweep; return the sweep directory (:func:`failed_points` lists what did not
-    complete)."""
+    complete). ``pack`` > 1 simulates up to that many points as copies in one network
+    (:mod:`spikelearn.pack`; run-time parameters then do not apply: the values are per-copy constants);
+    a scenario that cannot be packed is refused before anything runs."""
+    if pack > 1:
+        runtime_parameters = False
     points = plan_sweep(base, grid, seeds, registry, runtime_parameters)
     spec = {"scenario": base.data, "grid": grid, "seeds": seeds, "runtime_parameters": runtime_parameters}
+    if pack > 1:
+        from .runner import check_packable
+
+        spec["pack"] = pack
+        chunk = [parse_scenario(p.data, f"{base.source} (sweep point {p.params}, seed {p.seed})", registry)
+                 for p in points[:pack]]
+        if len(chunk) > 1:
+            check_packable(chunk, registry)
     sweep_dir = Path(out_root) / base.name / f"sweep-{_digest(spec)}"
     (sweep_dir / "points").mkdir(parents=True, exist_ok=True)
     (sweep_dir / "failed").mkdir(exist_ok=True)
@@ -193,7 +230,7 @@ def run_sweep(base, grid, seeds, registry, out_root="runs", workers=2, scheduler
     echo(f"sweep directory: {sweep_dir} ({len(points)} points, {len(points) - len(todo)} already done)")
     sources = {Path(f).name: Path(f).read_text() for f in plugin_files}
     if todo:
-        _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo)
+        _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo, pack)
     write_table(sweep_dir, points)
     summary_figures(sweep_dir, points, list(grid))
     return sweep_dir
@@ -214,7 +251,7 @@ def _connect(workers, scheduler):
     return Client(cluster), cluster
 
 
-def _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo):
+def _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo, pack=1):
     """Run the points on Dask and file each result: a complete run under ``points/``, any other under
     ``failed/`` (its reason in ``<key>.json``, its run directory, when there is one, as
     ``<key>.incomplete``). SIGINT or SIGTERM to this process is passed to the points' runs on the local
@@ -228,32 +265,22 @@ def _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo):
     stop_file.unlink(missing_ok=True)
     previous = _forward_signals(interrupted, stop_file if cluster is not None else None)
     try:
-        futures = {client.submit(run_point, p.data, sources, str(stop_file), key=f"point-{p.key}", pure=False): p
-                   for p in todo}
+        chunks = [todo[k:k + pack] for k in range(0, len(todo), pack)]
+        futures = {client.submit(run_points, [p.data for p in chunk], sources, str(stop_file),
+                                 key=f"points-{chunk[0].key}-{len(chunk)}", pure=False): chunk for chunk in chunks}
         bar = _bar(len(todo), progress)
         done = failed = 0
         for future in as_completed(futures):
-            point = futures[future]
+            chunk = futures[future]
             try:
-                status, message, payload = future.result()
+                results = future.result()
             except Exception as ex:  # the task itself was lost or cancelled (e.g. its worker died too often)
-                status, message, payload = "failed", f"{type(ex).__name__}: {ex}", None
-            fail = sweep_dir / "failed" / f"{point.key}.json"
-            if status == "complete":
-                fail.unlink(missing_ok=True)
-                _extract(payload, sweep_dir / "points" / point.key)
-                done += 1
-            else:
-                if payload is not None:
-                    kept = sweep_dir / "failed" / f"{point.key}.incomplete"
-                    shutil.rmtree(kept, ignore_errors=True)
-                    _extract(payload, kept)
-                fail.write_text(json.dumps({"params": point.params, "seed": point.seed, "status": status,
-                                            "error": message}, indent=2, default=str))
-                failed += 1
-            if bar is not None:
-                bar.set_postfix_str(f"completed {done}, failed {failed}, running {len(todo) - done - failed}")
-                bar.update(1)
+                results = [("failed", f"{type(ex).__name__}: {ex}", None)] * len(chunk)
+            for point, (status, message, payload) in zip(chunk, results):
+                done, failed = _file_point(sweep_dir, point, status, message, payload, done, failed)
+                if bar is not None:
+                    bar.set_postfix_str(f"completed {done}, failed {failed}, running {len(todo) - done - failed}")
+                    bar.update(1)
             if interrupted and cluster is None:  # remote workers: nothing to signal, stop submitting
                 client.cancel(list(futures))
         if bar is not None:
@@ -267,6 +294,23 @@ def _run_points(todo, sweep_dir, sources, workers, scheduler, progress, echo):
             cluster.close()
     if interrupted:
         echo(f"sweep interrupted by {interrupted[0]}: the points that were running are kept as incomplete")
+
+
+def _file_point(sweep_dir, point, status, message, payload, done, failed):
+    """File one point's result: a complete run under ``points/``, any other under ``failed/``; returns the
+    updated counts ``(done, failed)``."""
+    fail = sweep_dir / "failed" / f"{point.key}.json"
+    if status == "complete":
+        fail.unlink(missing_ok=True)
+        _extract(payload, sweep_dir / "points" / point.key)
+        return done + 1, failed
+    if payload is not None:
+        kept = sweep_dir / "failed" / f"{point.key}.incomplete"
+        shutil.rmtree(kept, ignore_errors=True)
+        _extract(payload, kept)
+    fail.write_text(json.dumps({"params": point.params, "seed": point.seed, "status": status,
+                                "error": message}, indent=2, default=str))
+    return done, failed + 1
 
 
 def _forward_signals(interrupted, stop_file):
