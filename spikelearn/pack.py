@@ -11,8 +11,10 @@ own seed, its own task arrays, its own rule parameters); :func:`merge` turns the
   ``pack_copy_pre == pack_copy_post``;
 - values that differ between copies become per-element values: arrays are concatenated, parameters of
   models and rules become constant per-neuron variables of the same name (in synapse code, variables of
-  the target population), a 1-d TimedArray (a task's stimulus schedule, drawn from the copy's seed)
-  becomes a 2-d one read at the copy's column;
+  the target population), a TimedArray (a task's stimulus schedule, drawn from the copy's seed) becomes
+  one table with the copies side by side, each call reading the copy's columns;
+- shared variables that are schedules (written from time and constants: an oscillation, a phase) stay
+  shared; one written from the neurons' state would mix the copies and is refused;
 - records cover every copy; :func:`split` cuts the saved arrays back into each copy's files, with the
   copy's own indices, so that each copy is written as an ordinary run directory.
 
@@ -21,10 +23,10 @@ copy draws its own; they are not the numbers the copy's seed would draw on its o
 sample of the same distribution as its separate run, not the same sample). Arrays a task draws from its
 seed (``ctx.rng``) are exactly those of the separate run.
 
-What cannot be packed is refused (`PackError`) naming what prevents it: a shared variable that the
-simulation changes (one value for all copies), code reading the number of synapses ``N``, a namespace
-value or a TimedArray that differs between copies and cannot be made per copy, copies whose networks
-differ in structure.
+What cannot be packed is refused (`PackError`) naming what prevents it: a shared variable computed from
+the neurons' or synapses' state, code reading the number of synapses ``N``, a namespace value that
+differs between copies and is not a TimedArray, recorded synapse indices of a connection made with
+p < 1, copies whose networks differ in structure.
 """
 
 import re
@@ -160,7 +162,9 @@ def _declaration(name, value):
 
 
 def _with_copy_index(code, tables, index):
-    """``f(args)`` → ``f(args, index)`` for every call of a per-copy TimedArray ``f`` in ``tables``."""
+    """Calls of per-copy TimedArrays read the copy's part: ``f(t)`` → ``f(t, index)`` for a 1-d table
+    (``tables[f]`` None: a column per copy), ``f(t, k)`` → ``f(t, (k) + index*C)`` for a 2-d one of ``C``
+    columns per copy (``tables[f] = C``)."""
     if not tables or not code:
         return code
     out, pos = [], 0
@@ -168,11 +172,20 @@ def _with_copy_index(code, tables, index):
     for m in pattern.finditer(code):
         if m.start() < pos:
             continue
-        depth, k = 1, m.end()
+        depth, k, comma = 1, m.end(), None
         while k < len(code) and depth:
-            depth += {"(": 1, ")": -1}.get(code[k], 0)
+            ch = code[k]
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if ch == "," and depth == 1:
+                comma = k
             k += 1
-        out.append(code[pos:k - 1] + f", {index})")
+        columns = tables[m.group(1)]
+        if columns is None:
+            out.append(code[pos:k - 1] + f", {index})")
+        elif comma is None:
+            raise PackError(f"the 2-d TimedArray '{m.group(1)}' is called with one argument in: {code.strip()}")
+        else:
+            out.append(code[pos:comma + 1] + f" ({code[comma + 1:k - 1].strip()}) + {index}*{columns})")
         pos = k
     out.append(code[pos:])
     return "".join(out)
@@ -220,6 +233,36 @@ def _shared_variables(equations):
             if "shared" in eq.flags and "constant" not in eq.flags]
 
 
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)\s*(.+)$")
+
+
+def _activity_dependent(equations, code_blocks):
+    """The shared variables of a group whose values depend on its neurons' state: those written (by
+    ``code_blocks``, or defined by their equation) from a per-neuron variable or from such a shared
+    variable. The others are schedules (functions of time and constants), the same in every copy."""
+    from brian2 import Equations
+    from brian2.utils.stringtools import get_identifiers
+
+    eqs = Equations(equations) if equations and equations.strip() else Equations("")
+    shared = {eq.varname for eq in eqs.ordered if "shared" in eq.flags}
+    per_neuron = set(eqs.names) - shared
+    reads = {name: set() for name in _shared_variables(equations)}
+    for eq in eqs.ordered:
+        if eq.varname in reads and eq.expr is not None:
+            reads[eq.varname] |= get_identifiers(str(eq.expr))
+    for block in code_blocks:
+        for line in re.split(r"[\n;]", block or ""):
+            m = _ASSIGNMENT.match(line)
+            if m and m.group(1) in reads:
+                reads[m.group(1)] |= get_identifiers(m.group(2))
+    dependent = {v for v, names in reads.items() if names & per_neuron}
+    while True:  # a schedule variable computed from a dependent one depends on the activity too
+        more = {v for v, names in reads.items() if v not in dependent and names & dependent}
+        if not more:
+            return sorted(dependent)
+        dependent |= more
+
+
 # --------------------------------------------------------------------------------------------------
 # the merge
 
@@ -251,7 +294,7 @@ def _merged_namespace(ctxs, layout):
     returns ``(namespace, names of the per-copy tables)``."""
     from brian2 import TimedArray, second
 
-    namespace, tables = {}, set()
+    namespace, tables = {}, {}
     for key, value in ctxs[0].namespace.items():
         values = [c.namespace.get(key) for c in ctxs]
         if _all_same(values):
@@ -262,12 +305,13 @@ def _merged_namespace(ctxs, layout):
                             f"{next(v for v in values if not _same(values[0], v))}); only arrays in time "
                             "(TimedArray) can differ per copy")
         shapes = {v.values.shape for v in values}
-        if len(shapes) != 1 or values[0].values.ndim != 1 or len({v.dt for v in values}) != 1:
-            raise PackError(f"the TimedArray '{key}' differs between copies in length, time step or shape "
-                            f"({sorted(shapes)}); a per-copy TimedArray must be 1-d, of one length and step")
-        table = np.stack([v.values for v in values], axis=1)
+        if len(shapes) != 1 or len({v.dt for v in values}) != 1 or len({v.dim for v in values}) != 1:
+            raise PackError(f"the TimedArray '{key}' differs between copies in its shape, time step or unit "
+                            f"({sorted(shapes)}); per-copy TimedArrays need one shape, step and unit")
+        one_d = values[0].values.ndim == 1
+        table = np.stack([v.values for v in values], axis=1) if one_d else np.concatenate([v.values for v in values], 1)
         namespace[key] = TimedArray(_with_dim(table, values[0].dim), dt=values[0].dt * second, name=values[0].name)
-        tables.add(key)
+        tables[key] = None if one_d else values[0].values.shape[1]
     return namespace, tables
 
 
@@ -301,10 +345,7 @@ def _merge_spec(name, specs, layout, code):
             raise PackError(f"population '{name}': its model's {attr} differ between copies")
     if not _all_same([s.refractory for s in specs]):
         raise PackError(f"population '{name}': its refractory period differs between copies")
-    shared = _shared_variables(first.equations)
-    if shared:
-        raise PackError(f"population '{name}' declares the shared variable(s) {', '.join(shared)}: one value for "
-                        "the whole packed group, which the copies would share")
+    shared = set(_shared_variables(first.equations))
     namespace, constants = {}, {}
     for key in first.namespace:
         values = [s.namespace.get(key) for s in specs]
@@ -316,8 +357,11 @@ def _merge_spec(name, specs, layout, code):
                           + [_declaration(k, v) for k, v in constants.items()])
     initial = {COPY: np.repeat(np.arange(K), n), INDEX: np.tile(np.arange(n), K), **constants}
     for var in first.initial:
-        initial[var] = _merge_value([s.initial.get(var) for s in specs], [n] * K, code,
-                                    f"population '{name}': initial value of {var}")
+        values = [s.initial.get(var) for s in specs]
+        if var in shared and not _all_same(values):
+            raise PackError(f"population '{name}': the shared variable {var} starts at different values in "
+                            "different copies")
+        initial[var] = _merge_value(values, [n] * K, code, f"population '{name}': initial value of {var}")
     operations = [replace(op, code=code(op.code)) for op in first.operations]
     return GroupSpec(equations=equations, threshold=code(first.threshold), reset=code(first.reset),
                      refractory=code(first.refractory) if isinstance(first.refractory, str) else first.refractory,
@@ -393,11 +437,11 @@ def _merge_connection(name, conns, layout, codes, generators):
             raise PackError(f"connection '{name}': the namespace value '{key}' differs between copies")
         namespace[key] = values[0]
     effect = ({k: code(v) for k, v in first.effect.items()} if isinstance(first.effect, dict) else code(first.effect))
-    for text in (first.model,):
-        shared = _shared_variables(text)
-        if shared:
-            raise PackError(f"connection '{name}' declares the shared variable(s) {', '.join(shared)}: one value "
-                            "for the whole packed connection, which the copies would share")
+    code_blocks = [first.on_post] + (list(first.effect.values()) if isinstance(first.effect, dict) else [first.effect])
+    dependent = _activity_dependent(first.model, code_blocks)
+    if dependent:
+        raise PackError(f"connection '{name}': the shared variable(s) {', '.join(dependent)} depend on the synapses' "
+                        "state: one value for the whole packed connection, which the copies would share")
     return replace(first, model=code(first.model), effect=effect, summed=code(first.summed),
                    on_post=code(first.on_post), namespace=namespace, initial=initial, **fields)
 
@@ -496,6 +540,19 @@ def merge(ctxs, plastic, pop_namespaces):
     for kind, name in first.net.order:
         if kind == "population":
             pops = [c.net.populations[name] for c in ctxs]
+            spec0 = specs[name][0]
+            writers = ([op.code for op in spec0.operations] + [spec0.reset or ""] + first.extra_reset.get(name, [])
+                       + [op.code for op in first.net.operations.values() if op.target == name])
+            dependent = _activity_dependent("\n".join([spec0.equations or ""] + first.extra_equations.get(name, [])),
+                                            writers)
+            if dependent:
+                raise PackError(f"population '{name}': the shared variable(s) {', '.join(dependent)} depend on the "
+                                "neurons' state: one value for the whole packed group, which the copies would share")
+            shared = set(_shared_variables(spec0.equations))
+            for var in pops[0].initial:
+                if var in shared and not _all_same([p.initial.get(var) for p in pops]):
+                    raise PackError(f"population '{name}': the shared variable {var} starts at different values in "
+                                    "different copies")
             spec = _merge_spec(name, specs[name], layout, codes[name])
             per_neuron = pop_ns[name].pop("__per_neuron__", {})
             initial = dict(per_neuron)
