@@ -50,7 +50,7 @@ def write_reference(app=None):
               ("`[phases]`", sc.PHASE_KEYS), ("`[record]`", sc.RECORD_KEYS),
               ("`[record.spikes.POP]`", sc.SPIKE_RECORD_KEYS),
               ("`[record.states.POP]`", sc.STATE_RECORD_KEYS), ("`[record.weights.CONN]`", sc.WEIGHT_RECORD_KEYS),
-              ("`[task]`", sc.TASK_KEYS), ("`[guard]`", sc.GUARD_KEYS), ("`[claims.NAME]`", CLAIM_KEYS)]
+              ("`[task]`", sc.TASK_KEYS), ("`[sweep]`", sc.SWEEP_KEYS), ("`[guard]`", sc.GUARD_KEYS), ("`[claims.NAME]`", CLAIM_KEYS)]
     lines = ["# Scenario-file reference", "",
              "Generated from the validator (`spikelearn/scenario.py`) and the registered plugins at every docs "
              "build. Any other key is an error (with a did-you-mean suggestion). Choices: `device` in "

@@ -1,6 +1,7 @@
 """The Python API: run a scenario, load a run directory, read what it recorded.
 
-``spikelearn.run`` and ``spikelearn.load`` are :func:`run` and :func:`load`. :func:`run` goes through
+``spikelearn.run``, ``spikelearn.run_packed`` and ``spikelearn.load`` are :func:`run`, :func:`run_packed`
+(several seeds or parameter values as copies in one network) and :func:`load`. :func:`run` goes through
 the same steps as ``spikelearn run`` (the registry with the built-in plugins and any plugin files,
 validation with the overrides, :func:`spikelearn.runner.run_scenario`) and returns a :class:`Run`;
 :func:`load` opens an existing run directory. Every accessor returns one type:
@@ -46,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run", "load", "Run", "Spikes"]
+__all__ = ["run", "run_packed", "load", "Run", "Spikes"]
 
 
 def run(scenario, *, device=None, seed=None, set=None, out="runs", plugins=(), progress=False,
@@ -97,6 +98,59 @@ def run(scenario, *, device=None, seed=None, set=None, out="runs", plugins=(), p
     outcome = run_scenario(parsed, registry, out_root=out, device=device, progress=progress, figures=figures,
                            plugin_files=plugin_files, command=f"spikelearn.run({str(scenario)!r})")
     return Run(outcome.path)
+
+
+def run_packed(scenario, *, seeds=None, copies=None, device=None, set=None, out="runs", plugins=(), progress=False,
+               figures=True):
+    """Run several seeds or parameter values of a scenario as copies in one network
+    (:mod:`spikelearn.pack`); return one :class:`Run` per copy, each an ordinary run directory.
+
+    Parameters
+    ----------
+    scenario : str or path-like
+        A scenario file or a built-in scenario name.
+    seeds : sequence of int, optional
+        One copy per seed.
+    copies : sequence of dict, optional
+        One copy per dict of overrides (like ``set``; ``"seed"`` included), e.g.
+        ``[{"populations.inputs.parameters.rate": "10*Hz"}, {"populations.inputs.parameters.rate": "20*Hz"}]``.
+        Give ``seeds`` or ``copies``, not both.
+    device, set, out, plugins, progress, figures
+        As for :func:`run`; ``set`` applies to every copy.
+
+    Returns
+    -------
+    list of Run
+        In the order of ``seeds`` or ``copies``.
+
+    Raises
+    ------
+    spikelearn.pack.PackError
+        The copies cannot be packed (the message names what prevents it); nothing was run.
+
+    Examples
+    --------
+    >>> import tempfile, spikelearn
+    >>> runs = spikelearn.run_packed("song-stdp", seeds=[1, 2, 3], device="runtime",
+    ...                              set={"duration": "100*ms"}, out=tempfile.mkdtemp(), figures=False)
+    >>> [r.provenance["seed"] for r in runs], runs[0].provenance["packed"]["copies"]
+    ([1, 2, 3], 3)
+    """
+    from .errors import SpikelearnError
+    from .registry import default_registry
+    from .runner import run_packed as run_copies
+    from .scenario import load_scenario
+
+    if (seeds is None) == (copies is None):
+        raise SpikelearnError("run_packed: give seeds or copies (one of them)")
+    copies = [{"seed": int(s)} for s in seeds] if seeds is not None else [dict(c) for c in copies]
+    plugin_files = tuple(str(p) for p in plugins)
+    registry = default_registry(plugin_files)
+    common = _override_strings(set)
+    parsed = [load_scenario(scenario, registry, common + _override_strings(c)) for c in copies]
+    outcomes = run_copies(parsed, registry, out_root=out, device=device, progress=progress, figures=figures,
+                          plugin_files=plugin_files, command=f"spikelearn.run_packed({str(scenario)!r})")
+    return [Run(o.path) for o in outcomes]
 
 
 def load(run_dir):

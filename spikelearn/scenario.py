@@ -63,6 +63,7 @@ SPIKE_RECORD_KEYS = {"indices", "start", "stop"}
 WEIGHT_RECORD_KEYS = {"dt", "indices"}
 TASK_KEYS = {"name", "parameters"}
 GUARD_KEYS = {"enabled", "every", "limit"}
+SWEEP_KEYS = {"grid", "seeds", "pack"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -577,7 +578,7 @@ def parse_scenario(data, source, registry):
 
     sweep = None
     if "sweep" in data:
-        sdata = check.table(data["sweep"], "sweep", {"grid", "seeds", "pack"})
+        sdata = check.table(data["sweep"], "sweep", SWEEP_KEYS)
         grid = sdata.get("grid", {})
         check.table(grid, "sweep.grid", set(grid) if isinstance(grid, dict) else set())
         for gkey, values in grid.items():
