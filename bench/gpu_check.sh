@@ -19,10 +19,11 @@
 #
 # Environment: GPU_CHECK_STAGE (all | timing), GPU_CHECK_AGREE (scenario names), GPU_CHECK_BIG
 # (scenario; "skip"), GPU_CHECK_BIG_SET (its --set overrides, space-separated), GPU_CHECK_PROFILE
-# (modes of cuda_profile.py; "skip"), GPU_CHECK_BENCH (arguments of cuda_bench.py; "skip"),
+# (modes of cuda_profile.py; "skip"), GPU_CHECK_BENCH (arguments of cuda_bench.py; "skip"), GPU_CHECK_PACK
+# (arguments of pack_bench.py --device cuda: packed Song ensembles, K = 8, 64, 1000 vs separate; "skip"),
 # GPU_CHECK_END (default 555), GPU_CHECK_MPS (1), SPIKELEARN_BUILD_JOBS (make -j per build, 3).
 # Results in $OUT (at most 8 files): device.txt (machine, set-up, the time of each event), agree.jsonl
-# (one line per scenario), big.json (the big run: metrics, claims, timings), profile.json, bench.json,
+# (one line per scenario), big.json (the big run: metrics, claims, timings), profile.json, bench.json, pack.json,
 # gpu.csv (GPU memory and utilisation every second), logs.tgz (every log).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ BENCH=${GPU_CHECK_BENCH:---devices cuda,cpp,cpp-all --sizes 1000,10000,100000,10
 --recurrent "" --balanced 800,8000,80000 --balanced-duration 0.5 --hpc-duration 1}
 PROFILE_DIR=$WORK/profile
 BENCH_CACHE=$WORK/bench-cache
+PACK=${GPU_CHECK_PACK:---scenarios song-stdp --packs 8,64,1000}
 start=$SECONDS
 
 log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/device.txt"; }
@@ -93,6 +95,13 @@ timing() {  # the profile, then the benchmark's runs: one at a time, on builds m
     eval timeout "$(left)" $PY bench/cuda_bench.py $BENCH --cache "$BENCH_CACHE" --timeout 240 \
       --out "$WORK/bench.json" >"$LOGS/bench.log" 2>&1
     log "benchmark done (exit $?)"
+  fi
+  if [ "$PACK" != "skip" ] && [ "$(left)" -gt 60 ]; then
+    log "packed-ensemble runs"
+    # shellcheck disable=SC2086
+    eval timeout "$(left)" $PY bench/pack_bench.py --device cuda $PACK --out "$WORK/pack" >"$LOGS/pack.log" 2>&1
+    log "packed-ensemble runs done (exit $?)"
+    cp "$WORK/pack.json" "$OUT/" 2>/dev/null || true
   fi
 }
 

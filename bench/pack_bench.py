@@ -5,14 +5,16 @@ For song-stdp (10 s simulated) and reward-estimation (its short form on cpp), se
   ``main.cpp`` for a new seed), and
 - packed: K = 8 and K = 64 seeds per network (`spikelearn.runner.run_packed`), each copy written as an
   ordinary run directory,
-on cpp with 1 and 2 OpenMP threads. Every configuration runs in its own process after an untimed warm-up
-that compiles its build; the timed part is everything a user waits for (build check, simulation, saving,
-evaluation; figures off). Runs per hour = runs / wall time; the ratio is against the separate runs of the
-same scenario and thread count, measured in the same command.
+on cpp with 1 and 2 OpenMP threads (or on cuda: ``--device cuda --packs 8,64,1000``, threads not
+applying). Every configuration runs in its own process after an untimed warm-up that compiles its build;
+the timed part is everything a user waits for (build check, simulation, saving, evaluation; figures
+off). Runs per hour = runs / wall time; the ratio is against the separate runs of the same scenario,
+device and thread count, measured in the same command.
 
     .venv/bin/python bench/pack_bench.py [--quick]
+    python bench/pack_bench.py --device cuda --scenarios song-stdp --packs 8,64,1000 --out $OUT/pack  # on a GPU
 
-Writes bench/results/<machine>-<date>-pack.json and .md and prints the table.
+Writes bench/results/<machine>-<date>-pack.json and .md (or ``--out`` .json and .md) and prints the table.
 """
 
 import argparse
@@ -44,7 +46,10 @@ def one(spec):
     from spikelearn.scenario import load_scenario
 
     registry = default_registry(())
-    sets = SCENARIOS[spec["scenario"]] + ['device="cpp"', f"device_options.threads={spec['threads']}"]
+    device = spec.get("device", "cpp")
+    sets = SCENARIOS[spec["scenario"]] + [f'device="{device}"']
+    if device == "cpp":
+        sets.append(f"device_options.threads={spec['threads']}")
     out = Path(spec["out"])
 
     def batch(seeds):
@@ -78,20 +83,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="4 separate runs, K = 4 and 8 only")
+    parser.add_argument("--device", default="cpp", choices=("cpp", "cuda"))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated (default: all)")
+    parser.add_argument("--packs", help="comma-separated K (default 8,64)")
+    parser.add_argument("--threads", default="1,2", help="cpp OpenMP threads, comma-separated (default 1,2)")
+    parser.add_argument("--out", help="result stem (default bench/results/<machine>-<date>-pack)")
     args = parser.parse_args()
     if args.one:
         one(json.loads(args.one))
         return
-    packs = (4, 8) if args.quick else (8, 64)
+    packs = [int(k) for k in args.packs.split(",")] if args.packs else ([4, 8] if args.quick else [8, 64])
     separate_runs = 4 if args.quick else 16
+    threads = [int(t) for t in args.threads.split(",")] if args.device == "cpp" else [0]
     rows = []
-    for scenario in SCENARIOS:
-        for threads in (1, 2):
+    for scenario in args.scenarios.split(","):
+        for n_threads in threads:
             base = None
             for k in (1, *packs):
                 runs = separate_runs if k == 1 else max(k, separate_runs)
-                r = measure({"scenario": scenario, "threads": threads, "pack": k, "runs": runs})
-                row = {"scenario": scenario, "threads": threads, "pack": k, **r}
+                r = measure({"scenario": scenario, "device": args.device, "threads": n_threads, "pack": k,
+                             "runs": runs})
+                row = {"scenario": scenario, "device": args.device, "threads": n_threads, "pack": k, **r}
                 if "wall_s" in r:
                     row["runs_per_hour"] = 3600 * r["runs"] / r["wall_s"]
                     if k == 1:
@@ -101,17 +113,19 @@ def main():
                 print(json.dumps(row), flush=True)
     from spikelearn.reproduce import cpu_model
 
-    stem = ROOT / "bench" / "results" / f"{platform.node()}-{date.today().isoformat()}-pack"
+    stem = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{platform.node()}-{date.today().isoformat()}-pack"
     meta = {"cpu": cpu_model(), "cores": os.cpu_count(), "node": platform.node(),
             "python": platform.python_version(), "rows": rows}
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=2))
-    lines = ["| scenario | threads | K | runs | wall (s) | runs/hour | vs separate |", "|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | device | threads | K | runs | wall (s) | runs/hour | vs separate |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        head = f"| {r['scenario']} | {r['device']} | {r['threads'] or '-'} | {r['pack']} |"
         if "error" in r:
-            lines.append(f"| {r['scenario']} | {r['threads']} | {r['pack']} | - | - | error: {r['error']} | - |")
+            lines.append(f"{head} - | - | error: {r['error']} | - |")
             continue
-        lines.append(f"| {r['scenario']} | {r['threads']} | {r['pack']} | {r['runs']} | {r['wall_s']:.1f} | "
-                     f"{r['runs_per_hour']:.0f} | {r['vs_separate']:.2f} |")
+        ratio = f"{r['vs_separate']:.2f}" if r.get("vs_separate") else "-"
+        lines.append(f"{head} {r['runs']} | {r['wall_s']:.1f} | {r['runs_per_hour']:.0f} | {ratio} |")
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

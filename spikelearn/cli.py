@@ -225,16 +225,17 @@ def cmd_run(args):
 
 
 def _run_packed(args, scenario, registry, plugin_files, echo):
-    from .errors import SpikelearnError
     from .runner import run_packed
     from .scenario import load_scenario
 
-    if args.build_only:
-        raise SpikelearnError("run: --build-only and --pack-with cannot be combined")
     others = [load_scenario(name, registry, list(args.overrides)) for name in args.pack_with]
     outcomes = run_packed([scenario, *others], registry, out_root=args.out, device=args.device,
                           progress=not args.no_progress, command="spikelearn " + " ".join(sys.argv[1:]),
-                          plugin_files=plugin_files, echo=echo, force=args.force)
+                          plugin_files=plugin_files, echo=echo, force=args.force, build_only=args.build_only)
+    if args.build_only:
+        print(f"built only, not run: {len(outcomes)} packed copies generated and compiled (records: "
+              f"{', '.join(str(o.path) for o in outcomes)})")
+        return 0
     for outcome in outcomes:
         _print_outcome(outcome)
     if args.strict and not all(o.all_passed for o in outcomes):

@@ -150,7 +150,7 @@ def run_scenario(scenario, registry, out_root="runs", device=None, progress=True
 
 
 def run_packed(scenarios, registry, out_root="runs", device=None, progress=True, command=None, plugin_files=(),
-               echo=None, figures=True, force=False):
+               echo=None, figures=True, force=False, build_only=False):
     """Run validated scenarios of one structure (seeds, parameter values of one scenario) as copies in one
     network (:mod:`spikelearn.pack`); return one `RunOutcome` per scenario, each an ordinary run directory
     whose provenance says it was packed and with which runs. What prevents packing is refused with a
@@ -165,7 +165,7 @@ def run_packed(scenarios, registry, out_root="runs", device=None, progress=True,
                                       f"{getattr(first, what)} ({first.source})")
         if sc.phases != first.phases:
             raise SpikelearnError(f"{sc.source}: packed runs need one phase schedule")
-    return _run(scenarios, registry, out_root, device, progress, False, command, plugin_files, echo, figures,
+    return _run(scenarios, registry, out_root, device, progress, build_only, command, plugin_files, echo, figures,
                 None, force)
 
 
@@ -316,11 +316,14 @@ def _simulate_and_evaluate(scenarios, rundirs, provenances, registry, task, prog
                 prov["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
                 prov["device_build_dir"] = str(session.build_dir) if session.build_dir else None
             if build_only:
-                provenances[0]["build_only"] = True
-                write_json_atomic(rundirs[0].path / "provenance.json", provenances[0])
-                path = rundirs[0].abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
+                outcomes = []
+                for rundir, prov in zip(rundirs, provenances):
+                    prov["build_only"] = True
+                    write_json_atomic(rundir.path / "provenance.json", prov)
+                    path = rundir.abandon("build-only", f"generated and compiled in {session.build_dir}; not run",
                                           suffix=".build-only")
-                return [RunOutcome(path, build_only=True)]
+                    outcomes.append(RunOutcome(path, build_only=True))
+                return outcomes
             if guard is not None and (hit := guard.tripped()) is not None:
                 _stop_on_guard(hit, guard, ctx, rundirs)
             _save(ctx, rundirs)

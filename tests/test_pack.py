@@ -14,10 +14,12 @@ written as an ordinary run directory.
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from spikelearn.cuda import find_nvcc
 from spikelearn.pack import PackError, _activity_dependent, _with_copy_index
 from spikelearn.results import RunResult
 from spikelearn.runner import check_packable, run_packed, run_scenario
@@ -164,3 +166,14 @@ def test_the_command_line_packs_runs_and_sweeps(tmp_path):
                                     str(tmp_path / "sweeps")], capture_output=True, text=True)
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines()[-1].startswith("spikelearn: error: record.weights.ee:")
+
+
+@pytest.mark.cuda_build
+@pytest.mark.skipif(find_nvcc() is None, reason="nvcc (CUDA toolkit) not found: cannot compile for cuda")
+def test_a_packed_network_compiles_for_cuda(registry, tmp_path):
+    scenarios = [load_scenario("song-stdp", registry, ['device="cuda"', f"seed={s}"]) for s in (1, 2, 3, 4)]
+    outcomes = run_packed(scenarios, registry, out_root=tmp_path / "runs", progress=False, figures=False,
+                          build_only=True)
+    assert len(outcomes) == 4 and all(o.build_only and o.path.name.endswith(".build-only") for o in outcomes)
+    build_dir = Path(json.loads((outcomes[0].path / "provenance.json").read_text())["device_build_dir"])
+    assert "packed4" in build_dir.name and (build_dir / "main").is_file()
