@@ -139,7 +139,8 @@ def test_variability_rule_in_brian2(registry, fano):
         model = registry.get("models", "poisson_hawkes")
         n = 20000
         values = np.repeat([0.4, 2.0, -1.0, 0.0], n)
-        g = create_group(model, "hawkes_test", len(values), {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz})
+        g = create_group(model, "hawkes_test", len(values), {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz,
+                                                             "ordering": "noise_before_filter"})
         g.u_in = values
         net = Network(g)
         net.run(defaultclock.dt)  # one step: rate 0 (no spike), then the rule and the filter
@@ -157,6 +158,57 @@ def test_variability_rule_in_brian2(registry, fano):
     np.testing.assert_allclose(x[3], 0.0)
     z = np.asarray(g.z_int[:]).reshape(4, n)
     np.testing.assert_allclose(z, x / 2e-3 * 1e-4)  # z_int accumulates x_rec/tau_syn*dt
+
+
+def _run_hawkes(registry, params, size, steps, x_rec=None):
+    """A hawkes group (``x_rec`` preset) and its spike monitor after ``steps`` steps on the numpy target."""
+    from brian2 import Network, SpikeMonitor, defaultclock, ms, prefs, seed, start_scope
+
+    start_scope()
+    old_target, old_dt = prefs.codegen.target, defaultclock.dt
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.1 * ms
+    try:
+        seed(4)
+        g = create_group(registry.get("models", "poisson_hawkes"), "hawkes_new", size, params)
+        if x_rec is not None:
+            g.x_rec = x_rec
+        mon = SpikeMonitor(g)
+        Network(g, mon).run(steps * defaultclock.dt)
+    finally:
+        prefs.codegen.target, defaultclock.dt = old_target, old_dt
+    return g, mon
+
+
+def test_newest_ordering_puts_the_noise_on_the_filtered_per_step_probability(registry):
+    """ce3dffc: x is filtered (not perturbed); p_rec = x dt/tau + sqrt(F [x dt/tau]_+) N(0, 1); z sums p_rec."""
+    from brian2 import Hz, ms
+
+    n, fano = 40000, 0.7
+    x = np.repeat([0.4, 2.0, -1.0], n)
+    params = {"tau_syn": 2 * ms, "fano": fano, "rate_bkg": 0 * Hz, "ordering": "filter_then_noise",
+              "tref": 2 * ms, "feedforward": "rate"}
+    g, _ = _run_hawkes(registry, params, len(x), 1, x_rec=x)
+    decay = np.exp(-0.1 / 2)
+    np.testing.assert_allclose(np.asarray(g.x_rec[:]), x * decay)  # no noise carried in the filter
+    p = np.asarray(g.p_rec[:]).reshape(3, n)
+    for k, xk in enumerate([0.4, 2.0]):
+        mean = xk * decay * 0.1 / 2
+        assert p[k].mean() == pytest.approx(mean, abs=4 * np.sqrt(fano * mean / n))
+        assert p[k].var() == pytest.approx(fano * mean, rel=5 * np.sqrt(2 / n))
+    np.testing.assert_allclose(p[2], -1.0 * decay * 0.1 / 2)  # no noise on net inhibitory input
+    np.testing.assert_allclose(np.asarray(g.z_int[:]), np.asarray(g.p_rec[:]))  # z: the noisy p_rec
+
+
+def test_refractory_period_of_the_newest_code(registry):
+    """Every neuron certain to spike (p >= 1) fires once every tref/dt = 20 steps."""
+    from brian2 import Hz, ms
+
+    params = {"tau_syn": 2 * ms, "fano": 0.0, "rate_bkg": 20000 * Hz, "ordering": "filter_then_noise",
+              "tref": 2 * ms, "feedforward": "rate"}
+    _, mon = _run_hawkes(registry, params, 3, 100)
+    steps = np.round(np.asarray(mon.t[mon.i == 0] / (0.1 * ms))).astype(int)
+    assert np.array_equal(steps, np.arange(0, 100, 20))
 
 
 # ----------------------------------------------------------------------------------------------------

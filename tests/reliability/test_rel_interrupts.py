@@ -160,6 +160,28 @@ def test_runtime_interrupt_records_the_time_reached(tmp_path, registry):
     assert t.max() <= status["t_end"] and RunResult(run).duration == status["t_end"]
 
 
+def test_an_interrupted_packed_run_marks_every_copy_incomplete(tmp_path, registry):
+    from spikelearn.runner import run_packed
+
+    path = _scenario(tmp_path, "slowpack", duration="300*second")
+    copies = [load_scenario(path, registry, [f"seed={s}"]) for s in (1, 2, 3)]
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        with pytest.raises(RunInterrupted, match="stopped at t = "):
+            run_packed(copies, registry, out_root=tmp_path / "runs", progress=False)
+    finally:
+        timer.cancel()
+    runs = sorted((tmp_path / "runs" / "slowpack").iterdir())
+    assert len(runs) == 3 and all(r.name.endswith(".incomplete") for r in runs), runs
+    for run in runs:
+        status = json.loads((run / "status.json").read_text())
+        assert status["status"] == "incomplete" and 0 < status["t_end"] < 300
+        assert not (run / "metrics.json").exists(), "an interrupted run is not evaluated"
+        i, t = RunResult(run).spikes("inp")
+        assert len(t) and t.max() <= status["t_end"] and i.max() < RunResult(run).spike_count_size("inp")
+
+
 @pytest.fixture
 def interrupted_run(tmp_path, registry):
     """An incomplete run directory as an interrupt leaves it: 50 ms recorded of a long plan."""
