@@ -117,6 +117,12 @@ def main():
     meta = {"cpu": cpu_model(), "cores": os.cpu_count(), "node": platform.node(),
             "python": platform.python_version(), "rows": rows}
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    stem.with_suffix(".md").write_text(table(rows))
+    print(table(rows))
+
+
+def table(rows):
+    """The Markdown table of the measured rows."""
     lines = ["| scenario | device | threads | K | runs | wall (s) | runs/hour | vs separate |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -126,8 +132,7 @@ def main():
             continue
         ratio = f"{r['vs_separate']:.2f}" if r.get("vs_separate") else "-"
         lines.append(f"{head} {r['runs']} | {r['wall_s']:.1f} | {r['runs_per_hour']:.0f} | {ratio} |")
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
