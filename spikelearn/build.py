@@ -202,8 +202,10 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     extra_eq = "\n".join(ctx.extra_equations[pop.name])
     extra_reset = "\n".join(ctx.extra_reset[pop.name])
     events = ctx.extra_events.get(pop.name, {})
-    group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
-                         pop.order, pop.dt, events)
+    model_key = f"models.{pop.model}" if pop.model in ctx.scenario.models else (pop.origin or f"populations.{pop.name}")
+    with at_key(model_key):
+        group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
+                             pop.order, pop.dt, events)
     if events:
         setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
         for event in events:  # after the reset has stored this step's spikes

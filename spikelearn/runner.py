@@ -379,10 +379,15 @@ def check_packable(scenarios, registry):
     from .build import _compose_all, describe_network
     from .pack import merge
 
+    from .pack import PackError
+
     task = registry.get("tasks", scenarios[0].task) if scenarios[0].task else None
     ctxs = [describe_network(s, registry, task) for s in scenarios]
     composed = [_compose_all(c) for c in ctxs]
-    merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
+    try:
+        merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
+    except PackError as ex:
+        raise PackError(f"{scenarios[0].source}: cannot be packed: {ex}") from None
 
 
 @contextmanager

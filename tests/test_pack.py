@@ -165,7 +165,7 @@ def test_the_command_line_packs_runs_and_sweeps(tmp_path):
     refused = subprocess.run(cli + ["sweep", "balanced-stdp", "--seeds", "2", "--pack", "2", "--out",
                                     str(tmp_path / "sweeps")], capture_output=True, text=True)
     assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines()[-1].startswith("spikelearn: error: record.weights.ee:")
+    assert "cannot be packed: record.weights.ee:" in refused.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.cuda_build
@@ -177,3 +177,13 @@ def test_a_packed_network_compiles_for_cuda(registry, tmp_path):
     assert len(outcomes) == 4 and all(o.build_only and o.path.name.endswith(".build-only") for o in outcomes)
     build_dir = Path(json.loads((outcomes[0].path / "provenance.json").read_text())["device_build_dir"])
     assert "packed4" in build_dir.name and (build_dir / "main").is_file()
+
+
+def test_validate_says_when_a_scenario_that_asks_for_packing_cannot_be_packed():
+    done = subprocess.run([sys.executable, "-m", "spikelearn.cli", "validate", "balanced-stdp", "--set", "sweep.pack=2"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("spikelearn: error: ") and line.endswith(
+        "balanced_stdp.toml: cannot be packed: record.weights.ee: the recorded synapse indices of connection 'ee' "
+        "cannot be placed per copy before connecting (p < 1 or a connect condition)")
