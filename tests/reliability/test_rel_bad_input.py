@@ -63,6 +63,10 @@ CASES = {
                                'durations = ["1*ms", "1*ms"]\n\n[record]'), "phases.names", ["duplicate phase names"]),
     "bad_choice": (('device = "runtime"', 'device = "gpu"'), "device", ["allowed: runtime, cpp, cuda"]),
     "guard_bad_limit": (('[record]', '[guard]\nlimit = -1.0\n\n[record]'), "guard.limit", ["must"]),
+    "model_brian2_refuses": (('[populations.out]\nmodel = "lif_cond"',
+                              '[models.unit]\nequations = """\ndv/dt = -v/(10*ms) : 1\nge : 1\nm = v : 1 (shared)\n"""\n'
+                              'synaptic_effect = "ge_post += w"\n\n[populations.out]\nmodel = "unit"'), "models.unit",
+                             ["SyntaxError", "Shared subexpression 'm' refers to non-shared variable 'v'"]),
 }
 
 
