@@ -12,6 +12,7 @@ written as an ordinary run directory.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -168,8 +169,45 @@ def test_the_command_line_packs_runs_and_sweeps(tmp_path):
     assert "cannot be packed: record.weights.ee:" in refused.stderr.strip().splitlines()[-1]
 
 
+GENERATE_PACKED = """
+import sys
+from spikelearn.registry import default_registry
+from spikelearn.scenario import load_scenario
+from spikelearn.devices import DeviceSession
+from spikelearn.build import build_network
+reg = default_registry()
+name, copies, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+scs = [load_scenario(name, reg, ['device="cuda"', f"seed={s}"]) for s in range(1, copies + 1)]
+task = reg.get("tasks", scs[0].task) if scs[0].task else None
+with DeviceSession(scs[0], build_dir=out):
+    from brian2 import defaultclock, device, seed
+    defaultclock.dt = scs[0].dt
+    seed(scs[0].seed)
+    net, ctx = build_network(scs[0], reg, task, copies=scs)
+    net.run(scs[0].duration)
+    device.build(directory=out, compile=False, run=False, with_output=False)
+"""
+needs_nvcc = pytest.mark.skipif(find_nvcc() is None, reason="nvcc (CUDA toolkit) not found: cannot compile for cuda")
+
+
 @pytest.mark.cuda_build
-@pytest.mark.skipif(find_nvcc() is None, reason="nvcc (CUDA toolkit) not found: cannot compile for cuda")
+@needs_nvcc
+@pytest.mark.parametrize("name, copies", [("song-stdp", 4), ("reward-estimation", 2)])
+def test_a_packed_network_generates_cuda_code(name, copies, tmp_path):
+    """Song (explicit per-copy arrays) and the reward circuit (per-copy TimedArrays read at the copy's
+    column) generate a cuda project (no compile: seconds)."""
+    script = tmp_path / "generate.py"
+    script.write_text(GENERATE_PACKED)
+    out = tmp_path / "project"
+    proc = subprocess.run([sys.executable, str(script), name, str(copies), str(out)], capture_output=True, text=True,
+                          timeout=1800, env={**os.environ, "SPIKELEARN_CACHE": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "makefile").is_file() and (out / "objects.cu").is_file()
+
+
+@pytest.mark.cuda_build
+@pytest.mark.long
+@needs_nvcc
 def test_a_packed_network_compiles_for_cuda(registry, tmp_path):
     scenarios = [load_scenario("song-stdp", registry, ['device="cuda"', f"seed={s}"]) for s in (1, 2, 3, 4)]
     outcomes = run_packed(scenarios, registry, out_root=tmp_path / "runs", progress=False, figures=False,
