@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = {
         "stdp_window_ou": "spikelearn.tasks.bengio2017.stdp_window:StdpWindowOU",
         "nudged_gradient": "spikelearn.tasks.bengio2017.nudged:NudgedGradient",
         "poisson_sampling": "spikelearn.tasks.zhang2023.task:PoissonSampling",
+        "poisson_sampling_grid": "spikelearn.tasks.zhang2023.task:PoissonSamplingGrid",
         "poisson_sampling_coupled": "spikelearn.tasks.zhang2023.task:PoissonSamplingCoupled",
         "reward_coding": "spikelearn.tasks.bredenberg2020.task:RewardCoding",
         "adversarial_wake_sleep": "spikelearn.tasks.benjamin_kording.task:AdversarialWakeSleep",

@@ -107,6 +107,7 @@ SHORT = {
     # the training schedule is epochs x 1797 digits + 1 periods of 250 ms whatever the split: one epoch
     "nudged-train": ['duration="449.75*second"', "task.parameters.epochs=1"],
     "poisson-sampling": ['duration="300*ms"'],
+    "poisson-sampling-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-coupled": ['duration="300*ms"'],
     "reward-discrimination": ['duration="9*second"', "task.parameters.n_train=1", "task.parameters.n_test_angles=2",
                               "task.parameters.n_repeats=2", 'task.parameters.t_block="1*second"',

@@ -29,6 +29,8 @@ __all__ = [
     "hierarchical_posterior_precision",
     "coupled_posterior_precision",
     "precision_to_correlation",
+    "world_posterior_covariance",
+    "mutual_information",
 ]
 
 WIDTH = 180.0  # the ring is (-WIDTH, WIDTH] degrees
@@ -183,3 +185,35 @@ def precision_to_correlation(P):
     """Correlation coefficient of the 2-d Gaussian with precision matrix ``P``."""
     C = np.linalg.inv(np.asarray(P, float))
     return float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1]))
+
+
+def world_posterior_covariance(u_fwd, urec_world=10.0, width=40.0, rho=0.5, window=0.02):
+    """Covariance (deg²) over (s, z) of the posterior of the world the network is tested in (the authors'
+    ``getPosteriorHierMdl.m``): likelihood precision ``Λx = U·√π·ρ·T/a`` (``U`` the peak feedforward rate
+    in Hz, ``ρ`` E neurons per degree, ``T`` the window in s, ``a`` the kernel width) and world prior
+    precision ``Λx·U_world/U``; flat p(z)."""
+    if min(u_fwd, urec_world, width, rho, window) <= 0:
+        raise ValueError("u_fwd, urec_world, width, rho and window must be > 0, found: "
+                         f"{u_fwd}, {urec_world}, {width}, {rho}, {window}")
+    lam_x = u_fwd * np.sqrt(np.pi) * rho * window / width
+    lam_s = lam_x * urec_world / u_fwd
+    return np.linalg.inv(hierarchical_posterior_precision(lam_x, lam_s))
+
+
+def mutual_information(cov_post, mean_sample, cov_sample, span=2 * WIDTH):
+    """Mutual information (bits per window) that the sampling distribution N(mean, cov) of (s, z)
+    carries, as the authors' ``getMutualInfo.m`` computes it: the entropy of the prior (z uniform on
+    ``span`` degrees, s | z Gaussian with the world prior's variance ``C0[1,1] - C0[0,0]``) minus the
+    cross-entropy of the samples' Gaussian under the posterior N(0, ``cov_post``). Returns ``(mi,
+    upper, kl)``: the upper bound H(prior) - H(posterior), reached when the samples follow the posterior,
+    and KL(posterior || samples) = upper - mi."""
+    c0, c, mu = (np.asarray(x, float) for x in (cov_post, cov_sample, mean_sample))
+    prior_var = c0[1, 1] - c0[0, 0]
+    if prior_var <= 0:
+        raise ValueError(f"the posterior's z variance must exceed its s variance, found: {c0.tolist()}")
+    cross = 0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(c)) + np.trace(np.linalg.solve(c, c0))
+                   + mu @ np.linalg.solve(c, mu))
+    h_prior = 0.5 * (1 + np.log(2 * np.pi) + np.log(prior_var)) + np.log(span)
+    h_post = np.log(2 * np.pi) + 1 + 0.5 * np.log(np.linalg.det(c0))
+    mi, upper = (h_prior - cross) / np.log(2), (h_prior - h_post) / np.log(2)
+    return float(mi), float(upper), float(upper - mi)

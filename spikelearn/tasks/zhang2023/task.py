@@ -38,6 +38,7 @@ from spikelearn.tasks.zhang2023 import ring as ref
 
 __all__ = [
     "PoissonSampling",
+    "PoissonSamplingGrid",
     "PoissonSamplingCoupled",
     "window_data",
     "ring_samples",
@@ -221,14 +222,10 @@ class PoissonSampling(Task):
             out.append(stats)
         return out
 
-    def evaluate(self, result):
-        p = result.params
-        conds = self.conditions(result)
-        rec = [c for c in conds if c["w_E"] > 0 and c["u_fwd"] == conds[0]["u_fwd"]]
-        rec.sort(key=lambda c: c["w_E"])
-        base = [c for c in conds if c["w_E"] == 0]
-        base.sort(key=lambda c: c["u_fwd"])
-        claims, metrics = [], {}
+    @staticmethod
+    def metrics(conds):
+        """The metrics of every copy, tagged ``wE<w_E>_U<u_fwd>``."""
+        metrics = {}
         for c in conds:
             tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
             metrics[f"var_s_{tag}"] = c["var_s"]
@@ -247,10 +244,20 @@ class PoissonSampling(Task):
                 metrics[f"p11_{tag}"] = c["p11"]
                 metrics[f"p11_over_lambda_x_fisher_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x_fisher"] + c["lambda_s"])
                 metrics[f"p11_over_lambda_x_popvec_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x_popvec"] + c["lambda_s"])
+        base = sorted((c for c in conds if c["w_E"] == 0), key=lambda c: c["u_fwd"])
         if base:
             metrics["precision_s_wE0_over_lambda_x_fisher"] = 1 / base[0]["var_s"] / base[0]["lambda_x_fisher"]
             metrics["precision_s_wE0_over_lambda_x_popvec"] = 1 / base[0]["var_s"] / base[0]["lambda_x_popvec"]
+        return metrics
 
+    def evaluate(self, result):
+        p = result.params
+        conds = self.conditions(result)
+        rec = [c for c in conds if c["w_E"] > 0 and c["u_fwd"] == conds[0]["u_fwd"]]
+        rec.sort(key=lambda c: c["w_E"])
+        base = [c for c in conds if c["w_E"] == 0]
+        base.sort(key=lambda c: c["u_fwd"])
+        claims, metrics = [], self.metrics(conds)
         if len(rec) >= 2:
             lam = [c["lambda_s"] for c in rec]
             ok = lam[0] > 0 and all(b > a for a, b in zip(lam, lam[1:]))
@@ -490,6 +497,116 @@ def differential_signature(z, preferred, rate_fwd, bin_deg=20.0, remove_gain=Tru
     r = float(np.corrcoef(B[off], TB[off])[0, 1])
     r_gain = float(np.corrcoef(B[off], GB[off])[0, 1])
     return B, TB, r, r_gain
+
+
+def _circular_mean(x):
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(np.rad2deg(np.angle(np.mean(np.exp(1j * np.deg2rad(x))))))
+
+
+def _failures(values, low, high):
+    return [i for i, v in enumerate(values) if not low <= v <= high]
+
+
+def _inversions(values):
+    return sum(b <= a for a, b in zip(values, values[1:]))
+
+
+class PoissonSamplingGrid(PoissonSampling):
+    """The authors' flagTest-2 scan (``scanRecHawkesNet.m``): U_fwd = 30 Hz, w_E on a grid from 0, one copy
+    per grid point, with the claims and thresholds fixed from the NumPy oracle of their newest code before
+    any Brian2 run (``docs/papers/zhang2023-authors-code.md`` §11): at every w_E > 0 (at most
+    ``max_failures`` points may fail a per-point claim) the sampling precision matches the posterior's,
+    P11 ≈ Λx + Λs (Λx the authors' ``PreMat_LH``) and P22 ≈ Λs; Λs grows with w_E; the mutual information
+    between samples and the world's posterior (world prior ``urec_world``) is largest at the smallest w_E > 0
+    of the grid; the internally generated differential correlations are 0 at w_E = 0 and grow with w_E."""
+
+    name = "poisson_sampling_grid"
+    description = "Zhang et al.'s w_E scan: sampling precision vs posterior precision, MI, differential correlations"
+    parameters = {
+        **_COMMON,
+        "w_E": Param([round(0.01 * k, 2) for k in range(11)], "recurrent E weight w_E of each copy", kind="list"),
+        "u_fwd": Param([30.0] * 11, "peak feedforward rate (Hz) of each copy (one value on this grid)", kind="list"),
+        "p11_low": Param("0.76", "lower bound of P11/(Λx + Λs)"),
+        "p11_high": Param("1.0", "upper bound of P11/(Λx + Λs)"),
+        "weak_w_E": Param("0.02", "w_E up to which the weak-recurrence bounds of P22/Λs apply"),
+        "p22_low_weak": Param("0.98", "lower bound of P22/Λs at w_E <= weak_w_E"),
+        "p22_high_weak": Param("1.12", "upper bound of P22/Λs at w_E <= weak_w_E"),
+        "p22_low": Param("0.985", "lower bound of P22/Λs at larger w_E"),
+        "p22_high": Param("1.045", "upper bound of P22/Λs at larger w_E"),
+        "max_failures": Param(1, "grid points that may fail a per-point claim (a wandering bump)", kind="int", min=0),
+        "lambda_s_growth_min": Param("4.0", "least Λs(largest w_E)/Λs(smallest w_E > 0)"),
+        "dc_growth_min": Param("100.0", "least growth of the rate-decoded variance from the smallest to the largest w_E > 0"),
+        "zero_var_max": Param("1e-6", "largest rate-decoded variance (deg²) counted as zero at w_E = 0"),
+        "urec_world": Param("10.0", "the world's prior strength (the authors' UrecWorld; its precision is Λx·U_world/U)"),
+    }
+
+    def evaluate(self, result):
+        p = result.params
+        conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
+        if len({c["u_fwd"] for c in conds}) != 1:
+            raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
+        metrics = self.metrics(conds)
+        window, width = float(p["window"]), float(p["tuning_width"])
+        rho = int(p["n_exc"]) / (2 * ref.WIDTH)
+        cov_post = ref.world_posterior_covariance(conds[0]["u_fwd"], float(p["urec_world"]), width, rho, window)
+        rec = [c for c in conds if c["w_E"] > 0]
+        for c in conds:
+            c["lambda_x"] = ref.likelihood_precision(c["rate_fwd"], width, window)
+            xy = np.column_stack([c["samples"]["s"], c["samples"]["z"]])
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            if c["w_E"] > 0 and len(xy) > 3:
+                mean = np.array([_circular_mean(xy[:, 0]), _circular_mean(xy[:, 1])]) - float(p["stimulus"])
+                dev = np.column_stack([ref.circular_distance(xy[:, k], mean[k] + float(p["stimulus"])) for k in (0, 1)])
+                c["mi"], c["mi_upper"], c["kl"] = ref.mutual_information(cov_post, mean, np.cov(dev.T))
+                tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
+                metrics[f"mutual_information_bits_{tag}"] = c["mi"]
+                metrics[f"kl_bits_{tag}"] = c["kl"]
+                metrics[f"p11_over_lambda_x_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x"] + c["lambda_s"])
+        metrics["mutual_information_upper_bound_bits"] = rec[0]["mi_upper"] if rec else None
+        metrics["lambda_s_world"] = float(np.linalg.inv(cov_post)[1, 1])
+        allowed = int(p["max_failures"])
+        grid = ", ".join(f"{c['w_E']:g}" for c in rec)
+        p11 = [c["p11"] / (c["lambda_x"] + c["lambda_s"]) for c in rec]
+        lo, hi = float(p["p11_low"]), float(p["p11_high"])
+        bad = _failures(p11, lo, hi)
+        claims = [Claim("p11_matches_posterior",
+                        f"P11/(Λx + Λs) lies in [{lo:g}, {hi:g}] at w_E = {grid} (at most {allowed} point(s) outside)",
+                        p11, [lo, hi], len(bad) <= allowed)]
+        weak = float(p["weak_w_E"])
+        bands = [(float(p["p22_low_weak"]), float(p["p22_high_weak"])) if c["w_E"] <= weak + 1e-12
+                 else (float(p["p22_low"]), float(p["p22_high"])) for c in rec]
+        p22 = [c["p22_over_lambda_s"] for c in rec]
+        bad = [k for k, (v, (a, b)) in enumerate(zip(p22, bands)) if not a <= v <= b]
+        claims.append(Claim("p22_matches_prior",
+                            f"P22/Λs lies in [{p['p22_low_weak']}, {p['p22_high_weak']}] at w_E <= {weak:g} and in "
+                            f"[{p['p22_low']}, {p['p22_high']}] above (at most {allowed} point(s) outside)",
+                            p22, bands, len(bad) <= allowed))
+        lam = [c["lambda_s"] for c in rec]
+        gmin = float(p["lambda_s_growth_min"])
+        growth = lam[-1] / lam[0] if len(lam) >= 2 and lam[0] > 0 else float("nan")
+        claims.append(Claim("prior_precision_increases",
+                            f"Λs = −P12 increases with w_E (at most {allowed} inversion(s)) and grows >= {gmin:g}x "
+                            f"from w_E = {rec[0]['w_E']:g} to {rec[-1]['w_E']:g}",
+                            {"lambda_s": lam, "growth": growth}, {"growth_min": gmin, "max_inversions": allowed},
+                            len(lam) >= 2 and _inversions(lam) <= allowed and growth >= gmin))
+        mi = [c.get("mi", float("nan")) for c in rec]
+        claims.append(Claim("mutual_information_best_at_weakest_prior",
+                            f"the mutual information with the world's posterior (U_world = {float(p['urec_world']):g}) "
+                            f"is larger at w_E = {rec[0]['w_E']:g} than at every larger w_E of the grid",
+                            mi, "mi[0] > max(mi[1:])", len(mi) >= 2 and mi[0] > max(mi[1:])))
+        zero = [c for c in conds if c["w_E"] == 0]
+        dc = [c["var_r"] for c in rec]
+        dmin, vmax = float(p["dc_growth_min"]), float(p["zero_var_max"])
+        dc_growth = dc[-1] / dc[0] if len(dc) >= 2 and dc[0] > 0 else float("nan")
+        claims.append(Claim("internal_differential_correlations",
+                            f"the variance of the stimulus decoded from the rate vector is <= {vmax:g} deg² at w_E = 0, "
+                            f"increases with w_E (at most {allowed} inversion(s)) and grows >= {dmin:g}x over the grid",
+                            {"var_wE0": zero[0]["var_r"] if zero else None, "var": dc, "growth": dc_growth},
+                            {"zero_var_max": vmax, "growth_min": dmin},
+                            bool(zero) and zero[0]["var_r"] <= vmax and _inversions(dc) <= allowed and dc_growth >= dmin))
+        return TaskOutcome(metrics, claims)
 
 
 class PoissonSamplingCoupled(Task):
