@@ -350,6 +350,26 @@ def test_scenario_claims(registry, tmp_path):
         assert _passed(claims[name]), claims[name]
 
 
+GRID_CLAIMS = ("p11_matches_posterior", "p22_matches_prior", "prior_precision_increases",
+               "mutual_information_best_at_weakest_prior", "internal_differential_correlations")
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+@pytest.mark.parametrize("overrides, failing", [
+    ((), ()),
+    (('populations.ring.parameters.ordering="noise_before_filter"', 'populations.ring.parameters.tref="0*ms"'),
+     ("p11_matches_posterior",)),
+    (("populations.ring.parameters.fano=0.0",), ("p22_matches_prior", "prior_precision_increases")),
+], ids=["newest-code", "control-noise-before-filter", "control-F0"])
+def test_grid_scenario_claims_and_controls(registry, tmp_path, overrides, failing):
+    """The authors' w_E scan (52 s, thresholds from the oracle of their newest code): every claim passes;
+    each negative control fails the claims it must (spikelearn/papers.toml)."""
+    claims = _claims(_run(registry, tmp_path, "poisson_sampling_grid", overrides).claims)
+    for name in GRID_CLAIMS if not failing else failing:
+        assert _passed(claims[name]) != bool(failing), claims[name]
+
+
 @pytest.mark.long
 @pytest.mark.standalone
 def test_negative_control_no_internal_variability(registry, tmp_path):
