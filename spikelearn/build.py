@@ -141,7 +141,8 @@ def build_network(scenario, registry, task=None, spike_inputs=None, copies=None)
 
         ctxs = [describe_network(s, registry, task, spike_inputs) for s in copies]
         composed = [_compose_all(c) for c in ctxs]
-        ctx, plastic, pop_ns, layout = merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
+        ctx, plastic, pop_ns, layout = merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed],
+                                             BuildContext(scenario, registry))
         ctx.layout, ctx.copies = layout, ctxs
     net = ctx.net
     _windowed_spike_events(ctx)

@@ -464,18 +464,16 @@ def _merge_record(rec, layout, copies):
     return replace(rec, indices=[i + int(o) for o in offsets for i in local])
 
 
-def merge(ctxs, plastic, pop_namespaces):
-    """The packed build context of the copies' contexts ``ctxs`` (each described and its rules composed:
-    ``plastic[k]`` the composed synapse code per connection, ``pop_namespaces[k]`` the rules' neuron-side
-    parameters per population). Returns ``(ctx, plastic, pop_namespace, layout)`` for the builder."""
-    from .build import BuildContext
-
+def merge(ctxs, plastic, pop_namespaces, ctx):
+    """Fill ``ctx``, a new build context of the first copy's scenario, as the packed context of the
+    copies' contexts ``ctxs`` (each described and its rules composed: ``plastic[k]`` the composed synapse
+    code per connection, ``pop_namespaces[k]`` the rules' neuron-side parameters per population). Returns
+    ``(ctx, plastic, pop_namespace, layout)`` for the builder."""
     _check_structure(ctxs)
     first = ctxs[0]
     K = len(ctxs)
     layout = Layout(K, {name: pop.size for name, pop in first.net.populations.items()}, {})
     namespace, tables = _merged_namespace(ctxs, layout)
-    ctx = BuildContext(first.scenario, first.registry)
     ctx.namespace = namespace
     ctx.signals = dict(first.signals)
     ctx.extra_events = first.extra_events

@@ -376,7 +376,7 @@ def _packed_build_dir(scenarios):
 def check_packable(scenarios, registry):
     """Describe the copies' networks and merge them (no Brian2 object is made); raises
     `~spikelearn.pack.PackError` naming what prevents packing."""
-    from .build import _compose_all, describe_network
+    from .build import BuildContext, _compose_all, describe_network
     from .pack import merge
 
     from .pack import PackError
@@ -385,7 +385,7 @@ def check_packable(scenarios, registry):
     ctxs = [describe_network(s, registry, task) for s in scenarios]
     composed = [_compose_all(c) for c in ctxs]
     try:
-        merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed])
+        merge(ctxs, [p for _, p in composed], [ns for ns, _ in composed], BuildContext(scenarios[0], registry))
     except PackError as ex:
         raise PackError(f"{scenarios[0].source}: cannot be packed: {ex}") from None
 
