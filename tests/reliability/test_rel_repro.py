@@ -108,6 +108,7 @@ SHORT = {
     "nudged-train": ['duration="449.75*second"', "task.parameters.epochs=1"],
     "poisson-sampling": ['duration="300*ms"'],
     "poisson-sampling-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
+    "poisson-sampling-prior-match": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-coupled": ['duration="300*ms"'],
     "reward-discrimination": ['duration="9*second"', "task.parameters.n_train=1", "task.parameters.n_test_angles=2",
                               "task.parameters.n_repeats=2", 'task.parameters.t_block="1*second"',

@@ -39,6 +39,7 @@ from spikelearn.tasks.zhang2023 import ring as ref
 __all__ = [
     "PoissonSampling",
     "PoissonSamplingGrid",
+    "PoissonSamplingPriorMatch",
     "PoissonSamplingCoupled",
     "window_data",
     "ring_samples",
@@ -542,29 +543,48 @@ class PoissonSamplingGrid(PoissonSampling):
         "urec_world": Param("10.0", "the world's prior strength (the authors' UrecWorld; its precision is Λx·U_world/U)"),
     }
 
+    @staticmethod
+    def _world_posterior(p, conds):
+        rho = int(p["n_exc"]) / (2 * ref.WIDTH)
+        return ref.world_posterior_covariance(conds[0]["u_fwd"], float(p["urec_world"]), float(p["tuning_width"]),
+                                              rho, float(p["window"]))
+
+    @staticmethod
+    def _information(conds, cov_post, metrics, p):
+        """Per copy: the authors' Λx, the mutual information and KL of the (s, z) samples against the world's
+        posterior (sample mean and covariance of the circular deviations), into ``conds`` and ``metrics``.
+        A window without recurrent input (always at w_E = 0) gives z a uniform random position, as the
+        authors' ``popVectorDecoder.m`` does (fixed generator, seed 0)."""
+        rng = np.random.default_rng(0)
+        stim = float(p["stimulus"])
+        for c in conds:
+            c["lambda_x"] = ref.likelihood_precision(c["rate_fwd"], float(p["tuning_width"]), float(p["window"]))
+            z = np.array(c["samples"]["z"], float)
+            empty = ~np.isfinite(z)
+            z[empty] = rng.uniform(-ref.WIDTH, ref.WIDTH, empty.sum())
+            xy = np.column_stack([c["samples"]["s"], z])
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            if len(xy) <= 3:
+                continue
+            mean = np.array([_circular_mean(xy[:, 0]), _circular_mean(xy[:, 1])]) - stim
+            dev = np.column_stack([ref.circular_distance(xy[:, k], mean[k] + stim) for k in (0, 1)])
+            c["mi"], c["mi_upper"], c["kl"] = ref.mutual_information(cov_post, mean, np.cov(dev.T))
+            tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
+            metrics[f"mutual_information_bits_{tag}"] = c["mi"]
+            metrics[f"kl_bits_{tag}"] = c["kl"]
+            metrics["mutual_information_upper_bound_bits"] = c["mi_upper"]
+            if "P" in c:
+                metrics[f"p11_over_lambda_x_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x"] + c["lambda_s"])
+
     def evaluate(self, result):
         p = result.params
         conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
         if len({c["u_fwd"] for c in conds}) != 1:
             raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
         metrics = self.metrics(conds)
-        window, width = float(p["window"]), float(p["tuning_width"])
-        rho = int(p["n_exc"]) / (2 * ref.WIDTH)
-        cov_post = ref.world_posterior_covariance(conds[0]["u_fwd"], float(p["urec_world"]), width, rho, window)
+        cov_post = self._world_posterior(p, conds)
         rec = [c for c in conds if c["w_E"] > 0]
-        for c in conds:
-            c["lambda_x"] = ref.likelihood_precision(c["rate_fwd"], width, window)
-            xy = np.column_stack([c["samples"]["s"], c["samples"]["z"]])
-            xy = xy[np.all(np.isfinite(xy), axis=1)]
-            if c["w_E"] > 0 and len(xy) > 3:
-                mean = np.array([_circular_mean(xy[:, 0]), _circular_mean(xy[:, 1])]) - float(p["stimulus"])
-                dev = np.column_stack([ref.circular_distance(xy[:, k], mean[k] + float(p["stimulus"])) for k in (0, 1)])
-                c["mi"], c["mi_upper"], c["kl"] = ref.mutual_information(cov_post, mean, np.cov(dev.T))
-                tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
-                metrics[f"mutual_information_bits_{tag}"] = c["mi"]
-                metrics[f"kl_bits_{tag}"] = c["kl"]
-                metrics[f"p11_over_lambda_x_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x"] + c["lambda_s"])
-        metrics["mutual_information_upper_bound_bits"] = rec[0]["mi_upper"] if rec else None
+        self._information(conds, cov_post, metrics, p)
         metrics["lambda_s_world"] = float(np.linalg.inv(cov_post)[1, 1])
         allowed = int(p["max_failures"])
         grid = ", ".join(f"{c['w_E']:g}" for c in rec)
@@ -606,6 +626,64 @@ class PoissonSamplingGrid(PoissonSampling):
                             {"var_wE0": zero[0]["var_r"] if zero else None, "var": dc, "growth": dc_growth},
                             {"zero_var_max": vmax, "growth_min": dmin},
                             bool(zero) and zero[0]["var_r"] <= vmax and _inversions(dc) <= allowed and dc_growth >= dmin))
+        return TaskOutcome(metrics, claims)
+
+
+class PoissonSamplingPriorMatch(PoissonSamplingGrid):
+    """The fine w_E grid of the authors' MI panel (``plot_MutualInfo_IntDIffCorr.m``: w_E <= 0.005 at
+    U_fwd = 30 Hz, bSample_ufwd = 0): the information the samples carry about the world's posterior
+    (world prior ``urec_world``) peaks where the prior stored in the recurrence matches the world's. Claims
+    and thresholds fixed from the oracle of the authors' newest code (22-s runs) before any Brian2 run
+    (``docs/papers/zhang2023-authors-code.md`` §11, 4)."""
+
+    name = "poisson_sampling_prior_match"
+    description = "Zhang et al.'s MI panel: the samples' information peaks where the stored prior matches the world's"
+    parameters = {
+        **PoissonSamplingGrid.parameters,
+        "w_E": Param([0.0, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01],
+                     "recurrent E weight w_E of each copy", kind="list"),
+        "u_fwd": Param([30.0] * 9, "peak feedforward rate (Hz) of each copy (one value on this grid)", kind="list"),
+        "peak_w_E": Param([0.001, 0.002, 0.003], "w_E values where the MI may peak", kind="list"),
+        "mi_peak_min": Param("2.9", "least MI (bit/window) at the peak"),
+        "kl_peak_max": Param("0.4", "largest KL(posterior || samples) (bit) at the peak"),
+        "world_factor": Param("2.5", "Λs at the peak lies within this factor of the world prior's precision"),
+        "mi_ends_max": Param("1.6", "largest MI (bit/window) at the smallest and the largest w_E of the grid"),
+    }
+
+    def evaluate(self, result):
+        p = result.params
+        conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
+        if len({c["u_fwd"] for c in conds}) != 1:
+            raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
+        metrics = self.metrics(conds)
+        cov_post = self._world_posterior(p, conds)
+        lam_world = float(np.linalg.inv(cov_post)[1, 1])
+        metrics["lambda_s_world"] = lam_world
+        self._information(conds, cov_post, metrics, p)
+        mi = [c.get("mi", float("nan")) for c in conds]
+        grid = [c["w_E"] for c in conds]
+        best = conds[int(np.nanargmax(mi))]
+        allowed = _floats(p["peak_w_E"], "peak_w_E")
+        mi_min, kl_max = float(p["mi_peak_min"]), float(p["kl_peak_max"])
+        claims = [Claim("mi_peaks_at_world_prior",
+                        f"over w_E = {', '.join(f'{w:g}' for w in grid)} the MI with the world's posterior peaks at "
+                        f"w_E in {{{', '.join(f'{w:g}' for w in allowed)}}}, with MI >= {mi_min:g} bit/window and "
+                        f"KL <= {kl_max:g} bit there",
+                        {"mi": mi, "peak_w_E": best["w_E"], "peak_mi": best["mi"], "peak_kl": best["kl"]},
+                        {"peak_w_E": allowed, "mi_min": mi_min, "kl_max": kl_max},
+                        any(np.isclose(best["w_E"], w) for w in allowed) and best["mi"] >= mi_min
+                        and best["kl"] <= kl_max)]
+        factor = float(p["world_factor"])
+        lam = best.get("lambda_s", float("nan"))
+        claims.append(Claim("prior_matches_world_at_peak",
+                            f"Λs = −P12 at the MI peak lies within a factor {factor:g} of the world prior's "
+                            f"precision {lam_world:.3g} deg⁻²", lam, [lam_world / factor, lam_world * factor],
+                            lam_world / factor <= lam <= lam_world * factor))
+        ends_max = float(p["mi_ends_max"])
+        ends = [mi[0], mi[-1]]
+        claims.append(Claim("mi_low_without_and_with_strong_prior",
+                            f"the MI at w_E = {grid[0]:g} and at w_E = {grid[-1]:g} is <= {ends_max:g} bit/window",
+                            ends, ends_max, max(ends) <= ends_max))
         return TaskOutcome(metrics, claims)
 
 
