@@ -372,6 +372,21 @@ def test_grid_scenario_claims_and_controls(registry, tmp_path, overrides, failin
 
 @pytest.mark.long
 @pytest.mark.standalone
+@pytest.mark.parametrize("overrides, must_pass", [
+    ((), True),
+    (('populations.ring.parameters.ordering="noise_before_filter"', 'populations.ring.parameters.tref="0*ms"'), False),
+], ids=["newest-code", "control-noise-before-filter"])
+def test_prior_match_scenario_claims_and_control(registry, tmp_path, overrides, must_pass):
+    """The MI panel (22 s): the MI peaks where the stored prior matches the world's; the stand-in ordering
+    fails the peak claim."""
+    claims = _claims(_run(registry, tmp_path, "poisson_sampling_prior_match", overrides).claims)
+    names = ("mi_peaks_at_world_prior", "prior_matches_world_at_peak", "mi_low_without_and_with_strong_prior")
+    for name in names if must_pass else names[:1]:
+        assert _passed(claims[name]) == must_pass, claims[name]
+
+
+@pytest.mark.long
+@pytest.mark.standalone
 def test_negative_control_no_internal_variability(registry, tmp_path):
     """F = 0: z becomes a deterministic function of the spikes, whose population-vector angle does not
     depend on the scale w_E of the weights, so Λs = −P12 no longer grows with w_E and is ~100x larger
