@@ -244,3 +244,23 @@ def test_every_builtin_scenario_packs_or_is_refused_with_its_reason(name, regist
             check_packable(copies, registry)
     else:
         check_packable(copies, registry)
+
+
+def test_a_rule_parameter_that_differs_per_copy_is_a_value_per_target_neuron(registry):
+    from brian2 import defaultclock
+
+    from spikelearn.build import build_network
+    from spikelearn.devices import DeviceSession
+
+    scenarios = [load_scenario("song-stdp", registry, ['device="runtime"', "populations.inputs.size=100",
+                                                       f"connections.inputs_to_out.plasticity.depression_ratio={r}"])
+                 for r in (0.9, 1.05, 1.2)]
+    with DeviceSession(scenarios[0]):
+        defaultclock.dt = scenarios[0].dt
+        net, ctx = build_network(scenarios[0], registry, None, copies=scenarios)
+        out, syn = ctx.groups["out"], ctx.synapses["inputs_to_out"]
+        assert np.allclose(out.pk_inputs_to_out_depression_ratio[:], [0.9, 1.05, 1.2])
+        code = " ".join(pathway.code for pathway in syn._pathways)
+        assert "pk_inputs_to_out_depression_ratio_post" in code and "depression_ratio " not in code
+        assert np.array_equal(syn.i[:] // 100, syn.j[:]) and len(syn) == 300  # within copies only
+        del net
