@@ -485,7 +485,9 @@ def _simulated_time(fraction, duration):
 
     try:
         return float(defaultclock.t_)
-    except Exception:  # noqa: BLE001 -- no saved clock (a program that wrote no results)
+    except Exception as ex:  # noqa: BLE001 -- no saved clock (a program that wrote no results)
+        logger.warning("the saved clock of the program could not be read (%s: %s); the simulated time is taken "
+                       "from last_run_info.txt (6 significant digits)", type(ex).__name__, ex)
         return fraction * float(duration)
 
 
