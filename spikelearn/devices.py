@@ -481,10 +481,11 @@ def _simulated_time(fraction, duration):
     """Seconds the program simulated: the default clock's time as the program saved it (a stopped program
     simulated less than planned), else the completed fraction of ``last_run_info.txt`` (printed with 6
     significant digits) times the duration."""
+    import numpy as np
     from brian2 import defaultclock
 
-    try:
-        return float(defaultclock.t_)
+    try:  # (``defaultclock.t_`` is a VariableView on a standalone device, which float() refuses)
+        return float(np.asarray(defaultclock.variables["t"].get_value()).ravel()[0])
     except Exception as ex:  # noqa: BLE001 -- no saved clock (a program that wrote no results)
         logger.warning("the saved clock of the program could not be read (%s: %s); the simulated time is taken "
                        "from last_run_info.txt (6 significant digits)", type(ex).__name__, ex)
