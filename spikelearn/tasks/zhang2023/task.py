@@ -576,16 +576,23 @@ class PoissonSamplingGrid(PoissonSampling):
             if "P" in c:
                 metrics[f"p11_over_lambda_x_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x"] + c["lambda_s"])
 
-    def evaluate(self, result):
+    def scan(self, result):
+        """The copies sorted by w_E (one U_fwd), their metrics with the information measures against the
+        world's posterior, and that posterior's prior precision: ``(conds, metrics, lambda_s_world)``."""
         p = result.params
         conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
         if len({c["u_fwd"] for c in conds}) != 1:
             raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
         metrics = self.metrics(conds)
         cov_post = self._world_posterior(p, conds)
-        rec = [c for c in conds if c["w_E"] > 0]
         self._information(conds, cov_post, metrics, p)
         metrics["lambda_s_world"] = float(np.linalg.inv(cov_post)[1, 1])
+        return conds, metrics, metrics["lambda_s_world"]
+
+    def evaluate(self, result):
+        p = result.params
+        conds, metrics, _ = self.scan(result)
+        rec = [c for c in conds if c["w_E"] > 0]
         allowed = int(p["max_failures"])
         grid = ", ".join(f"{c['w_E']:g}" for c in rec)
         p11 = [c["p11"] / (c["lambda_x"] + c["lambda_s"]) for c in rec]
@@ -652,14 +659,7 @@ class PoissonSamplingPriorMatch(PoissonSamplingGrid):
 
     def evaluate(self, result):
         p = result.params
-        conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
-        if len({c["u_fwd"] for c in conds}) != 1:
-            raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
-        metrics = self.metrics(conds)
-        cov_post = self._world_posterior(p, conds)
-        lam_world = float(np.linalg.inv(cov_post)[1, 1])
-        metrics["lambda_s_world"] = lam_world
-        self._information(conds, cov_post, metrics, p)
+        conds, metrics, lam_world = self.scan(result)
         mi = [c.get("mi", float("nan")) for c in conds]
         grid = [c["w_E"] for c in conds]
         best = conds[int(np.nanargmax(mi))]
