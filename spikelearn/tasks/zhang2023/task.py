@@ -544,20 +544,20 @@ class PoissonSamplingGrid(PoissonSampling):
     }
 
     @staticmethod
-    def _world_posterior(p, conds):
+    def _world_posterior(p, u_fwd):
         rho = int(p["n_exc"]) / (2 * ref.WIDTH)
-        return ref.world_posterior_covariance(conds[0]["u_fwd"], float(p["urec_world"]), float(p["tuning_width"]),
+        return ref.world_posterior_covariance(u_fwd, float(p["urec_world"]), float(p["tuning_width"]),
                                               rho, float(p["window"]))
 
-    @staticmethod
-    def _information(conds, cov_post, metrics, p):
+    def _information(self, conds, metrics, p):
         """Per copy: the authors' Λx, the mutual information and KL of the (s, z) samples against the world's
-        posterior (sample mean and covariance of the circular deviations), into ``conds`` and ``metrics``.
-        A window without recurrent input (always at w_E = 0) gives z a uniform random position, as the
-        authors' ``popVectorDecoder.m`` does (fixed generator, seed 0)."""
+        posterior for the copy's U_fwd (sample mean and covariance of the circular deviations), into
+        ``conds`` and ``metrics``. A window without recurrent input (always at w_E = 0) gives z a uniform
+        random position, as the authors' ``popVectorDecoder.m`` does (fixed generator, seed 0)."""
         rng = np.random.default_rng(0)
         stim = float(p["stimulus"])
         for c in conds:
+            cov_post = self._world_posterior(p, c["u_fwd"])
             c["lambda_x"] = ref.likelihood_precision(c["rate_fwd"], float(p["tuning_width"]), float(p["window"]))
             z = np.array(c["samples"]["z"], float)
             empty = ~np.isfinite(z)
@@ -572,21 +572,22 @@ class PoissonSamplingGrid(PoissonSampling):
             tag = f"wE{c['w_E']:g}_U{c['u_fwd']:g}"
             metrics[f"mutual_information_bits_{tag}"] = c["mi"]
             metrics[f"kl_bits_{tag}"] = c["kl"]
-            metrics["mutual_information_upper_bound_bits"] = c["mi_upper"]
+            metrics[f"mutual_information_upper_bound_bits_U{c['u_fwd']:g}"] = c["mi_upper"]
             if "P" in c:
                 metrics[f"p11_over_lambda_x_plus_lambda_s_{tag}"] = c["p11"] / (c["lambda_x"] + c["lambda_s"])
 
-    def scan(self, result):
-        """The copies sorted by w_E (one U_fwd), their metrics with the information measures against the
-        world's posterior, and that posterior's prior precision: ``(conds, metrics, lambda_s_world)``."""
+    def scan(self, result, by="w_E"):
+        """The copies sorted by ``by`` (``"w_E"`` or ``"u_fwd"``; the other one value for every copy), their
+        metrics with the information measures against the world's posterior, and that posterior's prior
+        precision at the first copy's U_fwd: ``(conds, metrics, lambda_s_world)``."""
         p = result.params
-        conds = sorted(self.conditions(result), key=lambda c: c["w_E"])
-        if len({c["u_fwd"] for c in conds}) != 1:
-            raise ValueError(f"task {self.name}: one U_fwd for every copy, found {sorted({c['u_fwd'] for c in conds})}")
+        fixed = "u_fwd" if by == "w_E" else "w_E"
+        conds = sorted(self.conditions(result), key=lambda c: c[by])
+        if len({c[fixed] for c in conds}) != 1:
+            raise ValueError(f"task {self.name}: one {fixed} for every copy, found {sorted({c[fixed] for c in conds})}")
         metrics = self.metrics(conds)
-        cov_post = self._world_posterior(p, conds)
-        self._information(conds, cov_post, metrics, p)
-        metrics["lambda_s_world"] = float(np.linalg.inv(cov_post)[1, 1])
+        self._information(conds, metrics, p)
+        metrics["lambda_s_world"] = float(np.linalg.inv(self._world_posterior(p, conds[0]["u_fwd"]))[1, 1])
         return conds, metrics, metrics["lambda_s_world"]
 
     def evaluate(self, result):
@@ -685,6 +686,72 @@ class PoissonSamplingPriorMatch(PoissonSamplingGrid):
                             f"the MI at w_E = {grid[0]:g} and at w_E = {grid[-1]:g} is <= {ends_max:g} bit/window",
                             ends, ends_max, max(ends) <= ends_max))
         return TaskOutcome(metrics, claims)
+
+
+class PoissonSamplingInput(PoissonSamplingGrid):
+    """The authors' flagTest-1 scan (``scanRecHawkesNet.m``): w_E = 0.002, U_fwd = 5, 10, …, 50 Hz, one copy per
+    input strength: the sampling precision of s tracks the likelihood's, P11 rising with U_fwd and
+    P11/(Λx + Λs) inside a band at U_fwd >= ``strong_u_fwd``. Claims and thresholds fixed from the oracle
+    of the authors' newest code before any Brian2 run (``docs/papers/zhang2023-authors-code.md`` §11, 6)."""
+
+    name = "poisson_sampling_input"
+    description = "Zhang et al.'s U_fwd scan: the sampling precision of the stimulus tracks the likelihood's"
+    parameters = {
+        **PoissonSamplingGrid.parameters,
+        "w_E": Param([0.002] * 10, "recurrent E weight w_E of each copy (one value on this grid)", kind="list"),
+        "u_fwd": Param([5.0 * k for k in range(1, 11)], "peak feedforward rate (Hz) of each copy", kind="list"),
+        "p11_low": Param("0.65", "lower bound of P11/(Λx + Λs) at U_fwd >= strong_u_fwd"),
+        "strong_u_fwd": Param("20.0", "U_fwd (Hz) from which the band on P11/(Λx + Λs) applies"),
+    }
+
+    def evaluate(self, result):
+        p = result.params
+        conds, metrics, _ = self.scan(result, by="u_fwd")
+        allowed = int(p["max_failures"])
+        p11 = [c["p11"] for c in conds]
+        grid = ", ".join(f"{c['u_fwd']:g}" for c in conds)
+        claims = [Claim("p11_increases_with_input",
+                        f"P11 increases with U_fwd = {grid} Hz (at most {allowed} inversion(s))",
+                        p11, {"max_inversions": allowed}, _inversions(p11) <= allowed)]
+        strong = [c for c in conds if c["u_fwd"] >= float(p["strong_u_fwd"])]
+        ratio = [c["p11"] / (c["lambda_x"] + c["lambda_s"]) for c in strong]
+        lo, hi = float(p["p11_low"]), float(p["p11_high"])
+        strong_grid = ", ".join(f"{c['u_fwd']:g}" for c in strong)
+        claims.append(Claim("p11_matches_posterior",
+                            f"P11/(Λx + Λs) lies in [{lo:g}, {hi:g}] at U_fwd = {strong_grid} Hz "
+                            f"(at most {allowed} point(s) outside)",
+                            ratio, [lo, hi], len(_failures(ratio, lo, hi)) <= allowed))
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        p = result.params
+        conds, _, _ = self.scan(result, by="u_fwd")
+        paths = [_raster_figure(result, p, conds, outdir / "poisson_raster.png", plt)]
+        u = [c["u_fwd"] for c in conds]
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        ax1.plot(u, [c["p11"] for c in conds], "o-", label="P11 (samples)")
+        ax1.plot(u, [c["lambda_x"] + c["lambda_s"] for c in conds], "s--", label="Λx + Λs")
+        ax1.plot(u, [c["lambda_x"] for c in conds], ":", color="grey", label="Λx")
+        ax1.set_xlabel("U_fwd (Hz)")
+        ax1.set_ylabel("precision (deg⁻²)")
+        ax1.legend(fontsize=8)
+        ax1.set_title(f"Sampling precision of s, w_E = {conds[0]['w_E']:g}")
+        ax2.plot(u, [c["p11"] / (c["lambda_x"] + c["lambda_s"]) for c in conds], "o-")
+        ax2.axhspan(float(p["p11_low"]), float(p["p11_high"]), color="C2", alpha=0.15, label="claimed band")
+        ax2.axvline(float(p["strong_u_fwd"]), color="grey", lw=0.8)
+        ax2.set_xlabel("U_fwd (Hz)")
+        ax2.set_ylabel("P11 / (Λx + Λs)")
+        ax2.legend(fontsize=8)
+        fig.tight_layout()
+        path = outdir / "poisson_input_scan.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return paths + [path]
 
 
 class PoissonSamplingCoupled(Task):
