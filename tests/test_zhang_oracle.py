@@ -95,3 +95,64 @@ def test_twelve_second_runs_match_the_recorded_ranges():
     for key in ("lam_s", "diff_corr"):
         assert np.mean([s[key] for s in get[("filter_then_noise", 0.05)]]) > \
             2 * np.mean([s[key] for s in get[("filter_then_noise", 0.01)]])
+
+
+# --- coupled rings (scanCoupledHawkesNet.m flagTest 2 settings) ------------------------------------------
+
+def test_coupled_weights_follow_the_authors_layout():
+    n, ne = 225, 180
+    j = 0.01 / 15.0
+    W = zh.coupled_weights(2.0)
+    assert W.shape == (2 * n, 2 * n)
+    E1, I1, E2, I2 = slice(0, ne), slice(ne, n), slice(n, n + ne), slice(n + ne, 2 * n)
+    # within a ring: E->E cut (bCutRecConns = 1), I<-E J, inhibition -3J
+    for E, I in ((E1, I1), (E2, I2)):
+        assert np.all(W[E, E] == 0)
+        assert np.allclose(W[I, E], j) and np.allclose(W[E, I], -3 * j) and np.allclose(W[I, I], -3 * j)
+    # across rings: E<-E 2·J·Wee (Gaussian circulant, peak J·360/(√(2π)·40)), I<-E 2·J, no inhibition
+    for (Ea, Ia), (Eb, Ib) in (((E1, I1), (E2, I2)), ((E2, I2), (E1, I1))):
+        assert math.isclose(W[Ea, Eb][0, 0], 2 * j * 360 / (math.sqrt(2 * math.pi) * 40), rel_tol=1e-12)
+        assert np.allclose(W[Ea, Eb], W[Ea, Eb].T) and np.all(W[Ea, Eb] > 0)
+        assert np.allclose(W[Ia, Eb], 2 * j)
+        assert np.all(W[Ea, Ib] == 0) and np.all(W[Ia, Ib] == 0)
+    assert np.array_equal(W[E1, E2], W[E2, E1])
+    # ratio scaling, ratio 0 uncouples
+    W1 = zh.coupled_weights(1.0)
+    assert np.allclose(W[:n, n:], 2 * W1[:n, n:]) and np.array_equal(W[:n, :n], W1[:n, :n])
+    assert np.all(zh.coupled_weights(0.0)[:n, n:] == 0)
+    # bRandWee: a permutation of the same weights (the multiset is kept), no longer circulant
+    Wr = zh.coupled_weights(2.0, rand_wee=True, rng=np.random.default_rng(0))
+    assert np.array_equal(np.sort(Wr[E1, E2].ravel()), np.sort(W[E1, E2].ravel()))
+    assert not np.allclose(Wr[E1, E2], W[E1, E2])
+    assert np.array_equal(Wr[E1, E2], Wr[E2, E1]) and np.array_equal(Wr[I1, E2], W[I1, E2])
+
+
+def test_prior_fit_recovers_a_known_posterior():
+    pre_lh = np.diag([0.0133, 0.0100])
+    posi = np.array([-10.0, 10.0])
+    for lam in (0.002, 0.01, 0.03):
+        mu, S = zh._posterior(lam, pre_lh, posi)
+        lam_fit, kl, info = zh.fit_prior_precision(mu, S, posi, pre_lh)
+        assert info["converged"] and math.isclose(lam_fit, lam, rel_tol=1e-5) and abs(kl) < 1e-10
+        x = np.random.default_rng(7).multivariate_normal(mu, S, size=20000)
+        lam_fit, kl, info = zh.fit_prior_precision(x.mean(0), np.cov(x.T), posi, pre_lh)
+        assert info["converged"] and math.isclose(lam_fit, lam, rel_tol=0.05) and 0 <= kl < 1e-3
+    # KL(N(0, I) || N(0, 2I)) in 2-D: (ln 4 + 1 - 2)/2
+    S = np.eye(2)
+    assert math.isclose(zh.kl_divergence(np.zeros(2), S, np.zeros(2), 2 * S), (math.log(4) + 1 - 2) / 2)
+
+
+def test_coupled_short_run_correlates_and_attracts_the_samples():
+    """3-s runs, six replicates each of ratio 0 and 2 (one batch): the coupling makes the ring-1 and
+    ring-2 samples positively correlated and pulls their means towards each other."""
+    out = zh.simulate_coupled([0.0, 2.0] * 6, duration=3.0, seed=3)
+    st = zh.coupled_statistics(out, discard=0.5)
+    get = {r: [s for s in st if s["cross_ratio"] == r] for r in (0.0, 2.0)}
+    corr = {r: np.mean([s["corr_samples"] for s in v]) for r, v in get.items()}
+    spread = {r: np.mean([s["mean_sample"][1] - s["mean_sample"][0] for s in v]) for r, v in get.items()}
+    assert abs(corr[0.0]) < 0.1 and corr[2.0] > 0.1
+    assert 17 < spread[0.0] < 23 and spread[2.0] < spread[0.0] - 2
+    assert np.mean([s["lam_c"] for s in get[2.0]]) > 3e-4 and max(s["lam_c"] for s in get[0.0]) < 3e-4
+    for s in st:
+        assert s["prior_fit"]["converged"]
+        assert all(4 < r < 20 for r in s["rate_exc_mean"]) and all(r > 10 for r in s["bump_height"])
