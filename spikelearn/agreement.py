@@ -37,6 +37,8 @@ GPU_AGREEMENT = {
     "poisson-sampling-grid": dict(exact=False, rtol=0.25, long=True),  # poisson-sampling's; its cpp seed spread not yet measured
     "poisson-sampling-coupled": dict(exact=False, rtol=0.25, long=True),
     "poisson-sampling-prior-match": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-grid
+    "poisson-sampling-input": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-grid
+    "poisson-sampling-coupled-grid": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-coupled
     "reward-discrimination": dict(exact=False, rtol=0.25, long=True),
     "reward-estimation": dict(exact=False, rtol=0.25, long=True),
     "stdp-window-gradient": dict(exact=True, rtol=1e-6, long=False),

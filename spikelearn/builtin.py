@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = {
         "poisson_sampling_prior_match": "spikelearn.tasks.zhang2023.task:PoissonSamplingPriorMatch",
         "poisson_sampling_input": "spikelearn.tasks.zhang2023.task:PoissonSamplingInput",
         "poisson_sampling_coupled": "spikelearn.tasks.zhang2023.task:PoissonSamplingCoupled",
+        "poisson_sampling_coupled_grid": "spikelearn.tasks.zhang2023.task:PoissonSamplingCoupledGrid",
         "reward_coding": "spikelearn.tasks.bredenberg2020.task:RewardCoding",
         "adversarial_wake_sleep": "spikelearn.tasks.benjamin_kording.task:AdversarialWakeSleep",
         "surprise_oscillation": "spikelearn.tasks.benjamin_kording.task:SurpriseOscillation",

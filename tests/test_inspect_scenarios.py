@@ -42,6 +42,8 @@ SHORT = {
     "poisson-sampling-coupled": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
     "poisson-sampling-grid": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
     "poisson-sampling-prior-match": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
+    "poisson-sampling-input": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
+    "poisson-sampling-coupled-grid": ['duration="1.5*second"', 'task.parameters.discard="0.5*second"'],
     "reward-discrimination": ["populations.rates.size=5", "task.parameters.n_train=3",
                               "task.parameters.n_test_angles=4", "task.parameters.n_repeats=2",
                               'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',

@@ -110,6 +110,8 @@ SHORT = {
     "poisson-sampling-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-prior-match": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-coupled": ['duration="300*ms"'],
+    "poisson-sampling-coupled-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
+    "poisson-sampling-input": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "reward-discrimination": ['duration="9*second"', "task.parameters.n_train=1", "task.parameters.n_test_angles=2",
                               "task.parameters.n_repeats=2", 'task.parameters.t_block="1*second"',
                               'task.parameters.t_settle="500*ms"'],

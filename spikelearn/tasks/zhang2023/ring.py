@@ -31,6 +31,8 @@ __all__ = [
     "precision_to_correlation",
     "world_posterior_covariance",
     "mutual_information",
+    "gaussian_kl",
+    "fit_coupling_prior",
 ]
 
 WIDTH = 180.0  # the ring is (-WIDTH, WIDTH] degrees
@@ -74,18 +76,25 @@ def ring_weights(n_exc, n_inh, w_e, width=40.0, ratio_ie=5.0):
     return W
 
 
-def coupled_ring_weights(n_exc, n_inh, w_e, cross_ratio=0.5, width=40.0, ratio_ie=5.0, within_ee=1.0):
+def coupled_ring_weights(n_exc, n_inh, w_e, cross_ratio=0.5, width=40.0, ratio_ie=5.0, within_ee=1.0,
+                         kernel_order=None):
     """Weight matrix of two coupled rings (ring 1: E, I; ring 2: E, I).
 
     Within a ring: :func:`ring_weights`, its E→E block scaled by ``within_ee`` (the authors' coupled-ring
     simulations cut it, ``bCutRecConns``: ``within_ee = 0``). Across rings (as in the authors'
     ``simCoupledHawkesNet.m`` without a shared inhibitory pool): E→E ``cross_ratio`` × the within-ring
     E→E kernel of weight scale ``w_e``, E→I ``cross_ratio·J_EE`` uniform, no inhibitory connection
-    across rings.
+    across rings. ``kernel_order``: a permutation of the ``n_exc²`` entries of the E→E kernel, applied
+    before it is used within and across rings (the authors' ``bRandWee``: same weights, no ring structure).
     """
     if cross_ratio < 0 or within_ee < 0:
         raise ValueError(f"cross_ratio and within_ee must be >= 0, found: {cross_ratio}, {within_ee}")
     W = ring_weights(n_exc, n_inh, w_e, width, ratio_ie)
+    if kernel_order is not None:
+        order = np.asarray(kernel_order)
+        if sorted(order.tolist()) != list(range(n_exc * n_exc)):
+            raise ValueError(f"kernel_order must be a permutation of range({n_exc * n_exc})")
+        W[:n_exc, :n_exc] = W[:n_exc, :n_exc].ravel()[order].reshape(n_exc, n_exc)
     Wx = cross_ratio * W
     Wx[:, n_exc:] = 0.0
     W1 = W.copy()
@@ -217,3 +226,37 @@ def mutual_information(cov_post, mean_sample, cov_sample, span=2 * WIDTH):
     h_post = np.log(2 * np.pi) + 1 + 0.5 * np.log(np.linalg.det(c0))
     mi, upper = (h_prior - cross) / np.log(2), (h_prior - h_post) / np.log(2)
     return float(mi), float(upper), float(upper - mi)
+
+
+def gaussian_kl(mu0, cov0, mu, cov):
+    """KL(N(mu0, cov0) ‖ N(mu, cov)) in nats (the authors' ``getKLDiv.m`` of 652d51e)."""
+    mu0, cov0, mu, cov = (np.atleast_1d(np.asarray(x, float)) for x in (mu0, cov0, mu, cov))
+    cov0, cov = np.atleast_2d(cov0), np.atleast_2d(cov)
+    d = mu - mu0
+    return float(0.5 * (np.log(np.linalg.det(cov)) - np.log(np.linalg.det(cov0))
+                        + np.trace(np.linalg.solve(cov, cov0)) + d @ np.linalg.solve(cov, d) - len(mu0)))
+
+
+def fit_coupling_prior(mean_sample, cov_sample, stimuli, lam_x):
+    """The coupling prior the samples of two rings imply (the authors' ``findPriorPrecision.m``): the Λc in
+    ``[0, 2·P11]`` (P the samples' precision) whose posterior ``N(μ, Σ)``, ``Σ⁻¹ = Λc·[[1, −1], [−1, 1]] +
+    diag(lam_x)``, ``μ = Σ·diag(lam_x)·stimuli``, is closest to the samples' Gaussian in KL(posterior ‖
+    samples). Returns ``(lam_c, kl, posterior_precision, posterior_mean)``."""
+    from scipy.optimize import minimize_scalar
+
+    lam_lh = np.diag(np.asarray(lam_x, float))
+    stimuli = np.asarray(stimuli, float)
+    cov_sample = np.asarray(cov_sample, float)
+    upper = 2 * np.linalg.inv(cov_sample)[0, 0]
+
+    def post(lam_c):
+        P = lam_c * np.array([[1.0, -1.0], [-1.0, 1.0]]) + lam_lh
+        return P, np.linalg.solve(P, lam_lh @ stimuli)
+
+    def kl(lam_c):
+        P, mu = post(lam_c)
+        return gaussian_kl(mu, np.linalg.inv(P), mean_sample, cov_sample)
+
+    res = minimize_scalar(kl, bounds=(0.0, upper), method="bounded", options={"xatol": 1e-6 * upper})
+    P, mu = post(res.x)
+    return float(res.x), float(res.fun), P, mu

@@ -72,8 +72,9 @@ def _floats(values, key):
         raise BuildError(f"task parameter '{key}' must be a list of numbers, found: {values!r}") from None
 
 
-def _setup(ctx, rings_per_copy, weights_fn, task):
-    """Describe per-neuron constants, frozen rates and the recurrent synapses of every copy."""
+def _setup(ctx, rings_per_copy, weights_fn, task, stimuli=None):
+    """Describe per-neuron constants, frozen rates and the recurrent synapses of every copy; ``stimuli``:
+    one stimulus (degrees) per ring of a copy (default: the ``stimulus`` parameter for every ring)."""
     from brian2 import Hz
 
     p = ctx.params
@@ -100,8 +101,9 @@ def _setup(ctx, rings_per_copy, weights_fn, task):
     is_exc = np.tile(exc_ring, rings_per_copy * len(w_e))
     copy = np.repeat(np.arange(len(w_e)), block)
     ring = np.tile(np.repeat(np.arange(rings_per_copy), n_e + n_i), len(w_e))
+    stimuli = [float(p["stimulus"])] * rings_per_copy if stimuli is None else stimuli
     rates = np.concatenate([
-        np.tile(ref.feedforward_rates(n_e, n_i, u, float(p["stimulus"]), width, float(p["ji0"])), rings_per_copy)
+        np.concatenate([ref.feedforward_rates(n_e, n_i, u, st, width, float(p["ji0"])) for st in stimuli])
         for u in u_fwd
     ])
     population.initial.update(preferred=preferred, is_exc=is_exc, copy=copy, rate_fwd=rates * Hz)
@@ -881,3 +883,182 @@ class PoissonSamplingCoupled(Task):
         fig.savefig(path, dpi=90)
         plt.close(fig)
         return [path]
+
+
+class PoissonSamplingCoupledGrid(PoissonSamplingCoupled):
+    """Two coupled rings as the authors scanned them (``scanCoupledHawkesNet.m`` flagTest 2 with their newest
+    code): stimuli ±10°, spiking feedforward input, the cross-ring coupling ratio on a grid, one copy (pair of
+    rings) per ratio. The samples' statistics are the authors' (``getNetMdlStat.m``): the sample mean and
+    covariance of (s1, s2), the posterior mean predicted with the samples' covariance (``meanSamplePred =
+    C·Λx·stimuli``), and the coupling prior Λc the samples imply, fitted by KL (``findPriorPrecision.m``); the
+    claims compare the samples with the posterior of that prior. Thresholds are fixed from the NumPy oracle of
+    the authors' code before any Brian2 run (``docs/papers/zhang2023-authors-code.md`` §12)."""
+
+    name = "poisson_sampling_coupled_grid"
+    description = "Zhang et al.'s coupled-ring scan: two rings sample the posterior of a learned coupling prior"
+    parameters = {
+        **PoissonSamplingCoupled.parameters,
+        "w_E": Param([0.01] * 11, "weight scale w_E of each copy (pair of rings)", kind="list"),
+        "u_fwd": Param([30.0] * 11, "peak feedforward rate (Hz) of each copy, both rings", kind="list"),
+        "cross_ratio": Param([0.5 * k for k in range(11)], "cross-ring E weights over the E kernel of scale "
+                                                           "w_E, per copy", kind="list"),
+        "ratio_ie": Param("3.0", "|J_xI| / J_xE (the authors' coupled scan: 3)"),
+        "stimuli": Param([-10.0, 10.0], "the stimulus of each ring (degrees)", kind="list"),
+        "random_kernel": Param(False, "the E→E kernel's entries randomly permuted (the authors' bRandWee)",
+                               kind="bool"),
+        "mean_tol": Param("1.0", "largest |sample mean − predicted posterior mean| (degrees) per ring"),
+        "precision_low": Param("0.9", "lower bound of diag(P_samples)/diag(P_posterior)"),
+        "precision_high": Param("1.1", "upper bound of diag(P_samples)/diag(P_posterior)"),
+        "lambda_c_growth_min": Param("4.0", "least Λc(largest ratio)/Λc(smallest ratio > 0)"),
+        "max_failures": Param(1, "grid points that may fail a per-point claim", kind="int", min=0),
+    }
+
+    def prepare(self, ctx):
+        p = ctx.params
+        stimuli = _floats(p["stimuli"], "stimuli")
+        if len(stimuli) != 2:
+            raise BuildError(f"task parameter 'stimuli' needs one value per ring (2), found: {stimuli}")
+        cross_list = _floats(p["cross_ratio"], "cross_ratio")
+        if len(cross_list) != len(p["w_E"]) or min(cross_list, default=0.0) < 0:
+            raise BuildError(f"task parameter cross_ratio ({cross_list}) needs one value >= 0 per w_E")
+        n_e = int(p["n_exc"])
+        shuffle = bool(p["random_kernel"])
+        cross = iter(cross_list)
+
+        def weights(ne, ni, w, width, rie):
+            order = ctx.rng.permutation(n_e * n_e) if shuffle else None
+            return ref.coupled_ring_weights(ne, ni, w, next(cross), width, rie, float(p["within_ee"]), order)
+
+        _setup(ctx, 2, weights, self.name, stimuli=stimuli)
+
+    def conditions(self, result):
+        """Per copy (sorted by the coupling ratio): the decoded (s1, s2) per window (a window without E spikes
+        gets a uniform random position, as the authors' decoder does; fixed generator), the sample mean
+        (angle of the mean population vector) and covariance of the circular deviations from it, the
+        likelihood precisions Λx (``PreMat_LH``), the predicted posterior mean ``C·Λx·stimuli``, and the fitted
+        coupling prior with its posterior."""
+        p = result.params
+        window, discard = float(p["window"]), float(p["discard"])
+        width = float(p["tuning_width"])
+        counts, _, attrs, exc = window_data(result, p["population"], window, discard)
+        stimuli = np.asarray(_floats(p["stimuli"], "stimuli"))
+        rng = np.random.default_rng(0)
+        out = []
+        for c, (w, u, x) in enumerate(zip(_floats(p["w_E"], "w_E"), _floats(p["u_fwd"], "u_fwd"),
+                                          _floats(p["cross_ratio"], "cross_ratio"))):
+            pos, mean, lam_x, rate = [], [], [], []
+            for r in (0, 1):
+                sel = (attrs["copy"][exc] == c) & (attrs["ring"][exc] == r)
+                pv = counts[:, sel] @ np.exp(1j * np.deg2rad(attrs["preferred"][exc][sel]))
+                a = np.rad2deg(np.angle(pv))
+                a[pv == 0] = rng.uniform(-ref.WIDTH, ref.WIDTH, int((pv == 0).sum()))
+                pos.append(a)
+                mean.append(float(np.rad2deg(np.angle(pv.mean()))))
+                lam_x.append(ref.likelihood_precision(attrs["rate_fwd"][exc][sel], width, window))
+                rate.append(float(counts[:, sel].mean() / window))
+            dev = np.column_stack([ref.circular_distance(pos[r], mean[r]) for r in (0, 1)])
+            C = np.cov(dev.T)
+            P = np.linalg.inv(C)
+            mean = np.array(mean)
+            lam_c, kl, P_post, mu_post = ref.fit_coupling_prior(mean, C, stimuli, lam_x)
+            out.append({"w_E": w, "u_fwd": u, "cross": x, "samples": np.column_stack(pos), "cov": C, "P": P,
+                        "mean": mean, "mean_pred": C @ np.diag(lam_x) @ stimuli, "lam_x": np.array(lam_x),
+                        "lam_c": lam_c, "kl": kl, "post": P_post, "mean_post": mu_post,
+                        "lam_c_naive": float(-P[0, 1]), "precision_ratio": np.diag(P) / np.diag(P_post),
+                        "corr": float(C[0, 1] / np.sqrt(C[0, 0] * C[1, 1])),
+                        "corr_post": ref.precision_to_correlation(P_post), "rate_exc": rate})
+        return sorted(out, key=lambda c: c["cross"])
+
+    def evaluate(self, result):
+        p = result.params
+        conds = self.conditions(result)
+        metrics = {}
+        for c in conds:
+            tag = f"cross{c['cross']:g}"
+            metrics[f"mean_sample_{tag}"] = c["mean"].tolist()
+            metrics[f"mean_posterior_predicted_{tag}"] = c["mean_pred"].tolist()
+            metrics[f"sampling_precision_{tag}"] = c["P"].tolist()
+            metrics[f"posterior_precision_{tag}"] = c["post"].tolist()
+            metrics[f"precision_ratio_{tag}"] = c["precision_ratio"].tolist()
+            metrics[f"lambda_x_{tag}"] = c["lam_x"].tolist()
+            metrics[f"lambda_c_fit_{tag}"] = c["lam_c"]
+            metrics[f"lambda_c_minus_p12_{tag}"] = c["lam_c_naive"]
+            metrics[f"kl_nats_{tag}"] = c["kl"]
+            metrics[f"corr_s1_s2_{tag}"] = c["corr"]
+            metrics[f"corr_posterior_{tag}"] = c["corr_post"]
+            metrics[f"rate_exc_hz_{tag}"] = c["rate_exc"]
+        allowed = int(p["max_failures"])
+        grid = ", ".join(f"{c['cross']:g}" for c in conds)
+        tol = float(p["mean_tol"])
+        err = [float(np.max(np.abs(c["mean"] - c["mean_pred"]))) for c in conds]
+        claims = [Claim("mean_matches_posterior",
+                        f"|sample mean − posterior mean C·Λx·stimuli| <= {tol:g}° for both rings at coupling ratio "
+                        f"{grid} (at most {allowed} point(s) outside)",
+                        err, tol, sum(e > tol for e in err) <= allowed)]
+        lo, hi = float(p["precision_low"]), float(p["precision_high"])
+        ratio = [c["precision_ratio"].tolist() for c in conds]
+        bad = [k for k, r in enumerate(ratio) if not all(lo <= v <= hi for v in r)]
+        claims.append(Claim("precision_matches_posterior",
+                            f"the samples' precisions P11, P22 over those of the posterior with the fitted coupling "
+                            f"prior lie in [{lo:g}, {hi:g}] at coupling ratio {grid} (at most {allowed} point(s) outside)",
+                            ratio, [lo, hi], len(bad) <= allowed))
+        coupled = [c for c in conds if c["cross"] > 0]
+        lam = [c["lam_c"] for c in coupled]
+        gmin = float(p["lambda_c_growth_min"])
+        growth = lam[-1] / lam[0] if len(lam) >= 2 and lam[0] > 0 else float("nan")
+        claims.append(Claim("coupling_prior_increases",
+                            f"the fitted coupling prior Λc increases with the coupling ratio (at most {allowed} "
+                            f"inversion(s)) and grows >= {gmin:g}x from ratio {coupled[0]['cross']:g} to "
+                            f"{coupled[-1]['cross']:g}",
+                            {"lambda_c": lam, "growth": growth}, {"growth_min": gmin, "max_inversions": allowed},
+                            len(lam) >= 2 and _inversions(lam) <= allowed and growth >= gmin))
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        conds = self.conditions(result)
+        stimuli = _floats(result.params["stimuli"], "stimuli")
+        show = [conds[0], conds[len(conds) // 2], conds[-1]]
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+        for ax, c in zip(axes, show):
+            s = c["samples"]
+            ax.plot(s[:, 0], s[:, 1], ".", ms=2, alpha=0.3)
+            cov_s, cov_p = c["cov"], np.linalg.inv(c["post"])
+            for cov, mean, color, label, ls in ((cov_s, c["mean"], "k", "samples (2 sd)", "--"),
+                                                (cov_p, c["mean_post"], "C3", "posterior, fitted Λc", "-")):
+                vals, vecs = np.linalg.eigh(cov)
+                t = np.linspace(0, 2 * np.pi, 200)
+                e = (vecs @ (2 * np.sqrt(vals)[:, None] * np.array([np.cos(t), np.sin(t)]))).T + mean
+                ax.plot(e[:, 0], e[:, 1], color=color, ls=ls, label=label)
+            ax.plot(*stimuli, "k+", ms=10)
+            ax.set_title(f"ratio {c['cross']:g}: ρ = {c['corr']:.2f} (posterior {c['corr_post']:.2f})", fontsize=9)
+            ax.set_xlabel("s1 (deg)")
+            ax.set_ylabel("s2 (deg)")
+            ax.set_aspect("equal", "datalim")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        clouds = outdir / "coupled_samples.png"
+        fig.savefig(clouds, dpi=90)
+        plt.close(fig)
+        x = [c["cross"] for c in conds]
+        fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(12, 3.6))
+        for r in (0, 1):
+            a1.plot(x, [c["mean"][r] for c in conds], "o-", color=f"C{r}", label=f"sample mean s{r + 1}")
+            a1.plot(x, [c["mean_pred"][r] for c in conds], "--", color=f"C{r}", label=f"C·Λx·stimuli, s{r + 1}")
+            a2.plot(x, [c["P"][r, r] for c in conds], "o-", color=f"C{r}", label=f"P{r + 1}{r + 1} samples")
+            a2.plot(x, [c["post"][r, r] for c in conds], "--", color=f"C{r}", label=f"posterior (fitted Λc)")
+        a3.plot(x, [c["lam_c"] for c in conds], "o-", label="Λc fitted (KL)")
+        a3.plot(x, [c["lam_c_naive"] for c in conds], "s:", label="−P12 of the samples")
+        for ax, yl in ((a1, "mean (deg)"), (a2, "precision (deg⁻²)"), (a3, "coupling prior (deg⁻²)")):
+            ax.set_xlabel("cross-ring coupling ratio")
+            ax.set_ylabel(yl)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        scan = outdir / "coupled_scan.png"
+        fig.savefig(scan, dpi=90)
+        plt.close(fig)
+        return [clouds, scan]
