@@ -1,4 +1,4 @@
-"""The Brian2 ring of a ``poisson-sampling-grid`` run against the NumPy oracle of the authors' newest code.
+"""The Brian2 ring of a ``poisson-sampling`` run against the NumPy oracle of the authors' newest code.
 
     .venv/bin/python bench/zhang2023_brian2_vs_oracle.py RUN_DIR [--out bench/results/zhang2023-brian2-vs-oracle.md]
 

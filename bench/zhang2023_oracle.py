@@ -99,7 +99,8 @@ def run_coupled(a):
                 F.append(v["fano"])
                 RW.append(v["rand_wee"])
     t0 = time.time()
-    out = zh.simulate_coupled(R, u_fwd=(30.0, 30.0), fano=F, rand_wee=RW, duration=a.duration, seed=a.seed)
+    out = zh.simulate_coupled(R, u_fwd=(30.0, 30.0), fano=F, rand_wee=RW, duration=a.duration, seed=a.seed,
+                              feedforward=a.feedforward)
     t_sim = time.time() - t0
     stats = zh.coupled_statistics(out, discard=a.discard)
     for s, (name, rep) in zip(stats, tags):
@@ -142,6 +143,9 @@ def _fmt(p, k, i=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--section", required=True)
+    ap.add_argument("--feedforward", choices=("spikes", "rate"), default="spikes",
+                    help="coupled: the authors' bSample_ufwd 1 (spikes, scanCoupledHawkesNet.m) or 0 (rate, "
+                         "Cluster_code/scanCoupledNet_Cluster.m, the published figure's script)")
     ap.add_argument("--test", choices=("1", "2", "coupled"), default="2",
                     help="the authors' flagTest of scanRecHawkesNet (1, 2), or 'coupled' (scanCoupledHawkesNet "
                          "flagTest 2)")

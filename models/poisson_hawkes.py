@@ -7,13 +7,16 @@ same step and raises the spike probability from step n+1 on. The per-step recurr
 ``p_rec``; a neuron spikes with probability ``p_fwd + p_rec + rate_bkg*dt`` (a negative value gives no
 spike, so at most one spike per step). Two orderings of the internal variability (``ordering``):
 
-- ``"filter_then_noise"`` (the authors' newest code, commit ce3dffc of 2021-10-06): the input is filtered
-  first, ``p_rec = x_rec*dt/tau_syn + sqrt(fano*[x_rec*dt/tau_syn]_+)*N(0, 1)``: the noise is on the
+- ``"filter_then_noise"`` (the default; the authors' newest code, commit ce3dffc of 2021-10-06): the input
+  is filtered first, ``p_rec = x_rec*dt/tau_syn + sqrt(fano*[x_rec*dt/tau_syn]_+)*N(0, 1)``: the noise is on the
   per-step probability and is not carried over to the next step;
-- ``"noise_before_filter"`` (their first version, 85a3904 of 2021-02-05): the arriving input receives it,
-  ``u_in <- u_in + sqrt(fano*[u_in]_+)*N(0, 1)``, before the filter; ``p_rec = x_rec*dt/tau_syn``.
+- ``"noise_before_filter"`` (their first version, 85a3904 of 2021-02-05, kept as the named variant the
+  negative controls use): the arriving input receives it, ``u_in <- u_in + sqrt(fano*[u_in]_+)*N(0, 1)``,
+  before the filter; ``p_rec = x_rec*dt/tau_syn``.
 
-``tref`` is an absolute refractory period (the newest code: 2 ms; the first version had none). The
+``tref`` is an absolute refractory period (default 2 ms, the newest code's; the first version had none).
+The newest rule is defined together with ``dt = 0.1 ms``: its per-step noise is rectified by the spike draw,
+so rates depend on ``dt`` (``docs/papers/zhang2023-authors-code.md`` §6). The
 feedforward input (``feedforward``) is either the frozen per-neuron rate ``rate_fwd`` (``"rate"``:
 ``p_fwd = rate_fwd*dt``, the authors' ``bSample_ufwd = 0``) or Bernoulli spikes at that rate filtered like
 the recurrent input (``"spikes"``: ``x_fwd <- exp(-dt/tau_syn)*x_fwd + spike``, ``p_fwd = x_fwd*dt/tau_syn``,
@@ -34,18 +37,18 @@ __all__ = ["PoissonHawkes", "VARIABILITY_CODE", "ORDERINGS"]
 
 #: The internal variability and the filter of each ordering, run after the synapses in every step.
 VARIABILITY_CODE = {
-    "noise_before_filter": """
-u_in = u_in + sqrt(fano*clip(u_in, 0, inf))*randn()
-x_rec = exp(-dt/tau_syn)*x_rec + u_in
-u_in = 0
-p_rec = x_rec*dt/tau_syn
-z_int = z_int + p_rec
-""",
     "filter_then_noise": """
 x_rec = exp(-dt/tau_syn)*x_rec + u_in
 u_in = 0
 p_rec = x_rec*dt/tau_syn
 p_rec = p_rec + sqrt(fano*clip(p_rec, 0, inf))*randn()
+z_int = z_int + p_rec
+""",
+    "noise_before_filter": """
+u_in = u_in + sqrt(fano*clip(u_in, 0, inf))*randn()
+x_rec = exp(-dt/tau_syn)*x_rec + u_in
+u_in = 0
+p_rec = x_rec*dt/tau_syn
 z_int = z_int + p_rec
 """,
 }
@@ -62,10 +65,10 @@ class PoissonHawkes(Model):
         "tau_syn": Param("2*ms", "decay time constant of the filtered inputs x_rec (and x_fwd)"),
         "fano": Param("1.0", "Fano factor F of the internal variability, sqrt(F*u_+)*N(0,1)", min=0),
         "rate_bkg": Param("0*Hz", "background rate added to every neuron"),
-        "ordering": Param("noise_before_filter", "where the internal variability enters: 'filter_then_noise' (the "
+        "ordering": Param("filter_then_noise", "where the internal variability enters: 'filter_then_noise' (the "
                           "authors' newest code: on the filtered per-step probability) or 'noise_before_filter' "
                           "(their first version: on the arriving input)", kind="str", choices=ORDERINGS),
-        "tref": Param("0*ms", "absolute refractory period (the authors' newest code: 2 ms; first version: none)"),
+        "tref": Param("2*ms", "absolute refractory period (the authors' newest code: 2 ms; first version: none)"),
         "feedforward": Param("rate", "'rate': the frozen rate rate_fwd (bSample_ufwd = 0); 'spikes': Bernoulli spikes "
                              "at that rate, filtered like the recurrent input (bSample_ufwd = 1)", kind="str",
                              choices=("rate", "spikes")),

@@ -33,12 +33,10 @@ GPU_AGREEMENT = {
     "dynamic-inversion-spiking": dict(exact=False, rtol=0.25, long=True),
     "nudged-gradient": dict(exact=True, rtol=1e-6, long=True),
     "nudged-train": dict(exact=True, rtol=0.01, long=True),  # 18k learning steps: rounding may flip a test digit (0.3 %)
-    "poisson-sampling": dict(exact=False, rtol=0.25, long=True),
-    "poisson-sampling-grid": dict(exact=False, rtol=0.25, long=True),  # poisson-sampling's; its cpp seed spread not yet measured
-    "poisson-sampling-coupled": dict(exact=False, rtol=0.25, long=True),
-    "poisson-sampling-prior-match": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-grid
-    "poisson-sampling-input": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-grid
-    "poisson-sampling-coupled-grid": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling-coupled
+    "poisson-sampling": dict(exact=False, rtol=0.25, long=True),  # its cpp seed spread not yet measured
+    "poisson-sampling-coupled": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling
+    "poisson-sampling-prior-match": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling
+    "poisson-sampling-input": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling
     "reward-discrimination": dict(exact=False, rtol=0.25, long=True),
     "reward-estimation": dict(exact=False, rtol=0.25, long=True),
     "stdp-window-gradient": dict(exact=True, rtol=1e-6, long=False),

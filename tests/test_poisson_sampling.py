@@ -6,12 +6,13 @@ Checked against numbers worked out independently of Brian2:
   population-vector precision against a Monte Carlo of independent Poisson counts, the connectivity
   against its definition;
 - the Brian2 variability rule (``run_regularly`` after synapses) on hand-set inputs: mean u and variance
-  F·u for u > 0, no noise for u <= 0, no noise at F = 0;
-- the sampling statistics of a small ring in Brian2 (through the framework: scenario, task readouts, run
-  directory) against the NumPy Hawkes simulation of the same network: rates and the distribution of the
+  F·u for u > 0, no noise for u <= 0, no noise at F = 0; one step of the newest ordering and its 2-ms
+  refractory period;
+- the sampling statistics of a small ring with the first ordering (the negative controls' variant) in
+  Brian2 (through the framework: scenario, task readouts, run directory) against the NumPy Hawkes
+  simulation of the same network (``tests/oracles/zhang_ring.py``): rates and the distribution of the
   (s, z) samples, not spikes;
-- the full scenario (long) and its negative control: F = 0 (no internal variability) makes
-  ``prior_precision_increases`` fail (Λs no longer depends on w_E);
+- each scenario's claims and its negative controls (long), as ``spikelearn/papers.toml`` lists them;
 - the authors' w_E scan in Brian2 against the oracle of their newest code (``tests/oracles/zhang_hawkes.py``):
   the oracle's own ``statistics`` on the run's per-window population vectors, against the medians of its
   52-s replicates (``bench/results/zhang2023-oracle.json``), with the tolerances of
@@ -260,7 +261,7 @@ device = "{device}"
 [populations.ring]
 model = "poisson_hawkes"
 size = 150
-parameters = {{ fano = {fano} }}
+parameters = {{ fano = {fano}, ordering = "noise_before_filter", tref = "0*ms" }}
 
 [record]
 spikes = ["ring"]
@@ -374,18 +375,6 @@ def _run(registry, tmp_path, name, overrides=()):
     return run_scenario(sc, registry, out_root=tmp_path, progress=False, figures=False)
 
 
-@pytest.mark.long
-@pytest.mark.standalone
-def test_scenario_claims(registry, tmp_path):
-    """Every claim of the single-ring scenario (F = 0.7, w_E = 0.01, 0.02, 0.04; measured on seeds 1-5,
-    see the scenario header)."""
-    out = _run(registry, tmp_path, "poisson_sampling")
-    claims = _claims(out.claims)
-    for name in ("prior_precision_increases", "p22_matches_prior_precision", "internal_differential_correlations",
-                 "poisson_scaling_rate", "poisson_scaling_window"):
-        assert _passed(claims[name]), claims[name]
-
-
 # ----------------------------------------------------------------------------------------------------
 # Brian2 against the oracle of the authors' newest code
 # ----------------------------------------------------------------------------------------------------
@@ -481,7 +470,7 @@ def test_short_ring_matches_the_oracle_of_the_newest_code(registry, tmp_path):
     stand-in ordering gives r11 0.35-0.49 and a 4x smaller Λs)."""
     from spikelearn.results import RunResult
 
-    out = _run(registry, tmp_path, "poisson_sampling_grid", [
+    out = _run(registry, tmp_path, "poisson_sampling", [
         'duration="3*second"', 'task.parameters.discard="1*second"', "task.parameters.w_E=[0.03]",
         "task.parameters.u_fwd=[30.0]", "populations.ring.size=225", 'device_options.target="numpy"',
         'device="runtime"'])
@@ -502,10 +491,10 @@ GRID_CLAIMS = ("p11_matches_posterior", "p22_matches_prior", "prior_precision_in
      ("p11_matches_posterior",)),
     (("populations.ring.parameters.fano=0.0",), ("p22_matches_prior", "prior_precision_increases")),
 ], ids=["newest-code", "control-noise-before-filter", "control-F0"])
-def test_grid_scenario_claims_and_controls(registry, tmp_path, overrides, failing):
+def test_scenario_claims_and_controls(registry, tmp_path, overrides, failing):
     """The authors' w_E scan (52 s, thresholds from the oracle of their newest code): every claim passes;
     each negative control fails the claims it must (spikelearn/papers.toml)."""
-    out = _run(registry, tmp_path, "poisson_sampling_grid", overrides)
+    out = _run(registry, tmp_path, "poisson_sampling", overrides)
     claims = _claims(out.claims)
     for name in GRID_CLAIMS if not failing else failing:
         assert _passed(claims[name]) != bool(failing), claims[name]
@@ -547,49 +536,20 @@ def test_input_scan_claims_and_control(registry, tmp_path, overrides, must_pass)
         assert _passed(claims["p11_increases_with_input"]), claims["p11_increases_with_input"]
 
 
-@pytest.mark.long
-@pytest.mark.standalone
-def test_negative_control_no_internal_variability(registry, tmp_path):
-    """F = 0: z becomes a deterministic function of the spikes, whose population-vector angle does not
-    depend on the scale w_E of the weights, so Λs = −P12 no longer grows with w_E and is ~100x larger
-    (measured, seed 1: 0.127, 0.130, 0.112 deg⁻² against 0.00101, 0.00218, 0.00339 deg⁻² with F = 0.7):
-    ``prior_precision_increases`` fails; the rate-decoded variance drops 14-fold (0.48 vs 6.7 deg² at
-    w_E = 0.01). ``internal_differential_correlations`` still passes: the Poisson spiking noise, fed
-    back through the recurrence, also moves the rate vector (0.48, 1.46, 3.86 deg²)."""
-    out = _run(registry, tmp_path, "poisson_sampling", ['populations.ring.parameters.fano=0.0'])
-    claims = _claims(out.claims)
-    assert not _passed(claims["prior_precision_increases"]), claims["prior_precision_increases"]
-    lam = claims["prior_precision_increases"]["value"]
-    assert max(lam) / min(lam) < 1.2  # flat in w_E
-    assert min(lam) > 20 * 0.0034
-    # Poisson scaling at w_E = 0 does not involve the recurrent variability and still holds
-    assert _passed(claims["poisson_scaling_rate"])
-    assert out.metrics["var_rate_decoded_wE0.01_U30"] < 0.2 * 6.7
+COUPLED_CLAIMS = ("mean_matches_posterior", "precision_matches_posterior", "coupling_prior_increases")
 
 
 @pytest.mark.long
 @pytest.mark.standalone
-def test_coupled_scenario_claims(registry, tmp_path):
-    """Both coupled-ring claims (F = 0, within-ring E->E cut, cross ratio 0.5, 1, 2; seeds 1-5 in the
-    scenario header)."""
-    out = _run(registry, tmp_path, "poisson_sampling_coupled")
-    claims = _claims(out.claims)
-    assert _passed(claims["coupled_correlation_increases"]), claims["coupled_correlation_increases"]
-    assert _passed(claims["coupled_matches_posterior"]), claims["coupled_matches_posterior"]
-    # the uncoupled copy: no correlation, marginal precision = the feedforward likelihood's (popvec)
-    assert abs(out.metrics["corr_s1_s2_wE0.01_cross0"]) < 0.06
-
-
-@pytest.mark.long
-@pytest.mark.standalone
-def test_coupled_negative_control_internal_variability(registry, tmp_path):
-    """F = 1 in the coupled rings: the internal variability of the small cross-ring inputs (variance F·u
-    for a mean u << 1, rectified at zero rate) adds spikes around the other ring's bump, so the
-    correlation exceeds the coupled-prior posterior's and ``coupled_matches_posterior`` fails
-    (measured, seed 1: sampled 0.30, 0.46, 0.65 against posterior 0.19, 0.25, 0.28;
-    P11/(Λx+Λc) = 0.43-0.65)."""
-    out = _run(registry, tmp_path, "poisson_sampling_coupled", ['populations.ring.parameters.fano=1.0'])
-    claims = _claims(out.claims)
-    assert not _passed(claims["coupled_matches_posterior"]), claims["coupled_matches_posterior"]
-    value = claims["coupled_matches_posterior"]["value"]
-    assert np.all(np.subtract(value["sampled"], value["posterior"]) > 0)
+@pytest.mark.parametrize("overrides, failing", [
+    ((), ()),
+    (("task.parameters.random_kernel=true",), ("coupling_prior_increases",)),
+    (('populations.ring.parameters.feedforward="spikes"',), ("precision_matches_posterior", "mean_matches_posterior")),
+], ids=["authors-scan", "control-random-kernel", "control-feedforward-spikes"])
+def test_coupled_scenario_claims_and_controls(registry, tmp_path, overrides, failing):
+    """The authors' coupled-ring scan (102 s, thresholds from the oracle of their code, §12): the means, the
+    diagonal precisions and the growth of the coupling prior; each control fails the claims it must.
+    ``correlation_matches_posterior`` is not reproduced (the authors' code fails it too)."""
+    claims = _claims(_run(registry, tmp_path, "poisson_sampling_coupled", overrides).claims)
+    for name in failing or COUPLED_CLAIMS:
+        assert _passed(claims[name]) != bool(failing), claims[name]

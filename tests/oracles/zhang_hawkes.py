@@ -35,6 +35,12 @@ Batching: every argument in ``BATCHED`` may be a sequence; all rows are simulate
 (B, N) state, one random stream), which is what makes a whole grid × seeds affordable in NumPy. Rows are
 statistically independent replicates; ``seed`` seeds the stream of the whole batch.
 
+Coupled rings (``coupled_weights``, ``simulate_coupled``, ``coupled_statistics``): the authors'
+``simExp/scanCoupledHawkesNet.m`` (flagTest 2 settings as defaults), ``simCoupledHawkesNet.m``,
+``parsCoupledHawkesNet.m``, ``getNetMdlStat.m``, ``findPriorPrecision.m`` (which calls ``getKLDiv.m``,
+deleted in ce3dffc; read from 652d51e): two rings, spiking feedforward input filtered like the recurrent
+input, no internal variability; see the functions' docstrings.
+
 Choices that are mine (not the authors'), documented:
 
 * random numbers: NumPy ``default_rng(seed)`` (PCG64), float32 uniforms/normals drawn in blocks of steps;

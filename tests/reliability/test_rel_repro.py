@@ -106,11 +106,9 @@ SHORT = {
     "nudged-gradient": ['duration="500*ms"', "task.parameters.n_samples=1"],
     # the training schedule is epochs x 1797 digits + 1 periods of 250 ms whatever the split: one epoch
     "nudged-train": ['duration="449.75*second"', "task.parameters.epochs=1"],
-    "poisson-sampling": ['duration="300*ms"'],
-    "poisson-sampling-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
+    "poisson-sampling": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-prior-match": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
-    "poisson-sampling-coupled": ['duration="300*ms"'],
-    "poisson-sampling-coupled-grid": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
+    "poisson-sampling-coupled": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "poisson-sampling-input": ['duration="300*ms"', 'task.parameters.discard="0.1*second"'],
     "reward-discrimination": ['duration="9*second"', "task.parameters.n_train=1", "task.parameters.n_test_angles=2",
                               "task.parameters.n_repeats=2", 'task.parameters.t_block="1*second"',
