@@ -581,6 +581,40 @@ class PoissonSampling(RingScan):
         return TaskOutcome(metrics, claims)
 
 
+    def figures(self, result, outdir):
+        """The figures of every ring scan, and the information panel: MI with the world's posterior and its
+        upper bound, KL, and Λs against the world prior's precision, over w_E."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        paths = super().figures(result, outdir)
+        conds, _, lam_world = self.scan(result)
+        info = [c for c in conds if "mi" in c]
+        ws = [c["w_E"] for c in info]
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        ax1.plot(ws, [c["mi"] for c in info], "o-", label="MI (samples vs world posterior)")
+        ax1.plot(ws, [c["mi_upper"] for c in info], "k--", label="upper bound")
+        ax1.plot(ws, [c["kl"] for c in info], "s:", label="KL(posterior ‖ samples)")
+        ax1.set_xlabel("w_E")
+        ax1.set_ylabel("bit / window")
+        ax1.legend(fontsize=8)
+        ax1.set_title(f"Information, U_world = {float(result.params['urec_world']):g}")
+        rec = [c for c in conds if "lambda_s" in c]
+        ax2.semilogy([c["w_E"] for c in rec], [c["lambda_s"] for c in rec], "o-", label="Λs = −P12 (samples)")
+        ax2.axhline(lam_world, color="C3", ls="--", label="world prior's precision")
+        ax2.set_xlabel("w_E")
+        ax2.set_ylabel("precision (deg⁻²)")
+        ax2.legend(fontsize=8)
+        ax2.set_title("Stored prior vs the world's")
+        fig.tight_layout()
+        path = outdir / "poisson_information.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return paths + [path]
+
+
 class PoissonSamplingPriorMatch(PoissonSampling):
     """The fine w_E grid of the authors' MI panel (``plot_MutualInfo_IntDIffCorr.m``: w_E <= 0.005 at
     U_fwd = 30 Hz, bSample_ufwd = 0): the information the samples carry about the world's posterior
@@ -871,7 +905,7 @@ class PoissonSamplingCoupled(Task):
             a1.plot(x, [c["mean"][r] for c in conds], "o-", color=f"C{r}", label=f"sample mean s{r + 1}")
             a1.plot(x, [c["mean_pred"][r] for c in conds], "--", color=f"C{r}", label=f"C·Λx·stimuli, s{r + 1}")
             a2.plot(x, [c["P"][r, r] for c in conds], "o-", color=f"C{r}", label=f"P{r + 1}{r + 1} samples")
-            a2.plot(x, [c["post"][r, r] for c in conds], "--", color=f"C{r}", label=f"posterior (fitted Λc)")
+            a2.plot(x, [c["post"][r, r] for c in conds], "--", color=f"C{r}", label="posterior (fitted Λc)")
         a3.plot(x, [c["lam_c"] for c in conds], "o-", label="Λc fitted (KL)")
         a3.plot(x, [c["lam_c_naive"] for c in conds], "s:", label="−P12 of the samples")
         for ax, yl in ((a1, "mean (deg)"), (a2, "precision (deg⁻²)"), (a3, "coupling prior (deg⁻²)")):
