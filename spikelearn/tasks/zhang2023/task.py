@@ -246,14 +246,16 @@ class RingScan(Task):
         return metrics
 
     # ---------------------------------------------------------------------------------------------
-    def figures(self, result, outdir):
+    def figures(self, result, outdir, conds=None):
+        """Raster, sample clouds, Λs and P11 against w_E, correlations; ``conds``: the copies' statistics when
+        the caller has them already (:meth:`conditions` otherwise)."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         p = result.params
-        conds = self.conditions(result)
+        conds = self.conditions(result) if conds is None else conds
         paths = []
         paths.append(_raster_figure(result, p, conds, outdir / "poisson_raster.png", plt))
         rec = sorted([c for c in conds if "P" in c], key=lambda c: c["w_E"])
@@ -333,6 +335,11 @@ def _raster_figure(result, p, conds, path, plt, span=0.5):
 
 def _correlation_figure(conds, path, plt):
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 3.8))
+    w_max = max(c["w_E"] for c in conds) or 1.0
+
+    def color(c):  # one colour per w_E on a scale, so that an 11-point grid does not repeat a colour
+        return plt.cm.viridis(0.9 * c["w_E"] / w_max)
+
     for c in conds:
         if c["u_fwd"] != conds[0]["u_fwd"]:
             continue
@@ -344,7 +351,7 @@ def _correlation_figure(conds, path, plt):
         k = np.digitize(d, bins) - 1
         ok = ~np.eye(len(pref), dtype=bool) & np.isfinite(C)
         m = [C[(k == b) & ok].mean() if np.any((k == b) & ok) else np.nan for b in range(len(bins) - 1)]
-        ax1.plot(bins[:-1] + 5, m, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
+        ax1.plot(bins[:-1] + 5, m, "o-", ms=3, color=color(c), label=f"w_E = {c['w_E']:g}")
     ax1.set_xlabel("|preferred-stimulus difference| (deg)")
     ax1.set_ylabel("spike-count correlation (20 ms)")
     ax1.axhline(0, color="0.6", lw=0.8)
@@ -364,7 +371,7 @@ def _correlation_figure(conds, path, plt):
         ax2.set_ylabel("preferred (deg)")
     for c in rec:
         x, y = differential_profile(c["z"], c["preferred"], c["rate_fwd"])
-        ax3.plot(x, y, "o-", ms=3, label=f"w_E = {c['w_E']:g}")
+        ax3.plot(x, y, "o-", ms=3, color=color(c), label=f"w_E = {c['w_E']:g}")
     ax3.axhline(0, color="0.6", lw=0.8)
     ax3.axvline(0, color="0.6", lw=0.8)
     ax3.set_xlabel("f'ᵢ f'ⱼ / max (pairs binned)")
@@ -589,8 +596,8 @@ class PoissonSampling(RingScan):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        paths = super().figures(result, outdir)
         conds, _, lam_world = self.scan(result)
+        paths = super().figures(result, outdir, conds)
         info = [c for c in conds if "mi" in c]
         ws = [c["w_E"] for c in info]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
