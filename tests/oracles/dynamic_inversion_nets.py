@@ -11,6 +11,8 @@ The output error ``e = y* - y`` is carried to the hidden layers by one of
 * ``bp``   backpropagation, ``d_{l-1} = W_l^T d_l``;
 * ``fa``   feedback alignment, ``d_{l-1} = B_l d_l`` with fixed random ``B_l ~ U(-0.5, 0.5)``;
 * ``pbp``  pseudo-backprop, ``d_{l-1} = W_l^+ d_l`` (minimum-norm least squares);
+* ``di``   dynamic inversion as the authors simulate it: the same dynamics integrated by forward Euler from
+  zero, ``dt = 0.5``, 1000 steps per layer (set ``deriv_power=1``, as their script does for it);
 * ``none`` no backward phase: hidden deltas are zero, only the readout ``W2, b2`` learns (negative control);
 * ``ndi``  non-dynamic inversion: the closed-form steady state of the inversion dynamics
   ``du/dt = -alpha u + W_l v - d_l``, ``dv/dt = -v + B_l u``, i.e. ``v* = B_l (W_l B_l - alpha I)^-1 d_l``,
@@ -34,7 +36,7 @@ import warnings
 import numpy as np
 
 SIZES = (30, 20, 10, 10)
-METHODS = ("bp", "fa", "pbp", "ndi", "none")
+METHODS = ("bp", "fa", "pbp", "ndi", "di", "none")
 
 
 def angle_deg(a, b):
@@ -128,6 +130,8 @@ def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1):
         back = lambda W, k, d: np.linalg.lstsq(W, d, rcond=None)[0]
     elif method == "ndi":
         back = lambda W, k, d: inversion_steady_state(W, B[k], d, alpha)
+    elif method == "di":
+        back = lambda W, k, d: simulate_inversion(W, B[k], d, alpha, dt=0.5, steps=1000)
     else:
         raise ValueError(f"unknown method {method!r}")
     d2 = back(W2, 1, e) * g2
@@ -145,7 +149,7 @@ def run(method, seed=1, n=10000, eta=1e-2, alpha=0.01, feedback=None, deriv_powe
     x, y_true, student, B_random, order = make_problem(seed, n, draws)
     params = [p.copy() for p in student]
     if feedback is None:
-        feedback = {"fa": "random", "ndi": "neg-transpose"}.get(method, "n/a")
+        feedback = {"fa": "random", "ndi": "neg-transpose", "di": "neg-transpose"}.get(method, "n/a")
     B = {"random": B_random, "neg-transpose": [-student[1].T.copy(), -student[2].T.copy()],
          "n/a": [None, None]}[feedback]
     gain1, gain2 = np.broadcast_to(np.asarray(hidden_gain, dtype=float), (2,))
