@@ -260,9 +260,12 @@ class DynamicInversionRegression(Task):
             snaps[name] = traces
         n = problem.x.shape[1]
         every = int(result.params["eval_every"])
+        # snapshot m (at the start of example m*every) follows the update of iteration m*every - 1; with
+        # every = 1 the first two are both the initial weights (the first update is skipped)
         iters = [0] + [m * every - 1 for m in range(1, len(snaps["W0"]) - 1)] + [n - 1]
+        iters, keep = np.unique(iters, return_index=True)
         errors = np.array([reg.squared_errors([snaps[k][m] for k in ("W0", "W1", "W2", "b0", "b1", "b2")],
-                                              problem.x, problem.y) for m in range(len(iters))])
+                                              problem.x, problem.y) for m in keep])
         angles = np.full((n, 2), np.nan)
         for col, pop in enumerate(("h1", "h2")):
             st = result.state(pop)
@@ -274,7 +277,7 @@ class DynamicInversionRegression(Task):
                 ang = np.degrees(np.arccos(np.clip(np.sum(d * b, axis=0) / (nd * nb), -1, 1)))
             ang[(nd == 0) | (nb == 0)] = np.nan
             angles[:ang.size, col] = ang
-        return {"eval_iters": np.array(iters), "errors": errors, "angles": angles}
+        return {"eval_iters": iters, "errors": errors, "angles": angles}
 
     def evaluate(self, result):
         p = result.params
