@@ -1,12 +1,13 @@
 """Gated error-times-activity update of dynamic inversion (Podlaski & Machens, NeurIPS 2020).
 
-At the end of each example the forward weights change by ``dW = eta * delta_post * r_pre^T``: ``delta``
+At the end of each example the forward weights change by ``dW = eta * delta_post * r_pre^T - decay * W``
+(``decay``: weight decay per example, 0 by default): ``delta``
 is the error of the postsynaptic unit once the backward pass has settled (the output error ``y* - y`` for
 the last layer, ``delta~ * g'(a)`` for a hidden layer), ``r`` the presynaptic activity. The update is
 written as a clock-driven equation gated by the global signal ``learn``, a pulse that is 1 during exactly
 one time step per example (the last step of the backward phase) and 0 otherwise::
 
-    dw/dt = learn*eta*delta_post*r_pre/dt
+    dw/dt = learn*(eta*delta_post*r_pre - decay*w)/dt
 
 so the Euler step that sees the pulse adds ``eta*delta_post*r_pre`` to ``w`` and every other step adds
 nothing. With a gate that lasts ``n`` steps the update is applied ``n`` times (once per step).
@@ -30,8 +31,9 @@ class DynamicInversionUpdate(PlasticityRule):
                 "feedforward networks, NeurIPS 33"
     parameters = {
         "eta": Param("0.02", "learning rate (per example)"),
+        "decay": Param("0", "weight decay per example (W -= decay*W with every update)"),
     }
-    model = "dw/dt = learn*eta*delta_post*r_pre/dt : 1 (clock-driven)"
+    model = "dw/dt = learn*(eta*delta_post*r_pre - decay*w)/dt : 1 (clock-driven)"
     signals = ("learn",)
     method = "euler"
 
@@ -51,4 +53,7 @@ class DynamicInversionUpdate(PlasticityRule):
         r = np.asarray(r, dtype=float)
         if w0.shape != (delta.size, r.size):
             raise ValueError(f"w0 must have shape {(delta.size, r.size)}, found {w0.shape}")
-        return w0 + n_pulses * float(params["eta"]) * np.outer(delta, r)
+        w = w0.copy()
+        for _ in range(n_pulses):
+            w = w + float(params["eta"]) * np.outer(delta, r) - float(params.get("decay", 0.0)) * w
+        return w

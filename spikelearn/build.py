@@ -331,6 +331,8 @@ def _build_connection(conn, ctx, code, via_run_args):
         kwargs["on_post"] = on_post
     if conn.order is not None:
         kwargs["order"] = conn.order
+    if conn.dt is not None:
+        kwargs["dt"] = conn.dt
     if code["method"] or conn.method:
         if code["method"] and conn.method and code["method"] != conn.method:
             raise BuildError(f"connection '{cname}': its rules ask for the method '{code['method']}', "

@@ -49,6 +49,7 @@ BUILTIN_PLUGINS = {
         "dynamic_inversion_spiking": "spikelearn.tasks.podlaski2020.task:DynamicInversionSpiking",
         "dynamic_inversion_learning": "spikelearn.tasks.podlaski2020.task:DynamicInversionLearning",
         "dynamic_inversion_regression": "spikelearn.tasks.podlaski2020.nonlinear:DynamicInversionRegression",
+        "dynamic_inversion_mnist": "spikelearn.tasks.podlaski2020.mnist:DynamicInversionMNIST",
         "dendritic_prior": "spikelearn.tasks.lyo2024.task:DendriticPrior",
         "dendritic_posterior": "spikelearn.tasks.lyo2024.task:DendriticPosterior",
         "dendritic_swissroll": "spikelearn.tasks.lyo2024.task:DendriticSwissRoll",

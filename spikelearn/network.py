@@ -76,6 +76,8 @@ class Connection:
     integrates clock-driven synapse equations. Several presynaptic pathways: ``effect`` maps pathway
     names to code and ``on_event`` maps them to the source's events (``{"ppos": "pos"}``; default: the
     spike). ``initial`` sets further synaptic variables after ``weight``.
+    ``dt`` gives the synapses their own time step (None: the scenario's ``dt``): their state updater and
+    summed variables then run only on its ticks.
     ``order`` places the synapses in each schedule slot (None: Brian2's default); ``orders`` places parts
     of them: ``"state_updater"`` (applied only when there is one), ``"summed"`` (every summed-variable
     updater; Brian2's default is the target population's order - 1), ``"pre"``, ``"post"`` (the pathways).
@@ -101,6 +103,7 @@ class Connection:
     initial: dict = field(default_factory=dict)
     order: int | None = None
     orders: dict = field(default_factory=dict)
+    dt: object = None
     origin: str = ""
 
 
@@ -294,6 +297,7 @@ def describe(net, scenario=None, signals=None, phases=None, extra_equations=None
         weight = "none declared" if c.weight is None else _value(c.weight)
         out.append(f"    weight: {weight}" + (f", delay {c.delay}" if c.delay is not None and float(c.delay) > 0 else ""))
         schedule = ([f"order {c.order}"] if c.order is not None else []) + [f"{k} order {v}" for k, v in c.orders.items()]
+        schedule += [f"dt {c.dt}"] if c.dt is not None else []
         if c.method or schedule:
             out.append("    " + ", ".join(([f"method {c.method}"] if c.method else []) + schedule))
         if c.model.strip():

@@ -173,7 +173,7 @@ class DynamicInversionRegression(Task):
                                       when="start", origin=ORIGIN))
 
         rule = ctx.registry.get("plasticity", "dynamic_inversion")
-        learning = RuleUse(rule.name, {"eta": float(p["eta"])}, "task.parameters", definition=rule,
+        learning = RuleUse(rule.name, {"eta": float(p["eta"]), "decay": 0.0}, "task.parameters", definition=rule,
                            signals={"learn": "learn_post"})
         every = int(p["eval_every"]) * cycle * second
         W = dict(zip(("W0", "W1", "W2", "b0", "b1", "b2"), problem.student))
