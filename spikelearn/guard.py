@@ -2,7 +2,8 @@
 
 Every differential-equation variable of every NeuronGroup and Synapses (and each connection's weight
 ``w``) gets a ``run_regularly`` operation, written in Brian2 code, that calls the function
-``sl_guard(value, var_id, i, j, t)`` at every check (every ``guard.every`` of simulated time). When a
+``sl_guard(value, var_id, i, j, t)`` at every check (every ``guard.every`` of simulated time; an object
+whose own time step is longer, which changes only on its own steps, on those). When a
 value is NaN, infinite, or larger in magnitude than ``guard.limit`` (in Brian2's base SI units), the
 first such value is recorded and the simulation loop's global stop flag is set, exactly as Ctrl-C sets
 it: the run ends at the end of that time step and the monitors keep everything up to then.
@@ -153,6 +154,7 @@ class Guard:
         # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
         # still alive) would change the generated code and defeat the build cache
         clock = Clock(dt=self.every, name="sl_guard_clock")
+        slow = {}  # an object whose own time step is longer changes only on its own steps: checked on those
         _runtime_hit.clear()
         if self.build_dir is not None:
             (self.build_dir / GUARD_FILE).unlink(missing_ok=True)
@@ -165,14 +167,18 @@ class Guard:
                 continue
             if not variables:
                 continue
+            own = float(obj.clock.dt)
+            check = clock
+            if own > float(self.every):
+                check = slow.setdefault(own, Clock(dt=obj.clock.dt, name=f"sl_guard_clock_{len(slow) + 1}"))
             lines = []
             for var in variables:
-                self.table.append((kind, obj.name, var))
+                self.table.append((kind, obj.name, var, float(check.dt)))
                 lines.append(f"sl_guard_{var} = sl_guard({var}, {len(self.table) - 1}, i, {j}, t)")
             if obj.namespace is None:
                 obj.namespace = {}
             obj.namespace["sl_guard"] = func
-            obj.run_regularly("\n".join(lines), clock=clock, when="end", name=f"{obj.name}_sl_guard")
+            obj.run_regularly("\n".join(lines), clock=check, when="end", name=f"{obj.name}_sl_guard")
         self.installed = True
 
     def tripped(self):
@@ -190,13 +196,15 @@ class Guard:
             if not _runtime_hit:
                 return None
             var_id, i, j, t, value = _runtime_hit[0]
-        kind, owner, variable = self.table[var_id]
-        return GuardHit(kind, owner, variable, i, j, t, value, float(self.every))
+        kind, owner, variable, every = self.table[var_id]
+        return GuardHit(kind, owner, variable, i, j, t, value, every)
 
 
 def _float_vars(group, extra=()):
     # diff_eq_names is a set: sorted, or the generated code (and the build cache) depends on the hash seed
-    names = sorted(group.equations.diff_eq_names) + [v for v in extra if v in group.variables]
+    # (an extra variable declared constant, e.g. fixed feedback weights, cannot change after it was set)
+    names = sorted(group.equations.diff_eq_names) + [
+        v for v in extra if v in group.variables and not getattr(group.variables[v], "constant", False)]
     out = []
     for name in names:
         var = group.variables.get(name)

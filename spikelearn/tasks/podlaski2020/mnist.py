@@ -12,14 +12,16 @@ A ``784-H-10`` network, ``tanh`` hidden layer, softmax output. One example is on
     invert      the output controller u and the hidden layer's v invert W1 against e = onehot - softmax:
                     tau du/dt = -alpha u + W1 v - e,   tau dv/dt = -v + B u
     settle      one step, nothing integrates
-    learn       one step: d = v * tanh'(a); W1 += eta e h^T - decay W1 and the biases likewise (rule
-                ``dynamic_inversion``; biases are weights from a unit of rate 1)
+    learn       one step: d = v * tanh'(a); the biases learn, b += eta d - decay b (rule
+                ``dynamic_inversion``; biases are weights from a unit of rate 1); W0 and W1 learn at the
+                next example's first step, W += eta d h^T - decay W (the last example's: one extra step)
 
-The input matrix W0 (H x 784) works once per example, at the example's first step: it first applies the
-previous example's update ``eta d x^T - decay W0`` (the input population also serves the previous example's
-image) and then sums the new image into the hidden layer's input. Its synapses and their target, a copy of the
-hidden layer that holds the summed input and the delta, have a time step of one example (Brian2 runs summed
-variables on the target's clock), so the 784 x H synapses do work twice per example instead of every step. ``B = -W1^T`` of the initial weights (``feedback =
+The matrices learn once per example, at the next example's first step (their synapses' time step is one
+example): the hidden layer's delta, its rates and the output error are kept from the learn step until then,
+and W0 reads the previous example's image (the input population serves both). W0 then sums the new image
+into a copy of the hidden layer on the same slow clock (Brian2 runs a summed variable on its target's clock),
+whose input the hidden layer links to; so the 784 x H synapses do work twice per example instead of every
+step, and W1 applies its update once instead of multiplying it by a zero gate every step. ``B = -W1^T`` of the initial weights (``feedback =
 "neg_transpose"``) or the authors' large random draws (``"random"``: refused when the controller is unstable).
 """
 
@@ -137,23 +139,29 @@ class DynamicInversionMNIST(Task):
             "dm_hidden": (H, gate_decl + "\na_in : 1 (linked)\na_b : 1\nr : 1\ngd = 1 - r**2 : 1\nBu : 1\nbp : 1\n"
                              "delta : 1\ndb_cap : 1\n"
                              "dv/dt = inv*(-v + Bu)/tau - fw*v/dt : 1",
-                          # r and delta once per step (not per synapse); delta and the backprop direction kept
-                          # from the learn step on (the W0 tick reads them at the next example's first step)
-                          gate_code + "\nr = tanh(a_in + a_b)\ndelta = endex*back*v*gd + (1 - endex)*delta\n"
+                          # delta and the backprop direction set at the learn step and kept until the next one
+                          # (W0's and W1's ticks read them at the next example's first step)
+                          gate_code + "\ndelta = endex*back*v*gd + (1 - endex)*delta\n"
                                       "db_cap = endex*bp*gd + (1 - endex)*db_cap"),
-            "dm_out": (10, gate_decl + "\na_in : 1\na_b : 1\ny = a_in + a_b : 1\nZ : 1\n"
-                           "err = dm_label(t, i) - exp(y)/Z : 1\ndelta = err : 1\n"
-                           "du/dt = inv*(-alpha*u + Wv - err)/tau - fw*u/dt : 1\nWv : 1", gate_code),
+            # err set in the forward phase (after its first step) and kept until the next example's first step
+            "dm_out": (10, gate_decl + "\na_in : 1\na_b : 1\ny = a_in + a_b : 1\nZ : 1\nerr : 1\ndelta = err : 1\n"
+                           "du/dt = inv*(-alpha*u + Wv - err)/tau - fw*u/dt : 1\nWv : 1",
+                       gate_code + f"\nerr = fw*int({phase} > dt)*(dm_label(t, i) - exp(y)/Z) + "
+                                   f"(1 - fw*int({phase} > dt))*err"),
+            # sums over the hidden layer for the angle, once per example (at the next example's first step)
             "dm_meter": (1, "dot : 1\ndd : 1\nbb : 1", None),
         }
         initial = {"dm_out": {"Z": 1.0}}  # the softmax's normaliser is summed each step; > 0 before the first
         for name, (size, eqs, code) in populations.items():
             ctx.net.add(Population(name, name, size, ns, definition=Model.from_code(name, eqs),
-                                   initial=initial.get(name, {}), dt=cycle * second if name == "dm_proj" else None,
+                                   initial=initial.get(name, {}), dt=cycle * second if name in ("dm_proj", "dm_meter") else None,
                                    links={"a_in": ("dm_proj", "a_in")} if name == "dm_hidden" else {},
                                    origin=ORIGIN))
             if code:
                 ctx.net.add(Operation(f"{name}_step", name, code, when="start", origin=ORIGIN))
+        # the hidden rates once per example, at the end of its first step (after W0's tick), kept to the next
+        ctx.net.add(Operation("dm_hidden_rate", "dm_hidden", "r = tanh(a_in + a_b)", dt=cycle * second, when="end",
+                              origin=ORIGIN))
         rule = ctx.registry.get("plasticity", "dynamic_inversion")
         rates = {"eta": float(p["eta"]), "decay": float(p["decay"])}
         every_step = RuleUse(rule.name, rates, "task.parameters", definition=rule, signals={"learn": "endex_post"})
@@ -170,7 +178,8 @@ class DynamicInversionMNIST(Task):
         i, j = _all_to_all(problem.W1)
         ctx.net.add(Connection("dm_W1", "dm_hidden", "dm_out", i=i, j=j, weight=problem.W1[j, i], namespace=ns,
                                model="a_in_post = w*r_pre : 1 (summed)\nWv_post = w*v_pre : 1 (summed)\n"
-                                     "bp_pre = w*err_post : 1 (summed)", rules=[every_step], origin=ORIGIN))
+                                     "bp_pre = w*err_post : 1 (summed)", rules=[at_tick], dt=cycle * second,
+                               origin=ORIGIN))
         for name, tgt in (("b0", "dm_hidden"), ("b1", "dm_out")):
             size = H if tgt == "dm_hidden" else 10
             ctx.net.add(Connection(f"dm_{name}", "dm_one", tgt, i=np.zeros(size, dtype=int), j=np.arange(size),
@@ -178,7 +187,7 @@ class DynamicInversionMNIST(Task):
                                    rules=[every_step], namespace=ns, origin=ORIGIN))
         i, j = _all_to_all(B)
         ctx.net.add(Connection("dm_B", "dm_out", "dm_hidden", i=i, j=j, weight=B[j, i],
-                               model="Bu_post = w*u_pre : 1 (summed)", namespace=ns, origin=ORIGIN))
+                               model="w : 1 (constant)\nBu_post = w*u_pre : 1 (summed)", namespace=ns, origin=ORIGIN))
         ctx.net.add(Connection("dm_softmax", "dm_out", "dm_out", weight=None, namespace=ns, origin=ORIGIN,
                                model="Z_post = exp(y_pre) : 1 (summed)"))
         ctx.net.add(Connection("dm_angle", "dm_hidden", "dm_meter", weight=None, namespace=ns, origin=ORIGIN,
@@ -189,7 +198,8 @@ class DynamicInversionMNIST(Task):
             # at the end of the step: W0's tick of that step has applied the previous example's update
             ctx.net.add(Record("weights", name, f"dm_{name}", ("w",), list(range(W.size)), every, when="end",
                                origin=ORIGIN))
-        ctx.net.add(Record("state", "angle", "dm_meter", ("dot", "dd", "bb"), True, cycle * second, origin=ORIGIN))
+        ctx.net.add(Record("state", "angle", "dm_meter", ("dot", "dd", "bb"), True, cycle * second, when="end",
+                           origin=ORIGIN))
 
 
     @staticmethod
