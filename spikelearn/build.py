@@ -617,6 +617,7 @@ def _add_recorders(ctx):
                 # Brian2 cannot check synapse indices before a standalone run; checked above where knowable
                 BrianLogger.suppress_name("cannot_check_statemonitor_indices")
                 with at_key(f"{rec.origin}.indices"):  # on runtime Brian2 checks them against the synapses made
-                    trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.name}")
+                    placed = {k: v for k, v in (("when", rec.when), ("order", rec.order)) if v is not None}
+                    trace = StateMonitor(syn, "w", record=indices, dt=rec.dt, name=f"wtrace_{rec.name}", **placed)
                 ctx.objects.append(trace)
             ctx.recorders.append(Recorder("weights", rec.name, trace, synapses=syn))

@@ -141,7 +141,7 @@ class Record:
     ``"weights"`` (the final weights of connection ``source``, and their trace at ``indices`` every ``dt``
     when both are given). Spikes of only the first n neurons: ``indices = n``; only in the time window
     ``[start, stop)`` (quantities; None: the run's start or end): ``start``/``stop``. ``when``/``order`` place a
-    state recorder in the time step (None: Brian2's default, the end of the step). ``event`` records a
+    state or weight-trace recorder in the time step (None: Brian2's default, the start of the step). ``event`` records a
     custom event of the population instead of its spikes (saved as spikes under ``name``)."""
 
     kind: str

@@ -86,3 +86,81 @@ def test_scenario_claims_and_no_backward_control(registry, tmp_path):
     control = _run(registry, tmp_path, ["task.parameters.backward=false"])
     failed = {c["name"] for c in control.claims if not c["passed"]}
     assert {"di_aligns_with_bp", "di_error_below_fa"} <= failed
+
+
+# -- MNIST (task dynamic_inversion_mnist) ---------------------------------------------------------------
+MNIST = ROOT / "scenarios" / "dynamic_inversion_mnist.toml"
+
+
+def _run_mnist(registry, tmp_path, overrides=()):
+    from spikelearn.runner import run_scenario
+    from spikelearn.scenario import load_scenario
+
+    sc = load_scenario(MNIST, registry, overrides=list(overrides))
+    return run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False)
+
+
+def test_mnist_subset_split():
+    from spikelearn.tasks.podlaski2020 import classification as cls
+
+    split = cls.mnist_subset()
+    assert split.x_train.shape == (784, 4000) and split.x_test.shape == (784, 1000)
+    assert np.all(np.bincount(split.y_train) == 400) and np.all(np.bincount(split.y_test) == 100)
+    assert abs(split.x_train.mean()) < 1e-9 and split.x_train.std() == pytest.approx(1.0)
+
+
+def test_mnist_brian2_follows_the_euler_inversion_update_by_update(registry, tmp_path):
+    """A 784-16-10 network, 3 examples on NumPy: Brian2's weights and per-update angles against the
+    forward-Euler inversion (the oracle's, dt 0.5, 1000 steps) trained on the same draws."""
+    from spikelearn.results import RunResult
+    from spikelearn.tasks.podlaski2020 import classification as cls
+    from spikelearn.tasks.podlaski2020.mnist import DynamicInversionMNIST
+
+    n, H = 3, 16
+    result = RunResult(_run_mnist(registry, tmp_path, [
+        f'duration="{n * 1006 * 0.005 + 0.005:.3f}*second"', 'device="runtime"', 'device_options.target="numpy"',
+        f"task.parameters.hidden={H}", "task.parameters.epochs=1", f"task.parameters.examples_per_epoch={n}",
+        "task.parameters.eval_every=1"]).path)
+    ours = DynamicInversionMNIST().brian(result)
+    split = cls.mnist_subset()
+    problem = DynamicInversionMNIST._problem(1, result.params)
+    W0, W1, B = problem.W0.copy(), problem.W1.copy(), -problem.W1.T
+    b0, b1 = np.zeros(H), np.zeros(10)
+    angles, test = [], [cls.test_error((W0, W1, b0, b1), split.x_test, split.y_test)]
+    for k in problem.orders[0]:
+        x = split.x_train[:, k]
+        h = np.tanh(W0 @ x + b0)
+        a = W1 @ h + b1
+        e = -np.exp(a) / np.exp(a).sum()
+        e[split.y_train[k]] += 1.0
+        d = oracle.simulate_inversion(W1, B, e, 0.0, dt=0.5, steps=1000) * (1 - h ** 2)
+        angles.append(oracle.angle_deg(d, (W1.T @ e) * (1 - h ** 2)))
+        W0 += 1e-3 * np.outer(d, x) - 1e-6 * W0
+        W1 += 1e-3 * np.outer(e, h) - 1e-6 * W1
+        b0 += 1e-3 * d - 1e-6 * b0
+        b1 += 1e-3 * e - 1e-6 * b1
+        test.append(cls.test_error((W0, W1, b0, b1), split.x_test, split.y_test))
+    final = result.weights("W0")
+    W0_brian = np.zeros_like(W0)
+    W0_brian[final["j"], final["i"]] = final["w_final"]
+    np.testing.assert_allclose(W0_brian, W0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours["angles"][:n - 1], angles[:n - 1], atol=1e-6)
+    np.testing.assert_allclose(ours["test_errors"], test)
+
+
+def test_mnist_duration_must_match_the_examples(registry, tmp_path):
+    with pytest.raises(BuildError, match=r"duration must be 5\.035\*second"):
+        _run_mnist(registry, tmp_path, ['duration="5*second"', 'device="runtime"', 'device_options.target="numpy"',
+                                        "task.parameters.epochs=1", "task.parameters.examples_per_epoch=1"])
+
+
+@pytest.mark.long
+def test_mnist_numpy_backprop_replays_the_authors_run():
+    """BP on the authors' draws (seed 1, H = 256, 6 epochs): 9.7 % test, 5.8 % training error, as their script
+    gave on this subset (docs/papers/podlaski2020-authors-code.md §4.2)."""
+    from spikelearn.tasks.podlaski2020 import classification as cls
+
+    split = cls.mnist_subset()
+    res = cls.train(split, cls.authors_problem(1, 256, 4000, 6), "bp")
+    assert res["test_errors"][-1] == pytest.approx(0.097, abs=0.0015)
+    assert res["train_errors"][-1] == pytest.approx(0.058, abs=0.0015)

@@ -245,9 +245,10 @@ class DynamicInversionMNIST(Task):
             snaps[name] = mats
         n = int(p["epochs"]) * int(p["examples_per_epoch"])
         every = int(p["eval_every"])
-        iters = [m * every for m in range(len(snaps["W0"]) - 1)] + [n]
+        # snapshot m: after m*every updates (the last, at the extra step, is the final weights again)
+        iters, keep = np.unique([m * every for m in range(len(snaps["W0"]) - 1)] + [n], return_index=True)
         test, train = [], []
-        for m in range(len(iters)):
+        for m in keep:
             params = (snaps["W0"][m], snaps["W1"][m], snaps["b0"][m][:, 0], snaps["b1"][m][:, 0])
             test.append(cls.test_error(params, split.x_test, split.y_test))
             train.append(cls.test_error(params, split.x_train, split.y_train))
@@ -256,7 +257,7 @@ class DynamicInversionMNIST(Task):
         with np.errstate(all="ignore"):
             angles = np.degrees(np.arccos(np.clip(dot / np.sqrt(dd * bb), -1, 1)))
         angles[(dd == 0) | (bb == 0)] = np.nan
-        return {"eval_iters": np.array(iters), "test_errors": np.array(test), "train_errors": np.array(train),
+        return {"eval_iters": iters, "test_errors": np.array(test), "train_errors": np.array(train),
                 "angles": angles}
 
     def evaluate(self, result):
