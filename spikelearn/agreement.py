@@ -29,7 +29,10 @@ GPU_AGREEMENT = {
     "dendritic-prior-T50": dict(exact=False, rtol=0.25, long=True),
     "dendritic-swissroll": dict(exact=False, rtol=0.25, long=True),
     "dynamic-inversion": dict(exact=True, rtol=1e-6, long=False),
-    "dynamic-inversion-learning": dict(exact=False, rtol=0.25, long=True),
+    # no random numbers; 10 000 online updates on tiny weights: rounding differences could grow, and the
+    # error ratios of the claims are far from their thresholds
+    "dynamic-inversion-mnist": dict(exact=True, rtol=0.01, long=True),
+    "dynamic-inversion-regression": dict(exact=True, rtol=0.01, long=True),
     "dynamic-inversion-spiking": dict(exact=False, rtol=0.25, long=True),
     "nudged-gradient": dict(exact=True, rtol=1e-6, long=True),
     "nudged-train": dict(exact=True, rtol=0.01, long=True),  # 18k learning steps: rounding may flip a test digit (0.3 %)

@@ -47,7 +47,6 @@ BUILTIN_PLUGINS = {
         "surprise_oscillation": "spikelearn.tasks.benjamin_kording.task:SurpriseOscillation",
         "dynamic_inversion": "spikelearn.tasks.podlaski2020.task:DynamicInversion",
         "dynamic_inversion_spiking": "spikelearn.tasks.podlaski2020.task:DynamicInversionSpiking",
-        "dynamic_inversion_learning": "spikelearn.tasks.podlaski2020.task:DynamicInversionLearning",
         "dynamic_inversion_regression": "spikelearn.tasks.podlaski2020.nonlinear:DynamicInversionRegression",
         "dynamic_inversion_mnist": "spikelearn.tasks.podlaski2020.mnist:DynamicInversionMNIST",
         "dendritic_prior": "spikelearn.tasks.lyo2024.task:DendriticPrior",

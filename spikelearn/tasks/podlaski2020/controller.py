@@ -18,9 +18,8 @@ smoothed spectral abscissa of ``J`` (Vanbiervliet et al. 2009, SIAM J. Matrix An
 for networks by Hennequin et al. 2014, Neuron 82:1394). :func:`check_stable` raises
 :class:`spikelearn.errors.BuildError` for an unstable system, before anything is simulated.
 
-The learning functions (:func:`train`) are the NumPy baselines of the learning scenario: dynamic
-inversion with the closed-form steady state, backpropagation, feedback alignment and readout-only
-training of a two-layer ``tanh`` student on a teacher network of the same shape.
+The learning experiments' NumPy code is in :mod:`spikelearn.tasks.podlaski2020.regression` and
+:mod:`spikelearn.tasks.podlaski2020.classification`.
 """
 
 import logging
@@ -39,19 +38,9 @@ __all__ = [
     "stabilise_feedback",
     "controller_trajectory",
     "angle_deg",
-    "make_teacher",
-    "make_dataset",
-    "init_student",
-    "forward",
-    "normalised_squared_error",
-    "train",
-    "METHODS",
 ]
 
 logger = logging.getLogger(__name__)
-
-METHODS = ("di", "backprop", "fa", "readout")
-
 
 def _as_matrix(name, value):
     arr = np.asarray(value, dtype=float)
@@ -289,122 +278,3 @@ def angle_deg(a, b):
     b = np.ravel(b)
     c = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
-
-
-# --------------------------------------------------------------------------------------------------
-# Learning: teacher/student regression
-
-
-def make_teacher(rng, sizes=(30, 20, 10), scales=(1.5, 1.0)):
-    """Teacher weights ``W0 ~ N(0, scales[0]/sqrt(n0))`` and ``W1 ~ N(0, scales[1]/sqrt(n1))``
-    (standard deviations)."""
-    n0, n1, n2 = sizes
-    return (rng.normal(0.0, scales[0] / np.sqrt(n0), (n1, n0)),
-            rng.normal(0.0, scales[1] / np.sqrt(n1), (n2, n1)))
-
-
-def make_dataset(rng, teacher, n):
-    """``n`` inputs ``x ~ N(0, I)`` (rows) and the teacher's outputs."""
-    x = rng.normal(0.0, 1.0, (n, teacher[0].shape[1]))
-    return x, forward(teacher, x)[1]
-
-
-def init_student(rng, sizes=(30, 20, 10), scale=0.5):
-    """Student weights ``N(0, scale/sqrt(n_in))``."""
-    n0, n1, n2 = sizes
-    return (rng.normal(0.0, scale / np.sqrt(n0), (n1, n0)),
-            rng.normal(0.0, scale / np.sqrt(n1), (n2, n1)))
-
-
-def forward(weights, x):
-    """Hidden ``tanh(W0 x)`` and linear output ``W1 h`` for inputs ``x`` (rows)."""
-    W0, W1 = weights
-    h = np.tanh(x @ W0.T)
-    return h, h @ W1.T
-
-
-def normalised_squared_error(y, target):
-    """``sum ||y - y*||^2 / sum ||y* - mean(y*)||^2`` over examples (rows)."""
-    y = np.asarray(y, dtype=float)
-    target = np.asarray(target, dtype=float)
-    return float(np.sum((y - target) ** 2) / np.sum((target - target.mean(axis=0)) ** 2))
-
-
-def train(method, weights, x, target, eta=0.02, alpha=0.1, gain=1.0, B=None, test=None,
-          eval_every=100):
-    """Online training, one example at a time, of a two-layer ``tanh`` student.
-
-    The error is ``e = y* - y``. The output layer learns ``dW1 = eta e h^T`` (all methods); the hidden
-    layer learns ``dW0 = eta (delta~ * g'(a)) x^T`` with ``delta~`` =
-
-    - ``"di"``: the dynamic-inversion steady state ``B (W1 B - (alpha/gain) I)^-1 e``;
-    - ``"backprop"``: ``W1^T e``;
-    - ``"fa"``: ``B e`` (feedback alignment; ``B`` fixed random);
-    - ``"readout"``: nothing (hidden layer frozen).
-
-    Parameters
-    ----------
-    method : str
-        One of :data:`METHODS`.
-    weights : tuple of ndarray
-        Initial (W0, W1); copied.
-    x, target : ndarray
-        Training inputs and targets, one example per row, used in order.
-    B : ndarray, optional
-        Feedback (n_hidden x n_out) for ``"di"`` (default ``-W1(0)^T``) and ``"fa"`` (required).
-    test : tuple of ndarray, optional
-        ``(x_test, y_test)``; the normalised squared error is computed every ``eval_every`` examples.
-
-    Returns
-    -------
-    dict
-        ``weights`` (final), ``curve_examples``, ``curve_nse`` (test error after that many examples),
-        ``max_abscissa`` (DI only: largest spectral abscissa of the controller seen during training),
-        ``inversion_residual`` (DI only: ``||W1 delta~ - e|| / ||e||`` of each example at the steady state).
-    """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, found: {method!r}")
-    if not eta > 0:
-        raise ValueError(f"eta must be > 0, found: {eta}")
-    W0, W1 = (np.array(w, dtype=float) for w in weights)
-    if method == "di" and B is None:
-        B = -W1.T.copy()
-    if method == "fa" and B is None:
-        raise ValueError("method 'fa' needs a fixed random feedback matrix B")
-    curve_n, curve_e = [], []
-    max_sa = -np.inf
-    residuals = []
-
-    def _record(n):
-        if test is not None:
-            curve_n.append(n)
-            curve_e.append(normalised_squared_error(forward((W0, W1), test[0])[1], test[1]))
-
-    _record(0)
-    for n in range(x.shape[0]):
-        a = W0 @ x[n]
-        h = np.tanh(a)
-        e = target[n] - W1 @ h
-        if method == "di":
-            d = steady_state(W1, B, e, alpha, gain)
-            residuals.append(np.linalg.norm(W1 @ d - e) / max(np.linalg.norm(e), 1e-300))
-        elif method == "backprop":
-            d = W1.T @ e
-        elif method == "fa":
-            d = B @ e
-        else:
-            d = None
-        W1 += eta * np.outer(e, h)
-        if d is not None:
-            W0 += eta * np.outer(d * (1.0 - h ** 2), x[n])
-        if method == "di" and (n + 1) % eval_every == 0:
-            max_sa = max(max_sa, spectral_abscissa(controller_jacobian(W1, B, alpha, gain)))
-        if (n + 1) % eval_every == 0:
-            _record(n + 1)
-    return {
-        "weights": (W0, W1),
-        "curve_examples": np.array(curve_n),
-        "curve_nse": np.array(curve_e),
-        "max_abscissa": float(max_sa) if method == "di" else None,
-        "inversion_residual": np.array(residuals) if method == "di" else None,
-    }

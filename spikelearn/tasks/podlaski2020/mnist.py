@@ -89,12 +89,12 @@ class DynamicInversionMNIST(Task):
                              f"and tau = {tau * 1e3:g} ms")
         split = cls.mnist_subset()
         n_train = int(p["examples_per_epoch"])
-        epochs, H = int(p["epochs"]), int(p["hidden"])
+        epochs = int(p["epochs"])
         cycle = self._cycle(p, dt)
         n = epochs * n_train
         expected = n * cycle + dt  # one more step: the tick that applies the last example's W0 update
         if abs(float(ctx.duration) - expected) > 1e-6 * cycle:
-            raise BuildError(f"task {self.name}: duration must be {expected:.6g}*second ({epochs} epochs of {n_train} "
+            raise BuildError(f"task {self.name}: duration must be {expected:.12g}*second ({epochs} epochs of {n_train} "
                              f"examples of {cycle:g} s, plus one step), found {float(ctx.duration):g} s")
         problem = self._problem(ctx.scenario.seed, p)
         B = -problem.W1.T.copy() if p["feedback"] == "neg_transpose" else problem.B_large.copy()
