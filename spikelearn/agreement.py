@@ -32,6 +32,7 @@ GPU_AGREEMENT = {
     # no random numbers; 10 000 online updates on tiny weights: rounding differences could grow, and the
     # error ratios of the claims are far from their thresholds
     "dynamic-inversion-mnist": dict(exact=True, rtol=0.01, long=True),
+    "dynamic-inversion-mnist-1000": dict(exact=True, rtol=0.01, long=True),
     "dynamic-inversion-regression": dict(exact=True, rtol=0.01, long=True),
     "dynamic-inversion-spiking": dict(exact=False, rtol=0.25, long=True),
     "nudged-gradient": dict(exact=True, rtol=1e-6, long=True),

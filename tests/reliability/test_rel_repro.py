@@ -103,6 +103,8 @@ SHORT = {
     "dynamic-inversion": ['duration="100*ms"'],
     "dynamic-inversion-mnist": ['duration="10.065*second"', "task.parameters.epochs=1",
                                 "task.parameters.examples_per_epoch=2", "task.parameters.hidden=8"],
+    "dynamic-inversion-mnist-1000": ['duration="10.065*second"', "task.parameters.epochs=1",
+                                     "task.parameters.examples_per_epoch=2", "task.parameters.hidden=8"],
     "dynamic-inversion-regression": ['duration="20.06*second"'],
     "dynamic-inversion-spiking": ['duration="100*ms"'],
     "nudged-gradient": ['duration="500*ms"', "task.parameters.n_samples=1"],
