@@ -22,6 +22,7 @@ from spikelearn.tasks.podlaski2020 import regression as reg
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "dynamic_inversion_regression.toml"
 STEPS = 2006 * 0.005  # one example, seconds
+SHORT = 200  # Euler steps per inversion in the replay tests (the scenarios: 1000); the replay uses the same
 
 
 def _run(registry, tmp_path, overrides=()):
@@ -55,15 +56,15 @@ def test_optimised_feedback_is_stable_and_random_draws_are_not():
 
 
 def test_brian2_follows_the_authors_euler_inversion_update_by_update(registry, tmp_path):
+    from spikelearn.results import RunResult
     from spikelearn.tasks.podlaski2020.nonlinear import DynamicInversionRegression
 
     n = 6
-    result = _run(registry, tmp_path, [f'duration="{n * STEPS:.3f}*second"', 'device="runtime"',
-                                       'device_options.target="numpy"', "task.parameters.eval_every=1"])
-    from spikelearn.results import RunResult
-
+    result = _run(registry, tmp_path, [f'duration="{n * (2 * SHORT + 6) * 0.005:.3f}*second"', 'device="runtime"',
+                                       'device_options.target="numpy"', "task.parameters.eval_every=1",
+                                       f"task.parameters.inversion_steps={SHORT}"])
     ours = DynamicInversionRegression().brian(RunResult(result.path))
-    theirs = oracle.run("di", seed=1, n=n, alpha=0.01, deriv_power=1, draws="authors", eval_every=1)
+    theirs = oracle.run("di", seed=1, n=n, alpha=0.01, deriv_power=1, draws="authors", eval_every=1, di_steps=SHORT)
     np.testing.assert_allclose(ours["errors"], theirs["error_curve"], rtol=1e-9)
     np.testing.assert_allclose(ours["angles"][:-1], theirs["angles"][:-1], atol=1e-6)
     assert ours["errors"][-1] < ours["errors"][0]
@@ -111,16 +112,17 @@ def test_mnist_subset_split():
 
 def test_mnist_brian2_follows_the_euler_inversion_update_by_update(registry, tmp_path):
     """A 784-16-10 network, 3 examples on NumPy: Brian2's weights and per-update angles against the
-    forward-Euler inversion (the oracle's, dt 0.5, 1000 steps) trained on the same draws."""
+    forward-Euler inversion (the oracle's, dt 0.5, as many steps) trained on the same draws."""
     from spikelearn.results import RunResult
     from spikelearn.tasks.podlaski2020 import classification as cls
     from spikelearn.tasks.podlaski2020.mnist import DynamicInversionMNIST
 
     n, H = 3, 16
     result = RunResult(_run_mnist(registry, tmp_path, [
-        f'duration="{n * 1006 * 0.005 + 0.005:.3f}*second"', 'device="runtime"', 'device_options.target="numpy"',
-        f"task.parameters.hidden={H}", "task.parameters.epochs=1", f"task.parameters.examples_per_epoch={n}",
-        "task.parameters.eval_every=1"]).path)
+        f'duration="{n * (SHORT + 6) * 0.005 + 0.005:.3f}*second"', 'device="runtime"',
+        'device_options.target="numpy"', f"task.parameters.hidden={H}", "task.parameters.epochs=1",
+        f"task.parameters.examples_per_epoch={n}", "task.parameters.eval_every=1",
+        f"task.parameters.inversion_steps={SHORT}"]).path)
     ours = DynamicInversionMNIST().brian(result)
     split = cls.mnist_subset()
     problem = DynamicInversionMNIST._problem(1, result.params)
@@ -133,7 +135,7 @@ def test_mnist_brian2_follows_the_euler_inversion_update_by_update(registry, tmp
         a = W1 @ h + b1
         e = -np.exp(a) / np.exp(a).sum()
         e[split.y_train[k]] += 1.0
-        d = oracle.simulate_inversion(W1, B, e, 0.0, dt=0.5, steps=1000) * (1 - h ** 2)
+        d = oracle.simulate_inversion(W1, B, e, 0.0, dt=0.5, steps=SHORT) * (1 - h ** 2)
         angles.append(oracle.angle_deg(d, (W1.T @ e) * (1 - h ** 2)))
         W0 += 1e-3 * np.outer(d, x) - 1e-6 * W0
         W1 += 1e-3 * np.outer(e, h) - 1e-6 * W1

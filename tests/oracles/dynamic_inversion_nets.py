@@ -115,7 +115,7 @@ def forward(params, x):
     return a1, h1, a2, h2, y
 
 
-def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1):
+def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1, di_steps=1000):
     """Deltas of the two hidden layers for one example with output error ``e``."""
     W0, W1, W2 = params[:3]
     if method == "none":
@@ -131,7 +131,7 @@ def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1):
     elif method == "ndi":
         back = lambda W, k, d: inversion_steady_state(W, B[k], d, alpha)
     elif method == "di":
-        back = lambda W, k, d: simulate_inversion(W, B[k], d, alpha, dt=0.5, steps=1000)
+        back = lambda W, k, d: simulate_inversion(W, B[k], d, alpha, dt=0.5, steps=di_steps)
     else:
         raise ValueError(f"unknown method {method!r}")
     d2 = back(W2, 1, e) * g2
@@ -140,12 +140,12 @@ def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1):
 
 
 def run(method, seed=1, n=10000, eta=1e-2, alpha=0.01, feedback=None, deriv_power=1, draws="own",
-        eval_every=100, clip=1.0, hidden_gain=1.0):
+        eval_every=100, clip=1.0, hidden_gain=1.0, di_steps=1000):
     """One online pass; returns dict with the error curve (sum of squared errors over all ``n`` examples),
     its final value relative to the initial one, and angles (deg) of the hidden deltas to BP's deltas
     (textbook, derivative once) at the same weights, per update. ``hidden_gain`` multiplies the hidden
     deltas ``(d1, d2)`` before clipping, a scalar or a pair (1 in the authors' experiment; used to test a
-    learning-rate explanation of the results)."""
+    learning-rate explanation of the results). ``di_steps``: Euler steps of each layer's inversion for ``di``."""
     x, y_true, student, B_random, order = make_problem(seed, n, draws)
     params = [p.copy() for p in student]
     if feedback is None:
@@ -161,7 +161,7 @@ def run(method, seed=1, n=10000, eta=1e-2, alpha=0.01, feedback=None, deriv_powe
         xi = x[:, k]
         a1, h1, a2, h2, y = forward(params, xi)
         e = y_true[:, k] - y
-        d1, d2 = hidden_deltas(method, params, B, e, a1, a2, alpha, deriv_power)
+        d1, d2 = hidden_deltas(method, params, B, e, a1, a2, alpha, deriv_power, di_steps)
         d1, d2 = gain1 * d1, gain2 * d2
         r1, r2 = hidden_deltas("bp", params, B, e, a1, a2, alpha, 1)
         angles[i] = angle_deg(d1, r1), angle_deg(d2, r2)
