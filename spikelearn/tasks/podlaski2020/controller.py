@@ -38,6 +38,7 @@ __all__ = [
     "stabilise_feedback",
     "controller_trajectory",
     "angle_deg",
+    "check_authors_step",
 ]
 
 logger = logging.getLogger(__name__)
@@ -273,8 +274,17 @@ def controller_trajectory(W, B, e, times, alpha=0.0, gain=1.0):
 
 
 def angle_deg(a, b):
-    """Angle in degrees between two vectors."""
+    """Angle in degrees between two vectors; nan if either is zero."""
     a = np.ravel(a)
     b = np.ravel(b)
-    c = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))))
+
+
+def check_authors_step(task, tau, dt):
+    """Raise :class:`BuildError` unless ``dt = tau/2``, the Euler step of the authors' inversion."""
+    if abs(float(tau) / float(dt) - 2.0) > 1e-9:
+        raise BuildError(f"task {task}: dt must be tau/2 (the authors' Euler step), found dt = {float(dt) * 1e3:g} ms "
+                         f"and tau = {float(tau) * 1e3:g} ms")

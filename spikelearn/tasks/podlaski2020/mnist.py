@@ -32,6 +32,7 @@ from spikelearn.network import Connection, Operation, Population, Record, RuleUs
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.tasks.podlaski2020 import classification as cls
 from spikelearn.tasks.podlaski2020 import controller as ctl
+from spikelearn.tasks.podlaski2020.task import weight_snapshots
 
 __all__ = ["DynamicInversionMNIST"]
 
@@ -83,10 +84,8 @@ class DynamicInversionMNIST(Task):
         from brian2 import TimedArray, second
 
         p = ctx.params
-        tau, dt = float(p["tau"]), float(ctx.dt)
-        if abs(tau / dt - 2.0) > 1e-9:
-            raise BuildError(f"task {self.name}: dt must be tau/2 (the authors' Euler step), found dt = {dt * 1e3:g} ms "
-                             f"and tau = {tau * 1e3:g} ms")
+        dt = float(ctx.dt)
+        ctl.check_authors_step(self.name, p["tau"], dt)
         split = cls.mnist_subset()
         n_train = int(p["examples_per_epoch"])
         epochs = int(p["epochs"])
@@ -231,18 +230,7 @@ class DynamicInversionMNIST(Task):
         split = cls.mnist_subset()
         H = int(p["hidden"])
         shapes = {"W0": (H, 784), "W1": (10, H), "b0": (H, 1), "b1": (10, 1)}
-        snaps = {}
-        for name, shape in shapes.items():
-            wd = result.weights(name)
-            mats = []
-            for k in range(len(wd["t"])):
-                M = np.zeros(shape)
-                M[wd["j"][wd["trace_index"]], wd["i"][wd["trace_index"]]] = wd["w_trace"][:, k]
-                mats.append(M)
-            M = np.zeros(shape)
-            M[wd["j"], wd["i"]] = wd["w_final"]
-            mats.append(M)
-            snaps[name] = mats
+        snaps = {name: weight_snapshots(result.weights(name), shape) for name, shape in shapes.items()}
         n = int(p["epochs"]) * int(p["examples_per_epoch"])
         every = int(p["eval_every"])
         # snapshot m: after m*every updates (the last, at the extra step, is the final weights again)

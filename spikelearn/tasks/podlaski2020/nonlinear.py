@@ -32,6 +32,7 @@ from spikelearn.network import Connection, Operation, Population, Record, RuleUs
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 from spikelearn.tasks.podlaski2020 import controller as ctl
 from spikelearn.tasks.podlaski2020 import regression as reg
+from spikelearn.tasks.podlaski2020.task import weight_snapshots
 
 __all__ = ["DynamicInversionRegression"]
 
@@ -93,10 +94,8 @@ class DynamicInversionRegression(Task):
         from brian2 import TimedArray, second
 
         p = ctx.params
-        tau, dt = float(p["tau"]), float(ctx.dt)
-        if abs(tau / dt - 2.0) > 1e-9:
-            raise BuildError(f"task {self.name}: dt must be tau/2 (the authors' Euler step), found dt = {dt * 1e3:g} ms "
-                             f"and tau = {tau * 1e3:g} ms")
+        dt = float(ctx.dt)
+        ctl.check_authors_step(self.name, p["tau"], dt)
         steps = _cycle_steps(p)
         cycle = steps * dt
         n = int(round(float(ctx.duration) / cycle))
@@ -246,18 +245,9 @@ class DynamicInversionRegression(Task):
         problem = self._problem(result)
         snaps = {}
         for name in ("W0", "W1", "W2", "b0", "b1", "b2"):
-            wd = result.weights(name)
             shape = problem.student[("W0", "W1", "W2", "b0", "b1", "b2").index(name)].shape
-            shape2 = shape if len(shape) == 2 else (shape[0], 1)
-            traces = []
-            for k in range(len(wd["t"])):
-                M = np.zeros(shape2)
-                M[wd["j"][wd["trace_index"]], wd["i"][wd["trace_index"]]] = wd["w_trace"][:, k]
-                traces.append(M.reshape(shape))
-            final = np.zeros(shape2)
-            final[wd["j"], wd["i"]] = wd["w_final"]
-            traces.append(final.reshape(shape))
-            snaps[name] = traces
+            mats = weight_snapshots(result.weights(name), shape if len(shape) == 2 else (shape[0], 1))
+            snaps[name] = [M.reshape(shape) for M in mats]  # biases: (n, 1) matrices back to vectors
         n = problem.x.shape[1]
         every = int(result.params["eval_every"])
         # snapshot m (at the start of example m*every) follows the update of iteration m*every - 1; with

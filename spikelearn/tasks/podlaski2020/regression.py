@@ -154,13 +154,6 @@ def hidden_deltas(method, params, B, e, a1, a2, alpha=0.0, deriv_power=1):
     return d1, d2
 
 
-def _angle(a, b):
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
-        return np.nan
-    return np.degrees(np.arccos(np.clip(a @ b / (na * nb), -1.0, 1.0)))
-
-
 def train(problem, method, eta=1e-2, alpha=0.0, B=None, deriv_power=2, clip=1.0, eval_every=100,
           hidden_gain=(1.0, 1.0)):
     """One online pass of ``method`` over the problem's inputs in its order.
@@ -184,7 +177,7 @@ def train(problem, method, eta=1e-2, alpha=0.0, B=None, deriv_power=2, clip=1.0,
         e = y[:, k] - out
         d1, d2 = hidden_deltas(method, params, B, e, a1, a2, alpha, deriv_power)
         r1, r2 = hidden_deltas("bp", params, None, e, a1, a2)
-        angles[it] = _angle(d1, r1), _angle(d2, r2)
+        angles[it] = ctl.angle_deg(d1, r1), ctl.angle_deg(d2, r2)
         if it > 0:
             d1, d2 = g1 * d1, g2 * d2
             n1, n2 = np.linalg.norm(d1), np.linalg.norm(d2)

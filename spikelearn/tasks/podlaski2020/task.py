@@ -38,7 +38,7 @@ from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
 from spikelearn.tasks.podlaski2020 import controller as ref
 
-__all__ = ["DynamicInversion", "DynamicInversionSpiking", "weight_matrix", "residual_trace"]
+__all__ = ["DynamicInversion", "DynamicInversionSpiking", "weight_matrix", "weight_snapshots", "residual_trace"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,17 @@ def weight_matrix(weights, shape, key="w_final"):
     W = np.zeros(shape)
     W[weights["j"], weights["i"]] = weights[key]
     return W
+
+
+def weight_snapshots(weights, shape):
+    """Dense ``(n_post, n_pre)`` matrices of every sample of a saved weight trace, then the final weights
+    (the trace must record every synapse)."""
+    out = []
+    for k in range(len(weights["t"])):
+        W = np.zeros(shape)
+        W[weights["j"][weights["trace_index"]], weights["i"][weights["trace_index"]]] = weights["w_trace"][:, k]
+        out.append(W)
+    return out + [weight_matrix(weights, shape)]
 
 
 def residual_trace(W, delta, e):
