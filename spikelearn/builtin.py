@@ -48,6 +48,7 @@ BUILTIN_PLUGINS = {
         "dynamic_inversion": "spikelearn.tasks.podlaski2020.task:DynamicInversion",
         "dynamic_inversion_spiking": "spikelearn.tasks.podlaski2020.task:DynamicInversionSpiking",
         "dynamic_inversion_regression": "spikelearn.tasks.podlaski2020.nonlinear:DynamicInversionRegression",
+        "dynamic_inversion_regression_spiking": "spikelearn.tasks.podlaski2020.nonlinear:DynamicInversionRegressionSpiking",
         "dynamic_inversion_mnist": "spikelearn.tasks.podlaski2020.mnist:DynamicInversionMNIST",
         "dendritic_prior": "spikelearn.tasks.lyo2024.task:DendriticPrior",
         "dendritic_posterior": "spikelearn.tasks.lyo2024.task:DendriticPosterior",

@@ -80,6 +80,17 @@ def test_refusals(registry, tmp_path, overrides, message):
                                   'device_options.target="numpy"', *overrides])
 
 
+def test_spiking_refuses_an_average_longer_than_the_inversion(registry, tmp_path):
+    from spikelearn.runner import run_scenario
+    from spikelearn.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "dynamic_inversion_regression_spiking.toml", registry,
+                       overrides=['duration="20.012*second"', 'device="runtime"', 'device_options.target="numpy"',
+                                  "task.parameters.average_steps=5001"])
+    with pytest.raises(BuildError, match="average_steps"):
+        run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False)
+
+
 @pytest.mark.long
 def test_scenario_claims_and_no_backward_control(registry, tmp_path):
     result = _run(registry, tmp_path)

@@ -37,6 +37,7 @@ SHORT = {
     "dynamic-inversion-mnist-1000": ['duration="10.065*second"', "task.parameters.epochs=1",
                                      "task.parameters.examples_per_epoch=2", "task.parameters.hidden=8"],
     "dynamic-inversion-regression": ['duration="20.06*second"', "task.parameters.eval_every=1"],
+    "dynamic-inversion-regression-spiking": ['duration="30.018*second"', "task.parameters.eval_every=1"],
     "dynamic-inversion-spiking": ['duration="0.6*second"', 'task.parameters.average_window="0.2*second"'],
     "nudged-gradient": ['duration="1*second"', "task.parameters.n_samples=3"],
     "nudged-train": ['dt="2.5*ms"', 'phases.durations=["10*ms", "2.5*ms"]', 'duration="22.5*second"',

@@ -106,6 +106,7 @@ SHORT = {
     "dynamic-inversion-mnist-1000": ['duration="10.065*second"', "task.parameters.epochs=1",
                                      "task.parameters.examples_per_epoch=2", "task.parameters.hidden=8"],
     "dynamic-inversion-regression": ['duration="20.06*second"'],
+    "dynamic-inversion-regression-spiking": ['duration="30.018*second"'],
     "dynamic-inversion-spiking": ['duration="100*ms"'],
     "nudged-gradient": ['duration="500*ms"', "task.parameters.n_samples=1"],
     # the training schedule is epochs x 1797 digits + 1 periods of 250 ms whatever the split: one epoch

@@ -34,7 +34,7 @@ from spikelearn.tasks.podlaski2020 import controller as ctl
 from spikelearn.tasks.podlaski2020 import regression as reg
 from spikelearn.tasks.podlaski2020.task import weight_snapshots
 
-__all__ = ["DynamicInversionRegression"]
+__all__ = ["DynamicInversionRegression", "DynamicInversionRegressionSpiking"]
 
 ORIGIN = "task dynamic_inversion_regression"
 LAYERS = (("W0", "dr_input", "dr_h1"), ("W1", "dr_h1", "dr_h2"), ("W2", "dr_h2", "dr_out"))
@@ -61,6 +61,8 @@ class DynamicInversionRegression(Task):
     description = ("Two-hidden-layer tanh regression as the authors ran it: dynamic inversion simulated in Brian2, "
                    "BP / FA / PBP / NDI / readout-only in NumPy on the same draws")
     reference = "Podlaski & Machens (2020) NeurIPS 33, Fig. 3g-k; authors' nonlinear_regression.py (c77c5ad)"
+    spiking = False
+    label = "DI (Brian2)"
     parameters = {
         "tau": Param("10*ms", "time constant of the inversion dynamics (the scenario's dt must be tau/2, the "
                               "authors' Euler step)"),
@@ -95,7 +97,11 @@ class DynamicInversionRegression(Task):
 
         p = ctx.params
         dt = float(ctx.dt)
-        ctl.check_authors_step(self.name, p["tau"], dt)
+        if not self.spiking:
+            ctl.check_authors_step(self.name, p["tau"], dt)
+        elif not 1 <= int(p["average_steps"]) <= int(p["inversion_steps"]):
+            raise BuildError(f"task {self.name}: average_steps ({p['average_steps']}) must lie in 1..inversion_steps "
+                             f"({p['inversion_steps']})")
         steps = _cycle_steps(p)
         cycle = steps * dt
         n = int(round(float(ctx.duration) / cycle))
@@ -125,6 +131,10 @@ class DynamicInversionRegression(Task):
             "endex": f"int({phase} >= dr_tf + 2*dr_tb + dt)",
         }
         gates["learn"] = f"{gates['endex']}*int(t > dr_cycle)"  # the first example's update is skipped
+        if self.spiking:  # the last average_steps of each layer's inversion: v is averaged there
+            ns["dr_ta"] = int(p["average_steps"]) * dt * second
+            gates["avg2"] = f"int({phase} >= dr_tf + dr_tb - dr_ta)*int({phase} < dr_tf + dr_tb)"
+            gates["avg1"] = f"int({phase} >= dr_tf + 2*dr_tb - dr_ta)*int({phase} < dr_tf + 2*dr_tb)"
         self._describe(ctx, problem, B, gates)
 
     @staticmethod
@@ -149,24 +159,52 @@ class DynamicInversionRegression(Task):
                    "db_cap/dt = endex*(d_bp - b_cap)/dt : 1\n")
         # r and the clipped delta are state variables set once per step too: evaluated per synapse, tanh
         # took over half of the loop
-        hidden = ("a_in : 1\na_b : 1\nr : 1\ngd = 1 - r**2 : 1\nBu : 1\nbp : 1\n"
+        hidden = ("a_in : 1\na_b : 1\nr : 1\ngd = 1 - r**2 : 1\nbp : 1\n"
                   "d_bp = bp*gd : 1\nnsq : 1\ndelta : 1\n")
         hidden_code = gate_code + "\nr = tanh(a_in + a_b)\ndelta = d_raw*dmax/clip(sqrt(nsq), dmax, inf)"
-        equations = {
-            "dr_input": "r = dr_x(t, i) : 1",
-            "dr_one": "r = 1.0 : 1",
-            "dr_h1": g + "\n" + hidden + capture +
-                     "dv/dt = inv1*(-v + Bu)/tau - fw*v/dt : 1\nd_raw = back*v*gd : 1\n",
-            "dr_h2": g + "\n" + hidden + capture +
-                     "dv/dt = inv2*(-v + Bu)/tau - fw*v/dt : 1\nd_raw = back*v*gd : 1\n"
-                     "du/dt = inv1*(-alpha*u + Wv - d_raw)/tau - fw*u/dt : 1\nWv : 1\n",
-            "dr_out": g + "\na_in : 1\na_b : 1\ny = a_in + a_b : 1\nerr = dr_y(t, i) - y : 1\ndelta = err : 1\n"
-                      "du/dt = inv2*(-alpha*u + Wv - err)/tau - fw*u/dt : 1\nWv : 1\n",
-        }
+        out = g + "\na_in : 1\na_b : 1\ny = a_in + a_b : 1\nerr = dr_y(t, i) - y : 1\ndelta = err : 1\n"
+        if not self.spiking:
+            equations = {
+                "dr_h1": g + "\n" + hidden + capture +
+                         "Bu : 1\ndv/dt = inv1*(-v + Bu)/tau - fw*v/dt : 1\nd_raw = back*v*gd : 1\n",
+                "dr_h2": g + "\n" + hidden + capture +
+                         "Bu : 1\ndv/dt = inv2*(-v + Bu)/tau - fw*v/dt : 1\nd_raw = back*v*gd : 1\n"
+                         "du/dt = inv1*(-alpha*u + Wv - d_raw)/tau - fw*u/dt : 1\nWv : 1\n",
+                "dr_out": out + "du/dt = inv2*(-alpha*u + Wv - err)/tau - fw*u/dt : 1\nWv : 1\n",
+            }
+            events = {}
+        else:
+            ns.update(rate_u=p["rate_u"], rate_v=p["rate_v"], tau_syn=p["tau_syn"])
+
+            def filtered(x):  # a filtered event train, zeroed in the forward phase
+                return f"d{x}/dt = -(1 - fw)*{x}/tau_syn - fw*{x}/dt : 1\n"
+
+            def error(layer, gain):  # v, its mean over the end of the inversion, the delta it gives
+                return (filtered("Bu") + f"dv/dt = inv{layer}*(-v + Bu)/tau - fw*v/dt : 1\n"
+                        f"dvbar/dt = avg{layer}*v/dr_ta - fw*vbar/dt : 1\n{gain} : 1\n"
+                        f"d_raw = back*sqrt({gain})*vbar*gd : 1\n")
+
+            equations = {
+                "dr_h1": g + "\n" + hidden + capture + error(1, "d2sq"),
+                "dr_h2": g + "\n" + hidden + capture + error(2, "esq") + filtered("Wv") +
+                         "du/dt = inv1*(-alpha*u + Wv - d_raw/clip(sqrt(nsq), 1e-30, inf))/tau - fw*u/dt : 1\n",
+                "dr_out": out + filtered("Wv") + "esq : 1\n"
+                          "du/dt = inv2*(-alpha*u + Wv - err/clip(sqrt(esq), 1e-30, inf))/tau - fw*u/dt : 1\n",
+            }
+
+            def signed(var, gate, rate):
+                return {f"{var}pos": f"{gate} > 0.5 and rand() < {rate}*{var}*dt",
+                        f"{var}neg": f"{gate} > 0.5 and rand() < -{rate}*{var}*dt"}
+
+            events = {"dr_h1": signed("v", "inv1", "rate_v"),
+                      "dr_h2": {**signed("v", "inv2", "rate_v"), **signed("u", "inv1", "rate_u")},
+                      "dr_out": signed("u", "inv2", "rate_u")}
+        equations.update({"dr_input": "r = dr_x(t, i) : 1", "dr_one": "r = 1.0 : 1"})
         sizes = {"dr_input": reg.SIZES[0], "dr_one": 1, "dr_h1": reg.SIZES[1], "dr_h2": reg.SIZES[2],
                  "dr_out": reg.SIZES[3]}
         for name, eqs in equations.items():
-            ctx.net.add(Population(name, name, sizes[name], ns, definition=Model.from_code(name, eqs), origin=ORIGIN))
+            model = Model.from_code(name, eqs, events=events.get(name))
+            ctx.net.add(Population(name, name, sizes[name], ns, definition=model, origin=ORIGIN))
             if name in ("dr_h1", "dr_h2", "dr_out"):
                 ctx.net.add(Operation(f"{name}_gates", name, gate_code if name == "dr_out" else hidden_code,
                                       when="start", origin=ORIGIN))
@@ -177,17 +215,34 @@ class DynamicInversionRegression(Task):
         every = int(p["eval_every"]) * cycle * second
         W = dict(zip(("W0", "W1", "W2", "b0", "b1", "b2"), problem.student))
         summed = {"W0": "a_in_post = w*r_pre : 1 (summed)",
-                  "W1": "a_in_post = w*r_pre : 1 (summed)\nWv_post = w*v_pre : 1 (summed)\n"
-                        "bp_pre = w*d_bp_post : 1 (summed)",
-                  "W2": "a_in_post = w*r_pre : 1 (summed)\nWv_post = w*v_pre : 1 (summed)\n"
-                        "bp_pre = w*err_post : 1 (summed)"}
+                  "W1": "a_in_post = w*r_pre : 1 (summed)\nbp_pre = w*d_bp_post : 1 (summed)",
+                  "W2": "a_in_post = w*r_pre : 1 (summed)\nbp_pre = w*err_post : 1 (summed)",
+                  "B2": "", "B1": ""}
+        if not self.spiking:
+            for k, var in (("W1", "Wv_post = w*v_pre"), ("W2", "Wv_post = w*v_pre"), ("B2", "Bu_post = w*u_pre"),
+                           ("B1", "Bu_post = w*u_pre")):
+                summed[k] += f"\n{var} : 1 (summed)"
+            signed = {}
+        else:  # v crosses W_l and u crosses B_l as signed events; B_l also carries the norm the layer rescales by
+            summed["B2"] += "esq_post = err_pre**2 : 1 (summed)"
+            summed["B1"] += "d2sq_post = d_raw_pre**2 : 1 (summed)"
+
+            def pathways(var, target, rate):
+                return {"on_event": {"ppos": f"{var}pos", "pneg": f"{var}neg"},
+                        "effect": {"ppos": f"{target}_post += w/({rate}*tau_syn)",
+                                   "pneg": f"{target}_post -= w/({rate}*tau_syn)"}}
+
+            signed = {"W1": pathways("v", "Wv", "rate_v"), "W2": pathways("v", "Wv", "rate_v"),
+                      "B2": pathways("u", "Bu", "rate_u"), "B1": pathways("u", "Bu", "rate_u")}
+            ctx.net.add(Connection("dr_out_norm", "dr_out", "dr_out", weight=None, namespace=ns, origin=ORIGIN,
+                                   model="esq_post = err_pre**2 : 1 (summed)"))
         for cname, src, tgt in LAYERS:
-            self._matrix(ctx, cname, src, tgt, W[cname], summed[cname], [learning], ns)
+            self._matrix(ctx, cname, src, tgt, W[cname], summed[cname], [learning], ns, **signed.get(cname, {}))
         for bname, tgt in BIASES:
             self._matrix(ctx, bname, "dr_one", tgt, W[bname][:, None], "a_b_post = w*r_pre : 1 (summed)",
                          [learning], ns)
         for cname, src, tgt, Bk in (("B2", "dr_out", "dr_h2", B[1]), ("B1", "dr_h2", "dr_h1", B[0])):
-            self._matrix(ctx, cname, src, tgt, Bk, "Bu_post = w*u_pre : 1 (summed)", [], ns)
+            self._matrix(ctx, cname, src, tgt, Bk, summed[cname], [], ns, **signed.get(cname, {}))
         for pop in ("dr_h1", "dr_h2"):  # every unit of a hidden layer reads its layer's squared norm
             ctx.net.add(Connection(f"{pop}_norm", pop, pop, weight=None, namespace=ns, origin=ORIGIN,
                                    model="nsq_post = d_raw_pre**2 : 1 (summed)"))
@@ -198,13 +253,14 @@ class DynamicInversionRegression(Task):
             ctx.net.add(Record("state", pop[3:], pop, ("d_cap", "b_cap"), True, cycle * second, origin=ORIGIN))
 
     @staticmethod
-    def _matrix(ctx, name, src, tgt, W, model, rules, ns):
-        """``W`` (n_post x n_pre) as all-to-all synapses ``src -> tgt``."""
+    def _matrix(ctx, name, src, tgt, W, model, rules, ns, **pathways):
+        """``W`` (n_post x n_pre) as all-to-all synapses ``src -> tgt`` (``pathways``: ``on_event`` and
+        ``effect`` of :class:`~spikelearn.network.Connection`)."""
         n_post, n_pre = W.shape
         i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
         i, j = i.ravel(), j.ravel()
         ctx.net.add(Connection(f"dr_{name}", src, tgt, i=i, j=j, weight=W[j, i], model=model, rules=rules,
-                               namespace=ns, origin=ORIGIN))
+                               namespace=ns, origin=ORIGIN, **pathways))
 
     # -- evaluate ----------------------------------------------------------------------------------
     @staticmethod
@@ -332,7 +388,7 @@ class DynamicInversionRegression(Task):
         for label, res in base.items():
             ls = ":" if label in ("readout only", "BP x leak gain", "NDI (tanh' once)") else "-"
             ax.plot(res["eval_iters"], res["errors"] / e0, ls, color=colours[label], lw=1.2, label=f"{label} (NumPy)")
-        ax.plot(di["eval_iters"], di["errors"] / e0, "-", color="C3", lw=2.2, label="DI (Brian2)")
+        ax.plot(di["eval_iters"], di["errors"] / e0, "-", color="C3", lw=2.2, label=self.label)
         ax.axhline(floor / e0, color="k", lw=0.8, ls="--", label="best constant output")
         ax.set_yscale("log")
         ax.set_xlabel("iteration")
@@ -346,9 +402,9 @@ class DynamicInversionRegression(Task):
         plt.close(fig)
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-        k = 100
+        k = max(1, min(100, result.array("x").shape[1] // 20))
         for col, ax in enumerate(axes):
-            for label, res, c in (("DI (Brian2)", di, "C3"), *((lab, base[lab], colours[lab]) for lab in ("FA", "PBP", "NDI"))):
+            for label, res, c in ((self.label, di, "C3"), *((lab, base[lab], colours[lab]) for lab in ("FA", "PBP", "NDI"))):
                 a = res["angles"][:, col]
                 n = (a.size // k) * k
                 with np.errstate(all="ignore"):
@@ -365,3 +421,145 @@ class DynamicInversionRegression(Task):
         fig.savefig(path2, dpi=110)
         plt.close(fig)
         return [path1, path2]
+
+
+class DynamicInversionRegressionSpiking(DynamicInversionRegression):
+    """The regression with the inversion carried by signed Poisson events (a prefix of the authors' pass).
+
+    The forward pass, the learning step and the NumPy baselines are those of
+    :class:`DynamicInversionRegression`; the backward phase changes in three ways:
+
+    * every quantity that crosses a matrix during the inversion is a train of signed events: a unit of a
+      controller ``u`` emits a ``upos`` event with probability ``rate_u*[u]_+*dt`` per step and a ``uneg``
+      event with ``rate_u*[-u]_+*dt`` (a +/- pair of cells folded into one neuron), likewise ``v`` with
+      ``rate_v``; ``B_l`` carries the ``u`` events and ``W_l`` (the forward synapses) the ``v`` events, each
+      event adding ``+-w/(rate*tau_syn)`` to a trace that decays with ``tau_syn``, so its mean is ``B_l u`` or
+      ``W_l v``;
+    * the signal each inversion inverts is presented normalised (``e/|e|``, then ``d_2/|d_2|``) and the
+      layer's delta scaled back by the norm, so the event code has the same precision at every stage of
+      learning (the errors shrink a thousandfold in the first thousand examples); the inversion is linear in
+      its input, so in the rate limit this changes nothing;
+    * the delta uses ``v`` averaged over the last ``average_steps`` of its inversion (the instantaneous ``v``
+      carries the event noise).
+
+    Claims: the spiking deltas' angle to backprop's, their angle to the closed-form inversion at the same
+    weights and example, and the training error after the pass against the closed form's on the same draws;
+    thresholds from the NumPy oracle of the event process (``tests/oracles/dynamic_inversion_events.py``).
+    """
+
+    name = "dynamic_inversion_regression_spiking"
+    description = ("The authors' two-hidden-layer regression with dynamic inversion carried by signed Poisson "
+                   "events: angles to backprop and to the closed form, error against the closed form")
+    spiking = True
+    label = "DI, spiking (Brian2)"
+    parameters = {
+        **{k: v for k, v in DynamicInversionRegression.parameters.items()
+           if k not in ("max_angle_di", "min_angle_fa", "max_ratio_fa", "max_closed_form_difference")},
+        "tau": Param("10*ms", "time constant of the inversion dynamics"),
+        "inversion_steps": Param(5000, "time steps of each layer's inversion (500 tau at dt = tau/10, the "
+                                       "authors' integration time)", kind="int", min=1),
+        "eval_every": Param(1, "the weights are recorded (and the training-set error computed) every this many "
+                               "examples; 1 gives the closed form at the weights of every update", kind="int",
+                            min=1),
+        "rate_u": Param("4*Hz", "event rate per unit of |u| (each sign; u reaches ~1/alpha)"),
+        "rate_v": Param("100*Hz", "event rate per unit of |v| (each sign)"),
+        "tau_syn": Param("5*ms", "decay of the event traces that carry B u and W v"),
+        "average_steps": Param(500, "the delta uses v averaged over this many last steps of its inversion",
+                               kind="int", min=1),
+        "max_angle_bp": Param("10.0", "claim: mean angle (degrees) of the spiking deltas to backprop's below this "
+                                      "(both hidden layers)"),
+        "max_angle_closed_form": Param("10.0", "claim: mean angle (degrees) of the spiking deltas to the closed "
+                                               "form at the same weights below this (both hidden layers)"),
+        "max_error_difference": Param("0.1", "claim: |error - closed form's error| / the latter below this "
+                                             "(training set, after the pass)"),
+    }
+
+    def closed_form_angles(self, result):
+        """Angles (degrees, n x 2) of each captured delta to the closed-form steady state of its layer's
+        inversion at the weights of that example (layer 1: of the spiking ``d_2`` it inverted)."""
+        problem = self._problem(result)
+        n = problem.x.shape[1]
+        if int(result.params["eval_every"]) != 1:
+            raise ValueError("closed-form angles need the weights of every example (eval_every = 1)")
+        names = ("W0", "W1", "W2", "b0", "b1", "b2")
+        snaps = [weight_snapshots(result.weights(k), s.shape if s.ndim == 2 else (s.shape[0], 1))
+                 for k, s in zip(names, problem.student)]
+        B1, B2 = result.array("B1"), result.array("B2")
+        alpha = float(result.params["alpha"])
+        d1s, d2s = result.state("h1")["d_cap"], result.state("h2")["d_cap"]
+        angles = np.full((n, 2), np.nan)
+        for k in range(n - 1):  # sample k + 1 holds the capture of example k
+            params = [snaps[m][k].reshape(s.shape) for m, s in enumerate(problem.student)]
+            xi = problem.x[:, problem.order[k]]
+            a1, _, a2, _, out = reg.forward(params, xi)
+            e = problem.y[:, problem.order[k]] - out
+            d1, d2 = d1s[:, k + 1], d2s[:, k + 1]
+            c2 = ctl.steady_state(params[2], B2, e, alpha) * (1 - np.tanh(a2) ** 2)
+            c1 = ctl.steady_state(params[1], B1, d2, alpha) * (1 - np.tanh(a1) ** 2)
+            angles[k] = ctl.angle_deg(d1, c1), ctl.angle_deg(d2, c2)
+        return angles
+
+    def evaluate(self, result):
+        p = result.params
+        base = self.baselines(result)
+        di = self.brian(result)
+        cf = self.closed_form_angles(result)
+        floor = reg.bias_only_floor(result.array("y"))
+
+        def worst(a):  # mean over the updates (the first example is not an update), the larger layer
+            with np.errstate(all="ignore"):
+                m = [float(np.nanmean(a[1:, k])) if np.any(np.isfinite(a[1:, k])) else float("nan") for k in (0, 1)]
+            return m, (max(m) if all(np.isfinite(m)) else float("nan"))
+
+        (m_bp, a_bp), (m_cf, a_cf) = worst(di["angles"]), worst(cf)
+        e_spk = float(di["errors"][-1])
+        e_cf = float(base["NDI (tanh' once)"]["errors"][-1])
+        rel = abs(e_spk - e_cf) / e_cf
+        metrics = {"n_examples": int(result.array("x").shape[1]), "bias_only_floor": floor,
+                   "error_initial": float(di["errors"][0]), "error_final_spiking": e_spk,
+                   "error_final_closed_form": e_cf, "error_difference": rel,
+                   "error_final_FA": float(base["FA"]["errors"][-1]),
+                   "error_final_BP": float(base["BP"]["errors"][-1]),
+                   "error_final_readout_only": float(base["readout only"]["errors"][-1]),
+                   "angle_bp_layers": m_bp, "angle_closed_form_layers": m_cf,
+                   "angle_bp_FA": worst(base["FA"]["angles"])[0],
+                   "angle_bp_closed_form": worst(base["NDI (tanh' once)"]["angles"])[0]}
+        thr = {k: float(p[k]) for k in ("max_angle_bp", "max_angle_closed_form", "max_error_difference")}
+        claims = [
+            Claim("spiking_aligns_with_bp", f"the spiking deltas lie within {thr['max_angle_bp']:g} deg of backprop's "
+                  "(mean over the updates, both hidden layers; the larger shown)", a_bp, thr["max_angle_bp"],
+                  bool(a_bp < thr["max_angle_bp"])),
+            Claim("spiking_tracks_closed_form", f"the spiking deltas lie within {thr['max_angle_closed_form']:g} deg "
+                  "of the closed-form inversion at the same weights and example (mean, both layers; the larger "
+                  "shown)", a_cf, thr["max_angle_closed_form"], bool(a_cf < thr["max_angle_closed_form"])),
+            Claim("learns_as_closed_form", f"the training error after the pass within {thr['max_error_difference']:.0%} "
+                  "of the closed-form inversion's (NumPy, tanh' once, same draws)", rel, thr["max_error_difference"],
+                  bool(rel < thr["max_error_difference"])),
+        ]
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib.pyplot as plt
+
+        paths = super().figures(result, outdir)
+        di = self.brian(result)
+        cf = self.closed_form_angles(result)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+        for col, ax in enumerate(axes):
+            for a, c, what in ((di["angles"][1:, col], "C3", "to backprop's delta"),
+                               (cf[1:, col], "C1", "to the closed-form inversion (same weights)")):
+                ax.plot(np.arange(1, a.size + 1), a, ".", ms=2, color=c, alpha=0.35)
+                k = 50
+                n = (a.size // k) * k
+                with np.errstate(all="ignore"):
+                    m = np.nanmean(a[:n].reshape(-1, k), axis=1)
+                ax.plot(np.arange(m.size) * k + k / 2, m, "-", color=c, lw=2, label=what)
+            ax.set_title(f"hidden layer {col + 1}: angle of the spiking delta", fontsize=9)
+            ax.set_xlabel("iteration")
+        axes[0].set_ylabel("degrees (dots: each update; line: mean of 50)")
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        path = outdir / "dynamic_inversion_regression_spiking_angles.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return paths + [path]
