@@ -1,7 +1,8 @@
 """The seed spread of the dynamic-inversion learning scenarios, from their committed records
-(``docs/papers/records/dynamic-inversion-{regression,mnist}/main-seed*-cpp.json``): every model's final error
-relative to backprop's (regression) or test error (MNIST), and the regression's angles to backprop, as mean and
-min-max over the seeds. Writes ``docs/papers/figures/<scenario>/seeds.png``.
+(``docs/papers/records/dynamic-inversion-{regression,mnist,regression-spiking}/main-seed*-cpp.json``): every
+model's final error relative to backprop's (regression) or test error (MNIST), and the regression's angles to
+backprop, as mean and min-max over the seeds; the spiking regression's angles per seed against its oracle's
+range. Writes ``docs/papers/figures/<scenario>/seeds.png``.
 
     python bench/podlaski2020_seeds.py
 """
@@ -16,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "papers"
-REGRESSION = ["DI_Brian2", "BP", "FA", "PBP", "NDI", "NDI_2", "readout_only", "BP_x_leak_gain"]
+REGRESSION = ["DI_Brian2", "BP", "FA", "FA_2", "PBP", "NDI", "NDI_2", "NDI_3", "readout_only", "BP_x_leak_gain"]
 MNIST = ["DI_Brian2", "BP", "FA", "PBP", "NDI", "NDI_2", "readout_only"]
 
 
@@ -45,7 +46,7 @@ def regression():
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     _bars(axes[0], REGRESSION, [[m[f"error_over_BP_{k}"] for k in REGRESSION] for m in recs], log=True)
     axes[0].set_ylabel("final error / backprop's")
-    models = ["DI_Brian2", "FA", "PBP", "NDI", "NDI_2"]
+    models = ["DI_Brian2", "FA", "FA_2", "PBP", "NDI", "NDI_2", "NDI_3"]
     for layer, ax in enumerate(axes[1:]):
         _bars(ax, models, [[(m[f"angle_bp_last_{k}"][layer]) for k in models] for m in recs])
         ax.set_ylabel("degrees")
@@ -73,7 +74,40 @@ def mnist():
     return path
 
 
+def spiking():
+    """Brian2's spiking inversion per seed against the NumPy oracle of the same event process (its six
+    replicates' range, shaded) and the claims' thresholds (dashed)."""
+    recs = _records("dynamic-inversion-regression-spiking")
+    if not recs:
+        return None
+    oracle = json.loads((DOCS.parents[1] / "bench" / "results" / "podlaski2020-spiking-oracle.json").read_text())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, metric, key, thr, title in (
+            (axes[0], "angle_bp_layers", "angle_bp_mean", "max_angle_bp", "to backprop's delta"),
+            (axes[1], "angle_closed_form_layers", "angle_cf_mean", "max_angle_closed_form",
+             "to the closed-form inversion, same weights")):
+        for layer in (0, 1):
+            orc = [a[layer] for run in oracle["runs"] for a in run[key]]
+            ax.axhspan(min(orc), max(orc), xmin=layer / 2 + 0.05, xmax=layer / 2 + 0.45, color="C0", alpha=0.25,
+                       label="oracle, 6 replicates" if layer == 0 else None)
+            vals = [m[metric][layer] for m in recs]
+            ax.plot(np.full(len(vals), layer), vals, "o", color="C3", label="Brian2, per seed" if layer == 0 else None)
+        ax.axhline(oracle["thresholds"][thr], color="k", ls="--", lw=1, label="claim threshold (larger layer)")
+        ax.set_xticks([0, 1], ["hidden layer 1", "hidden layer 2"])
+        ax.set_xlim(-0.5, 1.5)
+        ax.set_ylim(0, None)
+        ax.set_ylabel("mean angle over 1000 updates (deg)")
+        ax.set_title(f"spiking inversion, {len(recs)} seeds: {title}", fontsize=9)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = DOCS / "figures" / "dynamic-inversion-regression-spiking" / "seeds.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 if __name__ == "__main__":
-    for made in (regression(), mnist()):
+    for made in (regression(), mnist(), spiking()):
         if made:
             print(made)

@@ -43,9 +43,11 @@ BIASES = (("b0", "dr_h1"), ("b1", "dr_h2"), ("b2", "dr_out"))
 BASELINES = {
     "BP": ("bp", 0.0, None, "convention", None),
     "FA": ("fa", 0.0, "random", "convention", None),
+    "FA-2": ("fa", 0.0, "neg_transpose", "convention", None),
     "PBP": ("pbp", 0.0, None, "convention", None),
     "NDI": ("ndi", "alpha", "feedback", "convention", None),
     "NDI-2": ("ndi", 0.001, "neg_transpose", "convention", None),
+    "NDI-3": ("ndi", "alpha", "optim", "convention", None),
     "NDI (tanh' once)": ("ndi", "alpha", "feedback", 1, None),
     "readout only": ("none", 0.0, None, 1, None),
     "BP x leak gain": ("bp", 0.0, None, "convention", "leak"),
@@ -381,8 +383,8 @@ class DynamicInversionRegression(Task):
         base = self.baselines(result)
         di = self.brian(result)
         floor = reg.bias_only_floor(result.array("y"))
-        colours = {"BP": "C0", "FA": "C2", "PBP": "C4", "NDI": "C1", "NDI-2": "C5", "NDI (tanh' once)": "0.5",
-                   "readout only": "0.3", "BP x leak gain": "C9"}
+        colours = {"BP": "C0", "FA": "C2", "FA-2": "C8", "PBP": "C4", "NDI": "C1", "NDI-2": "C5", "NDI-3": "C6",
+                   "NDI (tanh' once)": "0.5", "readout only": "0.3", "BP x leak gain": "C9"}
         fig, ax = plt.subplots(figsize=(6.2, 4.2))
         e0 = float(di["errors"][0])
         for label, res in base.items():
