@@ -2,8 +2,12 @@
 
 Every differential-equation variable of every NeuronGroup and Synapses (and each connection's weight
 ``w``) gets a ``run_regularly`` operation, written in Brian2 code, that calls the function
-``sl_guard(value, var_id, i, j, t)`` at every check (every ``guard.every`` of simulated time; an object
-whose own time step is longer, which changes only on its own steps, on those). When a
+``sl_guard(value, var_id, i, j, t)`` at every check: a population's every ``guard.every`` of simulated time
+(10 ms), a connection's every ``guard.every_connections`` (1 s: a connection has up to ~1000 times more values
+than its target population, and a weight running away drives the target's state, which the checks of the
+population catch within ``guard.every``), and a connection variable that nothing in the run writes (a
+static weight) once, at the start; an object whose own time step is longer, which changes only on its own
+steps, on those. When a
 value is NaN, infinite, or larger in magnitude than ``guard.limit`` (in Brian2's base SI units), the
 first such value is recorded and the simulation loop's global stop flag is set, exactly as Ctrl-C sets
 it: the run ends at the end of that time step and the monitors keep everything up to then.
@@ -22,16 +26,18 @@ index, time, value) after the run, or None.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Guard", "GuardHit", "check_saved_arrays", "DEFAULT_EVERY", "DEFAULT_LIMIT"]
+__all__ = ["Guard", "GuardHit", "check_saved_arrays", "DEFAULT_EVERY", "DEFAULT_EVERY_CONNECTIONS", "DEFAULT_LIMIT"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_EVERY = "10*ms"
+DEFAULT_EVERY_CONNECTIONS = "1*second"
 DEFAULT_LIMIT = 1e12
 GUARD_FILE = "guard.txt"
 
@@ -50,7 +56,7 @@ class GuardHit:
     j: int
     t: float
     value: float
-    every: float
+    every: float | None  # seconds between checks; None: checked once, at the start
 
     @property
     def what(self):
@@ -64,8 +70,10 @@ class GuardHit:
         where = (f"neuron {self.i} of population '{self.owner}'" if self.kind == "population"
                  else f"synapse {self.i} -> {self.j} of connection '{self.owner}'")
         bound = "" if self.value != self.value or abs(self.value) == float("inf") else f" (limit {limit:g})"
+        when = "checked once, at the start: nothing in the run changes it" if self.every is None else \
+            f"checked every {self.every * 1e3:g} ms"
         return (f"state variable '{self.variable}' of {where} {self.what}{bound} at t = {self.t * 1e3:.6g} ms "
-                f"(checked every {self.every * 1e3:g} ms); the simulation stopped there")
+                f"({when}); the simulation stopped there")
 
 
 def _report(value, var_id, i, j, t):
@@ -139,46 +147,59 @@ class Guard:
     """Installs the checks on a built network and reads back what they found: in this process (runtime),
     or, given the ``build_dir`` of a cpp program, from the file the program writes there."""
 
-    def __init__(self, every, limit, build_dir=None):
+    def __init__(self, every, limit, duration, build_dir=None, every_connections=None):
         self.every = every
+        self.duration = duration
+        self.every_connections = every if every_connections is None else every_connections
         self.limit = float(limit)
         self.build_dir = Path(build_dir) if build_dir is not None else None
         self.table = []  # var_id -> (kind, owner, variable)
         self.installed = False
 
     def install(self, objects):
-        """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``)."""
+        """Add the checks to every NeuronGroup and Synapses in ``objects`` (before ``Network.run``, after
+        every operation the run adds to them)."""
         from brian2 import Clock, NeuronGroup, Synapses
 
         func = _function(self.limit)
-        # one clock with a fixed name: an auto-numbered one ("_clock_1" while an earlier run's objects are
-        # still alive) would change the generated code and defeat the build cache
-        clock = Clock(dt=self.every, name="sl_guard_clock")
+        # clocks with fixed names: an auto-numbered one ("_clock_1" while an earlier run's objects are still
+        # alive) would change the generated code and defeat the build cache
+        clocks = {"population": Clock(dt=self.every, name="sl_guard_clock"),
+                  "connection": Clock(dt=self.every_connections, name="sl_guard_clock_connections"),
+                  # what nothing in the run writes: a clock whose step is the whole run ticks at t = 0 only
+                  "once": Clock(dt=self.duration, name="sl_guard_clock_once")}
         slow = {}  # an object whose own time step is longer changes only on its own steps: checked on those
         _runtime_hit.clear()
         if self.build_dir is not None:
             (self.build_dir / GUARD_FILE).unlink(missing_ok=True)
         for obj in objects:
             if isinstance(obj, Synapses):
-                kind, variables, j = "connection", _float_vars(obj, extra=("w",)), "j"
+                kind, j = "connection", "j"
+                variables = _float_vars(obj, extra=("w",))
+                written = _written(obj)
+                groups = {"connection": [v for v in variables if v in written],
+                          "once": [v for v in variables if v not in written]}
             elif isinstance(obj, NeuronGroup):
-                kind, variables, j = "population", _float_vars(obj), "-1"
+                kind, j = "population", "-1"
+                groups = {"population": _float_vars(obj)}
             else:
                 continue
-            if not variables:
-                continue
-            own = float(obj.clock.dt)
-            check = clock
-            if own > float(self.every):
-                check = slow.setdefault(own, Clock(dt=obj.clock.dt, name=f"sl_guard_clock_{len(slow) + 1}"))
-            lines = []
-            for var in variables:
-                self.table.append((kind, obj.name, var, float(check.dt)))
-                lines.append(f"sl_guard_{var} = sl_guard({var}, {len(self.table) - 1}, i, {j}, t)")
-            if obj.namespace is None:
-                obj.namespace = {}
-            obj.namespace["sl_guard"] = func
-            obj.run_regularly("\n".join(lines), clock=check, when="end", name=f"{obj.name}_sl_guard")
+            for which, variables in groups.items():
+                if not variables:
+                    continue
+                check = clocks[which]
+                own = float(obj.clock.dt)
+                if which != "once" and own > float(check.dt):
+                    check = slow.setdefault(own, Clock(dt=obj.clock.dt, name=f"sl_guard_clock_{len(slow) + 1}"))
+                lines = []
+                for var in variables:
+                    self.table.append((kind, obj.name, var, float(check.dt) if which != "once" else None))
+                    lines.append(f"sl_guard_{var} = sl_guard({var}, {len(self.table) - 1}, i, {j}, t)")
+                if obj.namespace is None:
+                    obj.namespace = {}
+                obj.namespace["sl_guard"] = func
+                suffix = "_once" if which == "once" else ""
+                obj.run_regularly("\n".join(lines), clock=check, when="end", name=f"{obj.name}_sl_guard{suffix}")
         self.installed = True
 
     def tripped(self):
@@ -198,6 +219,23 @@ class Guard:
             var_id, i, j, t, value = _runtime_hit[0]
         kind, owner, variable, every = self.table[var_id]
         return GuardHit(kind, owner, variable, i, j, t, value, every)
+
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)")
+
+
+def _written(synapses):
+    """The variables of ``synapses`` that change during the run: integrated (clock-driven equations) or
+    assigned by the code of a pathway or of a regular operation on it."""
+    names = set(synapses.equations.diff_eq_names)
+    codes = [p.code for p in getattr(synapses, "_pathways", [])]
+    codes += [o.abstract_code for o in synapses.contained_objects if isinstance(getattr(o, "abstract_code", None), str)]
+    for code in codes:
+        for line in (code or "").splitlines():
+            m = _ASSIGNMENT.match(line)
+            if m:
+                names.add(m.group(1))
+    return names
 
 
 def _float_vars(group, extra=()):

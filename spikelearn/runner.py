@@ -563,8 +563,9 @@ def _install_guard(scenario, session, ctx, echo):
         logger.warning(message)
         echo(f"note: {message}")
         return None
-    guard = Guard(parse_quantity(scenario.guard["every"]), scenario.guard["limit"],
-                  session.build_dir if session.standalone else None)
+    guard = Guard(parse_quantity(scenario.guard["every"]), scenario.guard["limit"], scenario.duration,
+                  session.build_dir if session.standalone else None,
+                  every_connections=parse_quantity(scenario.guard["every_connections"]))
     guard.install(ctx.objects)
     return guard
 

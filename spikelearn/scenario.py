@@ -62,7 +62,7 @@ STATE_RECORD_KEYS = {"variables", "indices", "dt"}
 SPIKE_RECORD_KEYS = {"indices", "start", "stop"}
 WEIGHT_RECORD_KEYS = {"dt", "indices"}
 TASK_KEYS = {"name", "parameters"}
-GUARD_KEYS = {"enabled", "every", "limit"}
+GUARD_KEYS = {"enabled", "every", "every_connections", "limit"}
 SWEEP_KEYS = {"grid", "seeds", "pack"}
 
 
@@ -90,7 +90,7 @@ class Scenario:
     task: str | None = None
     task_params: dict = field(default_factory=dict)
     sweep: dict | None = None  # {"grid": {key: [values]}, "seeds": n, "pack": copies per network}
-    guard: dict = field(default_factory=dict)  # {"enabled", "every", "limit"} (see spikelearn.guard)
+    guard: dict = field(default_factory=dict)  # {"enabled", "every", "every_connections", "limit"} (spikelearn.guard)
     warnings: list = field(default_factory=list)  # e.g. a dt too large for a time constant
 
     def with_overrides(self, overrides, registry):
@@ -703,7 +703,7 @@ def _is_time(value):
 
 def _parse_guard(check, gdata, dt, dt_raw):
     """``[guard]``: the in-loop NaN/Inf/runaway check (:mod:`spikelearn.guard`)."""
-    from .guard import DEFAULT_EVERY, DEFAULT_LIMIT
+    from .guard import DEFAULT_EVERY, DEFAULT_EVERY_CONNECTIONS, DEFAULT_LIMIT
 
     check.table(gdata, "guard", GUARD_KEYS)
     enabled = gdata.get("enabled", True)
@@ -714,10 +714,15 @@ def _parse_guard(check, gdata, dt, dt_raw):
     q = check.quantity(every, "guard.every", parse_quantity("1*second"), positive=True)
     if float(q) < float(dt) * (1 - 1e-9):
         raise check.error("guard.every", f"must be at least one time step (dt), found: {every!r}")
+    default_c = DEFAULT_EVERY_CONNECTIONS if float(parse_quantity(DEFAULT_EVERY_CONNECTIONS)) >= float(q) else every
+    every_c = gdata.get("every_connections", default_c)
+    qc = check.quantity(every_c, "guard.every_connections", parse_quantity("1*second"), positive=True)
+    if float(qc) < float(q) * (1 - 1e-9):
+        raise check.error("guard.every_connections", f"must be at least guard.every ({every}), found: {every_c!r}")
     limit = check.number(gdata.get("limit", DEFAULT_LIMIT), "guard.limit", 0.0)
     if limit <= 0:
         raise check.error("guard.limit", f"must be > 0, found: {limit}")
-    return {"enabled": enabled, "every": every, "limit": limit}
+    return {"enabled": enabled, "every": every, "every_connections": every_c, "limit": limit}
 
 
 def _parse_plasticity(check, registry, pl, key, source):

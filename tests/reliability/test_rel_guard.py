@@ -188,3 +188,21 @@ def test_after_run_check_reads_recorded_states_and_weights_not_a_tasks_attribute
     assert check_saved_arrays(tmp_path) == ("weights_c.npz", "w_final")
     np.savez(tmp_path / "state_ring.npz", v=np.array([[1.0, np.nan]]))
     assert check_saved_arrays(tmp_path) == ("state_ring.npz", "v")
+
+
+def test_what_is_checked_how_often():
+    """Populations every `every`, a connection's variables that the run changes every `every_connections`,
+    a static weight once (the check's clock steps over the whole run)."""
+    from brian2 import NeuronGroup, Synapses, ms, second
+
+    from spikelearn.guard import Guard
+
+    g = NeuronGroup(3, "dv/dt = -v/(10*ms) : 1", threshold="v > 1", reset="v = 0", name="g")
+    static = Synapses(g, g, "w : 1", on_pre="v_post += w", name="static")
+    plastic = Synapses(g, g, "w : 1\ndA/dt = -A/(20*ms) : 1 (event-driven)", on_pre="A += 0.01\nw = clip(w + A, 0, 1)",
+                       name="plastic")
+    decaying = Synapses(g, g, "dw/dt = -w/(100*ms) : 1 (clock-driven)", name="decaying")
+    guard = Guard(10 * ms, 1e12, 2 * second, every_connections=1 * second)
+    guard.install([g, static, plastic, decaying])
+    every = {(owner, var): e for _, owner, var, e in guard.table}
+    assert every == {("g", "v"): 0.01, ("static", "w"): None, ("plastic", "w"): 1.0, ("decaying", "w"): 1.0}
