@@ -80,14 +80,16 @@ def test_refusals(registry, tmp_path, overrides, message):
                                   'device_options.target="numpy"', *overrides])
 
 
-def test_spiking_refuses_an_average_longer_than_the_inversion(registry, tmp_path):
+@pytest.mark.parametrize("override, message", [("task.parameters.average_steps=5001", "average_steps"),
+                                               ("task.parameters.eval_every=10", "eval_every must be 1")])
+def test_spiking_refusals(registry, tmp_path, override, message):
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "dynamic_inversion_regression_spiking.toml", registry,
                        overrides=['duration="20.012*second"', 'device="runtime"', 'device_options.target="numpy"',
-                                  "task.parameters.average_steps=5001"])
-    with pytest.raises(BuildError, match="average_steps"):
+                                  override])
+    with pytest.raises(BuildError, match=message):
         run_scenario(sc, registry, out_root=tmp_path / "runs", progress=False)
 
 
