@@ -26,11 +26,12 @@ index, time, value) after the run, or None.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .network import assignments
 
 __all__ = ["Guard", "GuardHit", "check_saved_arrays", "DEFAULT_EVERY", "DEFAULT_EVERY_CONNECTIONS", "DEFAULT_LIMIT"]
 
@@ -153,7 +154,7 @@ class Guard:
         self.every_connections = every if every_connections is None else every_connections
         self.limit = float(limit)
         self.build_dir = Path(build_dir) if build_dir is not None else None
-        self.table = []  # var_id -> (kind, owner, variable)
+        self.table = []  # var_id -> (kind, owner, variable, seconds between checks or None: once)
         self.installed = False
 
     def install(self, objects):
@@ -221,9 +222,6 @@ class Guard:
         return GuardHit(kind, owner, variable, i, j, t, value, every)
 
 
-_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)")
-
-
 def _written(synapses):
     """The variables of ``synapses`` that change during the run: integrated (clock-driven equations) or
     assigned by the code of a pathway or of a regular operation on it."""
@@ -231,10 +229,7 @@ def _written(synapses):
     codes = [p.code for p in getattr(synapses, "_pathways", [])]
     codes += [o.abstract_code for o in synapses.contained_objects if isinstance(getattr(o, "abstract_code", None), str)]
     for code in codes:
-        for line in (code or "").splitlines():
-            m = _ASSIGNMENT.match(line)
-            if m:
-                names.add(m.group(1))
+        names.update(variable for variable, _ in assignments(code))
     return names
 
 

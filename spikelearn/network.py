@@ -7,6 +7,7 @@ Brian2 quantities, NumPy arrays, and Brian2 code strings (equations, conditions,
 :func:`describe` prints a description (``spikelearn show``).
 """
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -352,3 +353,15 @@ def describe(net, scenario=None, signals=None, phases=None, extra_equations=None
             every = f"every {r.dt}" if r.dt is not None else "every step"
             out.append(f"  {r.kind} of {r.source}: {', '.join(r.variables)} at indices {idx}, {every}{origin}")
     return "\n".join(out)
+
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)\s*(.+)$")
+
+
+def assignments(code):
+    """``(variable, expression)`` of every assignment (``=``, ``+=``, ...) in a block of Brian2 code, one
+    statement per line or separated by ``;``."""
+    for statement in re.split(r"[\n;]", code or ""):
+        m = _ASSIGNMENT.match(statement)
+        if m:
+            yield m.group(1), m.group(2)

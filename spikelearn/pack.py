@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import BuildError
-from .network import Connection, GroupSpec, NetworkDescription, Population, Record
+from .network import Connection, GroupSpec, NetworkDescription, Population, Record, assignments
 
 __all__ = ["PackError", "Layout", "merge", "split", "COPY", "INDEX"]
 
@@ -233,9 +233,6 @@ def _shared_variables(equations):
             if "shared" in eq.flags and "constant" not in eq.flags]
 
 
-_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)\s*(.+)$")
-
-
 def _activity_dependent(equations, code_blocks):
     """The shared variables of a group whose values depend on its neurons' state: those written (by
     ``code_blocks``, or defined by their equation) from a per-neuron variable or from such a shared
@@ -251,10 +248,9 @@ def _activity_dependent(equations, code_blocks):
         if eq.varname in reads and eq.expr is not None:
             reads[eq.varname] |= get_identifiers(str(eq.expr))
     for block in code_blocks:
-        for line in re.split(r"[\n;]", block or ""):
-            m = _ASSIGNMENT.match(line)
-            if m and m.group(1) in reads:
-                reads[m.group(1)] |= get_identifiers(m.group(2))
+        for variable, expression in assignments(block):
+            if variable in reads:
+                reads[variable] |= get_identifiers(expression)
     dependent = {v for v, names in reads.items() if names & per_neuron}
     while True:  # a schedule variable computed from a dependent one depends on the activity too
         more = {v for v, names in reads.items() if v not in dependent and names & dependent}

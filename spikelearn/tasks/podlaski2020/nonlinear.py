@@ -37,6 +37,7 @@ from spikelearn.tasks.podlaski2020.task import weight_snapshots
 __all__ = ["DynamicInversionRegression", "DynamicInversionRegressionSpiking"]
 
 ORIGIN = "task dynamic_inversion_regression"
+PARAMS = ("W0", "W1", "W2", "b0", "b1", "b2")  # the student's parameters, in regression.forward's order
 LAYERS = (("W0", "dr_input", "dr_h1"), ("W1", "dr_h1", "dr_h2"), ("W2", "dr_h2", "dr_out"))
 BIASES = (("b0", "dr_h1"), ("b1", "dr_h2"), ("b2", "dr_out"))
 # NumPy models trained in evaluate: name -> (method, alpha parameter or value, feedback, derivative, gain)
@@ -120,7 +121,7 @@ class DynamicInversionRegression(Task):
             ctl.check_stable(W, Bk, alpha, what=f"task {self.name}: inversion of W{k + 1}",
                              hint='use feedback = "neg_transpose" or "optim"')
         for name, arr in (("x", problem.x), ("y", problem.y), ("order", problem.order), ("B1", B[0]), ("B2", B[1]),
-                          *((f"student_{k}", v) for k, v in zip(("W0", "W1", "W2", "b0", "b1", "b2"), problem.student))):
+                          *((f"student_{k}", v) for k, v in zip(PARAMS, problem.student))):
             ctx.save_array(name, arr)
 
         t_f, t_b = int(p["forward_steps"]) * dt, int(p["inversion_steps"]) * dt
@@ -218,7 +219,7 @@ class DynamicInversionRegression(Task):
         learning = RuleUse(rule.name, {"eta": float(p["eta"]), "decay": 0.0}, "task.parameters", definition=rule,
                            signals={"learn": "learn_post"})
         every = int(p["eval_every"]) * cycle * second
-        W = dict(zip(("W0", "W1", "W2", "b0", "b1", "b2"), problem.student))
+        W = dict(zip(PARAMS, problem.student))
         summed = {"W0": "a_in_post = w*r_pre : 1 (summed)",
                   "W1": "a_in_post = w*r_pre : 1 (summed)\nbp_pre = w*d_bp_post : 1 (summed)",
                   "W2": "a_in_post = w*r_pre : 1 (summed)\nbp_pre = w*err_post : 1 (summed)",
@@ -251,7 +252,7 @@ class DynamicInversionRegression(Task):
         for pop in ("dr_h1", "dr_h2"):  # every unit of a hidden layer reads its layer's squared norm
             ctx.net.add(Connection(f"{pop}_norm", pop, pop, weight=None, namespace=ns, origin=ORIGIN,
                                    model="nsq_post = d_raw_pre**2 : 1 (summed)"))
-        for cname in ("W0", "W1", "W2", "b0", "b1", "b2"):
+        for cname in PARAMS:
             ctx.net.add(Record("weights", cname, f"dr_{cname}", ("w",), list(range(W[cname].size)), every,
                                origin=ORIGIN))
         for pop in ("dr_h1", "dr_h2"):
@@ -270,7 +271,7 @@ class DynamicInversionRegression(Task):
     # -- evaluate ----------------------------------------------------------------------------------
     @staticmethod
     def _problem(result):
-        student = [result.array(f"student_{k}") for k in ("W0", "W1", "W2", "b0", "b1", "b2")]
+        student = [result.array(f"student_{k}") for k in PARAMS]
         return reg.Problem(x=result.array("x"), y=result.array("y"), student=student,
                            B_small=None, B_large=None, order=result.array("order"))
 
@@ -300,23 +301,30 @@ class DynamicInversionRegression(Task):
         result._dr_baselines = out
         return out
 
+    @staticmethod
+    def _snapshots(result, problem):
+        """The student's parameters (:data:`PARAMS` order) at every weight snapshot, then the final ones;
+        read once per result."""
+        cache = getattr(result, "_dr_snapshots", None)
+        if cache is None:
+            per_name = [weight_snapshots(result.weights(k), s.shape if s.ndim == 2 else (s.shape[0], 1))
+                        for k, s in zip(PARAMS, problem.student)]  # biases: (n, 1) matrices, back to vectors
+            cache = [[m.reshape(s.shape) for m, s in zip(snap, problem.student)] for snap in zip(*per_name)]
+            result._dr_snapshots = cache
+        return cache
+
     def brian(self, result):
         """Dynamic inversion as Brian2 ran it: error curve over the weight snapshots, final error, and the
         angle of every update's hidden deltas to backprop's (degrees, n x 2; nan for the first example)."""
         problem = self._problem(result)
-        snaps = {}
-        for name in ("W0", "W1", "W2", "b0", "b1", "b2"):
-            shape = problem.student[("W0", "W1", "W2", "b0", "b1", "b2").index(name)].shape
-            mats = weight_snapshots(result.weights(name), shape if len(shape) == 2 else (shape[0], 1))
-            snaps[name] = [M.reshape(shape) for M in mats]  # biases: (n, 1) matrices back to vectors
+        snaps = self._snapshots(result, problem)
         n = problem.x.shape[1]
         every = int(result.params["eval_every"])
         # snapshot m (at the start of example m*every) follows the update of iteration m*every - 1; with
         # every = 1 the first two are both the initial weights (the first update is skipped)
-        iters = [0] + [m * every - 1 for m in range(1, len(snaps["W0"]) - 1)] + [n - 1]
+        iters = [0] + [m * every - 1 for m in range(1, len(snaps) - 1)] + [n - 1]
         iters, keep = np.unique(iters, return_index=True)
-        errors = np.array([reg.squared_errors([snaps[k][m] for k in ("W0", "W1", "W2", "b0", "b1", "b2")],
-                                              problem.x, problem.y) for m in keep])
+        errors = np.array([reg.squared_errors(snaps[m], problem.x, problem.y) for m in keep])
         angles = np.full((n, 2), np.nan)
         for col, pop in enumerate(("h1", "h2")):
             st = result.state(pop)
@@ -484,15 +492,13 @@ class DynamicInversionRegressionSpiking(DynamicInversionRegression):
         inversion at the weights of that example (layer 1: of the spiking ``d_2`` it inverted)."""
         problem = self._problem(result)
         n = problem.x.shape[1]
-        names = ("W0", "W1", "W2", "b0", "b1", "b2")
-        snaps = [weight_snapshots(result.weights(k), s.shape if s.ndim == 2 else (s.shape[0], 1))
-                 for k, s in zip(names, problem.student)]
+        snaps = self._snapshots(result, problem)
         B1, B2 = result.array("B1"), result.array("B2")
         alpha = float(result.params["alpha"])
         d1s, d2s = result.state("h1")["d_cap"], result.state("h2")["d_cap"]
         angles = np.full((n, 2), np.nan)
         for k in range(n - 1):  # sample k + 1 holds the capture of example k
-            params = [snaps[m][k].reshape(s.shape) for m, s in enumerate(problem.student)]
+            params = snaps[k]
             xi = problem.x[:, problem.order[k]]
             a1, _, a2, _, out = reg.forward(params, xi)
             e = problem.y[:, problem.order[k]] - out
