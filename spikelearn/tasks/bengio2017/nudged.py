@@ -40,7 +40,6 @@ import logging
 import numpy as np
 
 from spikelearn.plugin import Claim, Param, Task, TaskOutcome
-from spikelearn.units import parse_quantity
 
 from . import networks as ref
 
@@ -355,7 +354,7 @@ class NudgedGradient(Task):
         n_free, n_nudged = (int(v) for v in result.array("phase_steps"))
         ep = ref.ep_train(Xtr, ytr, Xte, yte, result.array("W1_init"), result.array("b1_init"),
                           result.array("W2_init"), result.array("b2_init"), lr=float(p["learning_rate"]),
-                          beta=float(p["beta"]), tau=float(parse_quantity(p["tau"])), dt=result.dt,
+                          beta=float(p["beta"]), tau=float(p["tau"]), dt=result.dt,
                           n_free=n_free, n_nudged=n_nudged, epochs=epochs, order=order, feedback=p["feedback"],
                           B=result.array("feedback") if p["feedback"] == "random" else None)
         return test_acc, train_acc, base, ep
