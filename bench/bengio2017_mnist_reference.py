@@ -8,6 +8,10 @@ and the same without feedback (the control: only the output layer learns). Then,
 weights, the cosine of the NumPy rule's input→hidden update with the exact gradient for 50 samples.
 
     python bench/bengio2017_mnist_reference.py [--seeds 5] [--out bench/results/bengio2017-mnist-reference.json]
+
+``--lr-scan`` instead runs backprop and EP at learning rates 0.02, 0.05 and 0.1 (784-200-10, 10 epochs,
+seed 1): the measurement behind the scenario's learning rate
+(-> bench/results/bengio2017-mnist-lr-scan.json).
 """
 
 import argparse
@@ -23,7 +27,7 @@ SETTINGS = {"n_hidden": 500, "learning_rate": 0.02, "beta": 0.2, "tau": 5e-3, "d
             "n_nudged": 10, "epochs": 4, "n_train_per_class": 400, "data_seed": 0}
 
 
-def one_seed(seed, s, data):
+def one_seed(seed, s, data, feedbacks=("symmetric", "none")):
     Xtr, ytr, Xte, yte = data
     rng = np.random.default_rng(seed)
     order = np.array([rng.permutation(len(ytr)) for _ in range(s["epochs"])])
@@ -31,7 +35,7 @@ def one_seed(seed, s, data):
     ep_kw = {k: s[k] for k in ("beta", "tau", "dt", "n_free", "n_nudged", "epochs")}
     out = {"seed": seed}
     out["backprop"] = ref.mlp_train(Xtr, ytr, Xte, yte, *W, s["learning_rate"], s["epochs"], order)["test_accuracy"]
-    for fb in ("symmetric", "none"):
+    for fb in feedbacks:
         r = ref.ep_train(Xtr, ytr, Xte, yte, *W, lr=s["learning_rate"], feedback=fb, order=order, **ep_kw)
         out[f"ep_{fb}"] = r["test_accuracy"]
         out[f"ep_{fb}_train_online"] = r["train_accuracy"]
@@ -54,13 +58,26 @@ def cosines(s, data, n=50, seed=1, lr=0.002):
     return cos
 
 
+def lr_scan(data, out):
+    s = dict(SETTINGS, n_hidden=200, epochs=10)
+    rows = []
+    for lr in (0.02, 0.05, 0.1):
+        r = one_seed(1, dict(s, learning_rate=lr), data, feedbacks=("symmetric",))
+        rows.append({"learning_rate": lr, "backprop": r["backprop"], "ep_symmetric": r["ep_symmetric"]})
+        print(lr, "backprop", r["backprop"], "EP", r["ep_symmetric"], flush=True)
+    Path(out).write_text(json.dumps({"settings": s, "seed": 1, "test_accuracy_per_epoch": rows}, indent=1) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", default="bench/results/bengio2017-mnist-reference.json")
+    ap.add_argument("--lr-scan", action="store_true")
     args = ap.parse_args()
     s = dict(SETTINGS)
     data = ref.load_mnist_split(s["n_train_per_class"], s["data_seed"])
+    if args.lr_scan:
+        return lr_scan(data, "bench/results/bengio2017-mnist-lr-scan.json")
     t0 = time.time()
     runs = [one_seed(seed, s, data) for seed in range(1, args.seeds + 1)]
     final = {k: np.array([r[k][-1] for r in runs]) for k in ("backprop", "ep_symmetric", "ep_none")}
