@@ -6,10 +6,24 @@ arXiv:1502.04156 ("Towards biologically plausible deep learning"), after Xie & S
 
 The rule is :math:`\dot w_{ij} = \eta\, a_i\, \dot b_j`: presynaptic activity :math:`a_i` times the rate of
 change of postsynaptic activity :math:`b_j`. If the neural dynamics descend an objective *J*
-(:math:`\dot V \propto -\partial J/\partial V`), this is stochastic gradient descent on *J*. Two forms:
+(:math:`\dot V \propto -\partial J/\partial V`), this is stochastic gradient descent on *J*. Three forms:
 
-Spiking form (:class:`GradientSTDP`, ``stdp_gradient``)
-    Presynaptic trace :math:`x` (:math:`\tau_x`, +1 per presynaptic spike), postsynaptic rate trace
+The 2015 rule (:class:`DvdtSTDP`, ``stdp_dvdt``)
+    :math:`\Delta W_{ij} \propto S_i\, \dot V_j`: at each presynaptic spike, ``w += eta*dvdt_post``,
+    where ``dvdt`` is the rate of change of the postsynaptic potential that the neuron model exposes
+    (``sigmoid_poisson``: the drift of its Langevin equation, the net membrane current over the
+    capacitance; see :mod:`spikelearn.models.sigmoid_poisson` for why the drift and not a finite
+    difference of the noisy ``V``). Nothing in the rule has a time constant: its STDP window is whatever
+    the postsynaptic dynamics make of it (task ``stdp_window_dvdt``, scenario ``stdp-window-dvdt``).
+    The synapse reads ``dvdt`` in the synapses slot, after the step's state update: the drift at the
+    state the neuron has at the end of the step in which the presynaptic spike arrives.
+    :class:`PreVoltage` (``stdp_pre_voltage``, ``w += eta*V_post``) is its negative control: a
+    presynaptic term that ignores how ``V`` changes.
+
+Spiking form with traces (:class:`TraceGradientSTDP`, ``stdp_trace_gradient``)
+    The 2017 rate rule applied to spike *traces*, not the 2015 rule: its window below is a property of
+    the traces chosen (two exponentials, zero integral, ``A+/A- = tau_r/tau_x``), and with τ_x, τ_r set
+    to Bi & Poo's constants it resembles Bi & Poo by construction. Presynaptic trace :math:`x` (:math:`\tau_x`, +1 per presynaptic spike), postsynaptic rate trace
     :math:`r` (:math:`\tau_r`, +1 per postsynaptic spike) and :math:`\dot w = \eta\, x\, \dot r`. Since
 
     .. math:: \dot r = -r/\tau_r + \sum_k \delta(t - t^{post}_k),
@@ -30,7 +44,7 @@ Spiking form (:class:`GradientSTDP`, ``stdp_gradient``)
     :math:`A_- = \eta\tau_x/(\tau_x+\tau_r)`, :math:`\tau_- = \tau_r`: :math:`A_+/A_- = \tau_r/\tau_x`
     and :math:`\int W = A_+\tau_+ - A_-\tau_- = 0`. The rule is bilinear in the two spike trains, so
     for any trains the weight change is the sum of this window over all pre/post pairs (exactly, in
-    continuous time; :func:`window` and :meth:`GradientSTDP.reference_update`).
+    continuous time; :func:`window` and :meth:`TraceGradientSTDP.reference_update`).
 
     The traces live on the synapse (clock-driven), so the rule works with any source and target,
     spike generators included. Integration is ``rk4``: its error per step is O((dt/tau)^5), so with
@@ -58,7 +72,7 @@ import numpy as np
 
 from spikelearn.plugin import Param, PlasticityRule
 
-__all__ = ["GradientSTDP", "GradientRate", "GradientRateSymmetric", "window", "window_amplitudes",
+__all__ = ["DvdtSTDP", "PreVoltage", "TraceGradientSTDP", "GradientRate", "GradientRateSymmetric", "window", "window_amplitudes",
            "pair_weight_change"]
 
 
@@ -118,11 +132,50 @@ def pair_weight_change(t_pre, t_post, eta, tau_x, tau_r, t_end=np.inf):
     return float(eta * (jump.sum() - integral.sum() / tau_r))
 
 
-class GradientSTDP(PlasticityRule):
-    """Spiking form: ``w += eta*x`` at a post spike, ``dw/dt = -eta*x*r/tau_r`` in between."""
+class DvdtSTDP(PlasticityRule):
+    """The 2015 rule: ``w += eta*dvdt_post`` at each presynaptic spike (``dvdt``: the postsynaptic
+    potential's rate of change, provided by the neuron model, e.g. ``sigmoid_poisson``)."""
 
-    name = "stdp_gradient"
-    description = ("STDP as gradient descent: dw/dt = eta * x_pre * dr_post/dt with exponential traces "
+    name = "stdp_dvdt"
+    description = ("STDP as gradient descent, 2015 form: w += eta * dV_post/dt at each presynaptic spike "
+                   "(dV/dt: the postsynaptic model's variable dvdt)")
+    reference = ("Bengio, Lee, Bornschein, Mesnard & Lin (2015) arXiv:1502.04156, section 2; "
+                 "Xie & Seung (2000) NIPS 12")
+    parameters = {
+        "eta": Param("1*ms", "learning rate: weight change per unit of dV/dt (V dimensionless, so a time)"),
+    }
+    on_pre = "w += eta*dvdt_post"
+    bounds = (None, None)
+
+    def reference_update(self, params, dvdt_at_pre, w0=0.0, **inputs):
+        """Weights after presynaptic spikes that read the given ``dV/dt`` values (NumPy).
+
+        ``dvdt_at_pre``: one array per synapse of the postsynaptic ``dV/dt`` (1/s) at each of its
+        presynaptic spikes. Returns ``w0 + eta * sum``.
+        """
+        eta = float(params["eta"])
+        return np.asarray(w0, dtype=float) + eta * np.array([np.sum(d) for d in dvdt_at_pre])
+
+
+class PreVoltage(PlasticityRule):
+    """Negative control of ``stdp_dvdt``: ``w += eta*V_post`` at each presynaptic spike (S_pre · V_post)."""
+
+    name = "stdp_pre_voltage"
+    description = "Control: w += eta * V_post at each presynaptic spike (ignores how V changes)"
+    reference = "negative control of stdp_dvdt (Bengio et al. 2015)"
+    parameters = {
+        "eta": Param("0.01", "weight change per unit of V"),
+    }
+    on_pre = "w += eta*V_post"
+    bounds = (None, None)
+
+
+class TraceGradientSTDP(PlasticityRule):
+    """Trace form: ``w += eta*x`` at a post spike, ``dw/dt = -eta*x*r/tau_r`` in between (the 2017 rate
+    rule on spike traces; its window is the traces' closed form)."""
+
+    name = "stdp_trace_gradient"
+    description = ("Rate rule on spike traces: dw/dt = eta * x_pre * dr_post/dt with exponential traces "
                    "(window A+/A- = tau_r/tau_x, zero integral)")
     reference = ("Bengio, Mesnard, Fischer, Zhang & Wu (2017) Neural Comput. 29:555; "
                  "Bengio et al. (2015) arXiv:1502.04156")

@@ -1,4 +1,4 @@
-"""STDP as gradient descent (plugin ``stdp_gradient``, tasks ``stdp_window``, ``stdp_window_ou``,
+"""STDP as gradient descent (plugin ``stdp_trace_gradient``, tasks ``stdp_window``, ``stdp_window_ou``,
 ``nudged_gradient``): checked against numbers worked out independently of Brian2.
 
 - the closed-form window (A+ = eta*tau_r/(tau_x+tau_r), A- = eta*tau_x/(tau_x+tau_r), tau+ = tau_x,
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikelearn.plasticity.stdp_gradient import (GradientRate, GradientSTDP, pair_weight_change, window,
+from spikelearn.plasticity.stdp_gradient import (GradientRate, TraceGradientSTDP, pair_weight_change, window,
                                                  window_amplitudes)
 from spikelearn.results import RunResult
 from spikelearn.runner import run_scenario
@@ -74,7 +74,7 @@ def test_pair_weight_change_matches_brute_force_integration():
 
 
 def test_reference_update_is_bilinear_sum_of_windows():
-    rule = GradientSTDP()
+    rule = TraceGradientSTDP()
     params = {"eta": ETA, "tau_x": TAU_X, "tau_r": TAU_R}
     pre, post = [0.1, 0.3], [0.12, 0.29]
     w = rule.reference_update(params, pre, post, w0=0.5)
@@ -131,7 +131,7 @@ def test_window_run_matches_numpy_reference(device, registry, tmp_path):
     offsets = res.array("offsets")
     pi, pt, _, qt = pairing_schedule(offsets, 2, 1.0, 0.2)
     pre_trains = [pt[pi == k] for k in w["i"]]
-    expected = GradientSTDP().reference_update({"eta": ETA, "tau_x": TAU_X, "tau_r": TAU_R}, pre_trains,
+    expected = TraceGradientSTDP().reference_update({"eta": ETA, "tau_x": TAU_X, "tau_r": TAU_R}, pre_trains,
                                                [qt] * len(pre_trains), w0=w["w_initial"], duration=2.4)
     # rk4 at dt = 0.1 ms: the discretisation error is O((dt/tau)^5); 1e-7 of the largest change
     np.testing.assert_allclose(w["w_final"], expected, rtol=0, atol=1e-7 * np.abs(expected).max())

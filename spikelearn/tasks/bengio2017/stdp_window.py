@@ -23,7 +23,7 @@ import numpy as np
 from spikelearn.network import Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
-__all__ = ["StdpWindow", "StdpWindowOU", "pairing_schedule", "fit_window", "window_claims",
+__all__ = ["StdpWindow", "StdpWindowOU", "StdpWindowDvdt", "paired_window", "lobe_statistics", "pairing_schedule", "fit_window", "window_claims",
            "bi_poo_window", "triggered_dvdt", "BI_POO"]
 
 logger = logging.getLogger(__name__)
@@ -417,6 +417,244 @@ class StdpWindowOU(Task):
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = outdir / "stdp_window_ou.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return [path]
+
+
+def paired_window(dw, post_trial, post_time, t_pre, bin_width, max_lag, n_blocks):
+    """Mean weight change per (pre, post) pair, binned by ``Δt = t_post - t_pre``.
+
+    ``dw[k, j]``: the weight change caused by the presynaptic spike at ``t_pre[k]`` in trial ``j`` (one
+    postsynaptic neuron per trial); ``post_trial``, ``post_time``: the postsynaptic spikes. Every pair of
+    the same trial with ``|Δt| <= max_lag`` adds ``dw[k, j]`` to the bin whose centre (a multiple of
+    ``bin_width``) is nearest to its Δt. Standard errors: the trials are split into ``n_blocks``
+    consecutive blocks; SE = SD of the block means / sqrt(n_blocks).
+
+    Returns
+    -------
+    centers, mean, sem, counts : ndarray (one entry per bin)
+    """
+    if bin_width <= 0 or max_lag <= 0:
+        raise ValueError(f"bin_width and max_lag must be > 0, found {bin_width}, {max_lag}")
+    if n_blocks < 2:
+        raise ValueError(f"n_blocks must be >= 2, found: {n_blocks}")
+    dw = np.asarray(dw, dtype=float)
+    post_trial = np.asarray(post_trial, dtype=int)
+    post_time = np.asarray(post_time, dtype=float)
+    t_pre = np.asarray(t_pre, dtype=float)
+    n_trials = dw.shape[1]
+    nb = int(round(max_lag / bin_width))
+    centers = np.arange(-nb, nb + 1) * bin_width
+    sums = np.zeros((n_blocks, len(centers)))
+    cnts = np.zeros((n_blocks, len(centers)))
+    for start in range(0, len(post_time), 4096):  # bounded memory: (chunk, offsets) at a time
+        j = post_trial[start:start + 4096]
+        d = post_time[start:start + 4096, None] - t_pre[None, :]
+        idx = np.floor(d / bin_width + 0.5).astype(int) + nb
+        ok = (np.abs(d) <= max_lag + 1e-12) & (idx >= 0) & (idx < len(centers))
+        blk = np.broadcast_to((j * n_blocks // n_trials)[:, None], d.shape)
+        np.add.at(sums, (blk[ok], idx[ok]), dw[:, j].T[ok])
+        np.add.at(cnts, (blk[ok], idx[ok]), 1)
+    counts = cnts.sum(0)
+    mean = np.divide(sums.sum(0), counts, out=np.full(len(centers), np.nan), where=counts > 0)
+    bm = np.divide(sums, cnts, out=np.full_like(sums, np.nan), where=cnts > 0)
+    filled = np.sum(cnts > 0, axis=0)
+    sem = np.full(len(centers), np.nan)
+    many = filled >= 2
+    sem[many] = np.nanstd(bm[:, many], axis=0, ddof=1) / np.sqrt(filled[many])
+    return centers, mean, sem, counts
+
+
+def lobe_statistics(centers, mean):
+    """``width_plus``, ``width_minus`` (s) and ``area_ratio`` of a window: the |Δt|-centroid of each side
+    (``Σ Δt W / Σ W`` over Δt > 0, ``Σ |Δt| (-W) / Σ (-W)`` over Δt < 0) and ``Σ_{Δt>0} W / Σ_{Δt<0} (-W)``.
+    A side whose sum has the wrong sign (no potentiation, or no depression) gives NaN widths."""
+    c, m = np.asarray(centers, dtype=float), np.nan_to_num(np.asarray(mean, dtype=float))
+    pos, neg = c > 0, c < 0
+    ap, am = float(m[pos].sum()), float(-m[neg].sum())
+    wp = float((c[pos] * m[pos]).sum() / ap) if ap > 0 else float("nan")
+    wm = float((-c[neg] * -m[neg]).sum() / am) if am > 0 else float("nan")
+    ratio = ap / am if am > 0 else float("nan")
+    return {"width_plus": wp, "width_minus": wm, "area_ratio": ratio}
+
+
+def _within(value, band):
+    return bool(np.isfinite(value) and band[0] <= value <= band[1])
+
+
+class StdpWindowDvdt(Task):
+    """The 2015 rule's window from the neuron's dynamics (see :func:`paired_window`)."""
+
+    name = "stdp_window_dvdt"
+    description = ("STDP window of ΔW = eta*dV_post/dt at pre spikes, post spikes evoked by a current step in "
+                   "a sigmoid-Poisson neuron; against thresholds from an independent NumPy simulation")
+    reference = "Bengio, Lee, Bornschein, Mesnard & Lin (2015) arXiv:1502.04156, section 2"
+    parameters = {
+        "pre": Param("pre", "presynaptic population (spike generator, one neuron per offset)", kind="str"),
+        "connection": Param("pre_to_post", "plastic connection onto the trials at tau_m", kind="str"),
+        "connection_slow": Param("pre_to_post_slow", "plastic connection onto the trials at 2 tau_m ('': none)",
+                                 kind="str"),
+        "t_on": Param("100*ms", "onset of the depolarising step (the TimedArray pairing_step(t) is 1 during it)"),
+        "step": Param("5*ms", "duration of the step"),
+        "offset_before": Param("60*ms", "the first presynaptic spike comes this long before the step's onset"),
+        "offset_after": Param("100*ms", "the last one this long after the onset"),
+        "offset_step": Param("1*ms", "interval between presynaptic spikes (one neuron each)"),
+        "bin": Param("2*ms", "width of the Δt bins (centred on multiples of it)"),
+        "max_lag": Param("60*ms", "pairs with |Δt| up to this"),
+        "n_blocks": Param(20, "blocks of trials for the standard errors", kind="int", min=2),
+        "margin_se": Param("5.0", "window_signs: required |mean| in standard errors"),
+        "plus_range": Param("10*ms", "window_signs: bins with Δt in (0, plus_range] must be > 0"),
+        "minus_range": Param("30*ms", "window_signs: bins with Δt in [-minus_range, 0) must be < 0"),
+        "width_ratio_band": Param([1.39, 1.89], "width_minus at 2 tau_m over width_minus at tau_m", kind="list"),
+        "width_plus_ms_band": Param([3.9, 6.9], "width_plus at tau_m (ms)", kind="list"),
+        "width_minus_ms_band": Param([9.2, 12.9], "width_minus at tau_m (ms)", kind="list"),
+        "area_ratio_band": Param([0.83, 0.98], "area ratio at tau_m", kind="list"),
+        "slow_width_plus_ms_band": Param([6.2, 9.1], "width_plus at 2 tau_m (ms)", kind="list"),
+        "slow_width_minus_ms_band": Param([17.2, 18.8], "width_minus at 2 tau_m (ms)", kind="list"),
+        "slow_area_ratio_band": Param([0.87, 1.0], "area ratio at 2 tau_m", kind="list"),
+    }
+
+    def _t_pre(self, p):
+        s = float(p["offset_step"])
+        n0 = int(round(float(p["offset_before"]) / s))
+        n1 = int(round(float(p["offset_after"]) / s))
+        return float(p["t_on"]) + np.arange(-n0, n1 + 1) * s
+
+    def _connections(self, p):
+        return [c for c in (p["connection"], p["connection_slow"]) if c]
+
+    def prepare(self, ctx):
+        from brian2 import TimedArray, second
+
+        from spikelearn.errors import BuildError
+
+        p = ctx.params
+        t_pre = self._t_pre(p)
+        if t_pre[0] < 0:
+            raise BuildError(f"task {self.name}: offset_before ({float(p['offset_before'])} s) is longer than t_on")
+        if t_pre[-1] >= float(ctx.duration):
+            raise BuildError(f"task {self.name}: the run ({float(ctx.duration)} s) ends before the last "
+                             f"presynaptic spike ({t_pre[-1]} s)")
+        size = ctx.scenario.populations[p["pre"]].size
+        if size != len(t_pre):
+            raise BuildError(f"task {self.name}: population '{p['pre']}' has {size} neurons but the protocol has "
+                             f"{len(t_pre)} presynaptic spikes (offset_before, offset_after, offset_step)")
+        for c in self._connections(p):
+            if c not in ctx.scenario.connections:
+                raise BuildError(f"task {self.name}: no connection '{c}'")
+            if ctx.scenario.connections[c].source != p["pre"]:
+                raise BuildError(f"task {self.name}: connection '{c}' does not start at '{p['pre']}'")
+        dt = float(ctx.dt)
+        n = int(np.ceil(float(ctx.duration) / dt)) + 1
+        k = np.arange(n)
+        on0, on1 = int(round(float(p["t_on"]) / dt)), int(round((float(p["t_on"]) + float(p["step"])) / dt))
+        ctx.namespace["pairing_step"] = TimedArray(((k >= on0) & (k < on1)).astype(float), dt=dt * second,
+                                                   name="pairing_step")
+        ctx.spike_inputs[p["pre"]] = (np.arange(len(t_pre)), t_pre)
+        ctx.save_array("t_pre", t_pre)
+        origin = f"task {self.name}"
+        for c in self._connections(p):
+            target = ctx.scenario.connections[c].target
+            if target not in ctx.scenario.record["spikes"]:
+                ctx.net.add(Record("spikes", target, target, origin=origin))
+            if c not in ctx.scenario.record.get("weights", {}):
+                ctx.net.add(Record("weights", c, c, origin=origin))
+
+    def windows(self, result):
+        """``{connection: (centers, mean, sem, counts, n_trials, post spikes per trial)}``; ``mean`` is
+        the weight change per pair."""
+        p = result.params
+        t_pre = result.array("t_pre")
+        out = {}
+        for c in self._connections(p):
+            target = result.scenario["connections"][c]["target"]
+            wts = result.weights(c)
+            n_trials = int(wts["j"].max()) + 1
+            dw = np.zeros((len(t_pre), n_trials))
+            dw[wts["i"], wts["j"]] = wts["w_final"] - wts["w_initial"]
+            pj, pt = result.spikes(target)
+            centers, mean, sem, counts = paired_window(dw, pj, pt, t_pre, float(p["bin"]), float(p["max_lag"]),
+                                                       int(p["n_blocks"]))
+            out[c] = (centers, mean, sem, counts, n_trials, len(pt) / n_trials)
+        return out
+
+    def evaluate(self, result):
+        p = result.params
+        wins = self.windows(result)
+        fast = p["connection"]
+        centers, mean, sem, counts, n_trials, spt = wins[fast]
+        z = mean / sem
+        plus = (centers > 0) & (centers <= float(p["plus_range"]) + 1e-12)
+        minus = (centers < 0) & (centers >= -float(p["minus_range"]) - 1e-12)
+        k = float(p["margin_se"])
+        z_plus, z_minus = float(np.nanmin(z[plus])), float(np.nanmax(z[minus]))
+        signs_ok = bool(np.all(z[plus] > k) and np.all(z[minus] < -k))
+        stats = {c: lobe_statistics(w[0], w[1]) for c, w in wins.items()}
+        claims = [
+            Claim("window_signs",
+                  f"mean ΔW per pair > {k:g} SE above 0 in every bin with Δt in (0, "
+                  f"{float(p['plus_range']) * 1e3:g}] ms (pre before post) and > {k:g} SE below 0 in every bin "
+                  f"with Δt in [-{float(p['minus_range']) * 1e3:g}, 0) ms (post before pre), at tau_m",
+                  {"min_z_pre_before_post": z_plus, "max_z_post_before_pre": z_minus}, k, signs_ok),
+        ]
+        s = stats[fast]
+        checks = {"width_plus_ms": (s["width_plus"] * 1e3, p["width_plus_ms_band"]),
+                  "width_minus_ms": (s["width_minus"] * 1e3, p["width_minus_ms_band"]),
+                  "area_ratio": (s["area_ratio"], p["area_ratio_band"])}
+        slow = p["connection_slow"]
+        if slow:
+            q = stats[slow]
+            ratio = q["width_minus"] / s["width_minus"] if np.isfinite(s["width_minus"]) else float("nan")
+            claims.append(Claim(
+                "width_follows_tau_m",
+                "width of the depression side (|Δt|-centroid) at 2 tau_m over that at tau_m within "
+                f"[{p['width_ratio_band'][0]}, {p['width_ratio_band'][1]}] (independent NumPy simulation's seed "
+                "band; a width fixed by the rule would give 1)",
+                ratio, list(p["width_ratio_band"]), _within(ratio, p["width_ratio_band"])))
+            checks.update({"slow_width_plus_ms": (q["width_plus"] * 1e3, p["slow_width_plus_ms_band"]),
+                           "slow_width_minus_ms": (q["width_minus"] * 1e3, p["slow_width_minus_ms_band"]),
+                           "slow_area_ratio": (q["area_ratio"], p["slow_area_ratio_band"])})
+        outside = [name for name, (v, b) in checks.items() if not _within(v, b)]
+        claims.append(Claim(
+            "matches_oracle",
+            "the window's side widths and potentiation/depression area ratio (at tau_m" + (" and 2 tau_m" if slow else "")
+            + ") each within the band of an independent NumPy simulation's seeds",
+            {name: round(float(v), 4) for name, (v, _) in checks.items()},
+            {name: list(b) for name, (_, b) in checks.items()}, not outside))
+        metrics = {"outside_band": outside}
+        for c, (cs, m, se, n, nt, spt_c) in wins.items():
+            metrics[c] = {"n_trials": nt, "post_spikes_per_trial": spt_c, "pairs": int(n.sum()),
+                          **{key: float(v) for key, v in stats[c].items()},
+                          "lags_ms": (cs * 1e3).round(6).tolist(), "mean_dw": m.tolist(), "sem_dw": se.tolist()}
+        return TaskOutcome(metrics, claims)
+
+    def figures(self, result, outdir):
+        import matplotlib.pyplot as plt
+
+        p = result.params
+        wins = self.windows(result)
+        rule = result.scenario["connections"][p["connection"]].get("plasticity", {}).get("rule", "?")
+        fig, ax = plt.subplots(figsize=(7.0, 4.4))
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        for color, c in zip(("C0", "C1"), self._connections(p)):
+            cs, m, se, *_ = wins[c]
+            post = result.scenario["connections"][c]["target"]
+            tau = result.scenario["populations"][post].get("parameters", {}).get("tau_m", "10*ms")
+            scale = np.nanmax(np.abs(m))
+            ax.fill_between(cs * 1e3, (m - 2 * se) / scale, (m + 2 * se) / scale, color=color, alpha=0.25)
+            ax.plot(cs * 1e3, m / scale, "o-", ms=3, color=color, label=f"{rule}, tau_m = {tau} (± 2 SE)")
+        d = np.linspace(-float(p["max_lag"]), float(p["max_lag"]), 601)
+        bp = bi_poo_window(d, 1 / BI_POO["A_plus"])
+        ax.plot(d[d > 0] * 1e3, bp[d > 0], "--", color="0.5", label="Bi & Poo (1998) fit (shape only)")
+        ax.plot(d[d < 0] * 1e3, bp[d < 0], "--", color="0.5")
+        ax.set_xlabel("Δt = t_post − t_pre (ms)")
+        ax.set_ylabel("mean ΔW per pair (normalised to its largest |value|)")
+        ax.set_title("ΔW = η·dV/dt at presynaptic spikes: the window the neuron makes")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = outdir / "stdp_window_dvdt.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return [path]
