@@ -13,7 +13,8 @@ so that without input ``V`` is an Ornstein-Uhlenbeck process of stationary SD ``
 ``tau_s``) and ``I_ext`` (a Brian2 expression: a constant, a function of ``t`` or a TimedArray of the
 task) are in units of ``V``.
 
-``dvdt`` is the drift of the Langevin equation: the deterministic rate of change of ``V``, i.e. the
+``dvdt`` (a state variable the group sets right after each state update) is the drift of the Langevin
+equation at the state the step ends in: the deterministic rate of change of ``V``, i.e. the
 net membrane current divided by the capacitance. It is the postsynaptic quantity the 2015 rule
 ``ΔW ∝ S_pre · dV_post/dt`` (``stdp_dvdt``) reads. The noise term has no derivative (a finite
 difference of the sampled ``V`` over one step has a noise part of SD ``sigma*sqrt(2/(tau_m*dt))``,
@@ -23,6 +24,7 @@ membrane's rate of change senses the current that charges it: the drift. Integra
 (``euler``, additive noise).
 """
 
+from spikelearn.network import Operation
 from spikelearn.plugin import Param
 
 from ._expressions import ExpressionModel
@@ -47,12 +49,21 @@ class SigmoidPoisson(ExpressionModel):
                        kind="code"),
     }
     equations = """
-    dV/dt = dvdt + sigma*sqrt(2/tau_m)*xi : 1
-    dvdt = (V_rest - V + I_syn + I_ext)/tau_m : Hz
+    dV/dt = (V_rest - V + I_syn + I_ext)/tau_m + sigma*sqrt(2/tau_m)*xi : 1
     dI_syn/dt = -I_syn/tau_s : 1
+    dvdt : Hz
     """
     subexpressions = {"I_ext": "1"}
     threshold = "rand() < rate_max*dt/(1 + exp(-gain*(V - theta)))"
     method = "euler"
     initial = {"V": "V_rest + sigma*randn()"}
     synaptic_effect = "I_syn_post += w"
+
+    def group(self, name, size, params, ctx):
+        spec = super().group(name, size, params, ctx)
+        # a state variable set right after the state update (groups slot, the group's order + 1), not a
+        # subexpression: synapses read dvdt_post without this group's parameters in their namespace, and
+        # see the drift of the state the step ends in
+        spec.operations.append(Operation(f"{name}_dvdt", "", "dvdt = (V_rest - V + I_syn + I_ext)/tau_m",
+                                         when="groups", order=1))
+        return spec
