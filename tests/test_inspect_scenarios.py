@@ -58,6 +58,7 @@ SHORT = {
                           'task.parameters.t_block="2*second"', 'task.parameters.t_settle="1*second"',
                           'task.parameters.record_dt="20*ms"', 'duration="38*second"'],
     "song-stdp": ['duration="2*second"'],
+    "stdp-window-dvdt": ["populations.post.size=200", "populations.post_slow.size=200"],
     "stdp-window-gradient": ['duration="2*second"', "task.parameters.n_pairings=2"],
     "stdp-window-ou": ['duration="10*second"', "task.parameters.n_blocks=2"],
     "surprise-oscillation": ['duration="4*second"', 'task.parameters.stage2_start="1*second"',
