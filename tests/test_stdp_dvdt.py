@@ -178,4 +178,5 @@ def test_brian2_window_matches_the_oracle_bin_by_bin(registry, tmp_path):
     ref = np.mean([oracle.summary(s, {"n_trials": 500})["mean"] for s in range(1, 6)], 0) / oracle.SETTINGS["eta"]
     got = mean / eta
     nrms = np.sqrt(np.mean((got - ref) ** 2)) / np.max(np.abs(ref))
+    print(f"nrms {nrms:.4f}")
     assert nrms <= REFERENCE["thresholds"]["nrms_500_trials"], nrms
