@@ -49,14 +49,31 @@ def install_phases(phases, duration, namespace, signals):
     resolution = float(phases["resolution"])
     n = int(math.ceil(float(duration) / resolution - 1e-9))
     step_times = np.arange(n) * resolution
-    for name in names:
-        gate = np.zeros(n)
-        for pname, start, stop in phase_intervals(phases, duration, limit=None):
-            if pname == name:
-                gate[(step_times >= start - 1e-12) & (step_times < stop - 1e-12)] = 1.0
+    slots = _block_slots(phases, resolution) if phases["kind"] == "blocks" else None
+    for k, name in enumerate(names):
+        if slots is not None:
+            # blocks on the resolution grid: each slot's block from integer arithmetic, exact at any length
+            # (boundaries summed in floating point drift by more than any fixed tolerance over thousands
+            # of cycles, and a drifted boundary moves a whole block by one slot)
+            pos = np.arange(n) % slots[-1]
+            gate = ((pos >= slots[k]) & (pos < slots[k + 1])).astype(float)
+        else:
+            gate = np.zeros(n)
+            for pname, start, stop in phase_intervals(phases, duration, limit=None):
+                if pname == name:
+                    gate[(step_times >= start - 1e-12) & (step_times < stop - 1e-12)] = 1.0
         ta_name = f"sl_phase_{name}"
         namespace[ta_name] = TimedArray(gate, dt=resolution * second, name=ta_name)
         signals[name] = f"{ta_name}(t)"
+
+
+def _block_slots(phases, resolution):
+    """Cumulative block boundaries of one cycle in slots of ``resolution`` (``[0, m0, m0+m1, ...]``), or
+    None when a duration is not a whole number of slots."""
+    m = [float(d) / resolution for d in phases["durations"]]
+    if any(abs(x - round(x)) > 1e-6 for x in m):
+        return None
+    return np.concatenate([[0], np.cumsum([round(x) for x in m])])
 
 
 def phase_intervals(phases, duration, limit=MAX_LISTED_INTERVALS):
@@ -87,11 +104,14 @@ def phase_intervals(phases, duration, limit=MAX_LISTED_INTERVALS):
                 break
     elif phases["kind"] == "blocks":
         durations = [float(d) for d in phases["durations"]]
-        t, k = 0.0, 0
-        while t < total and (limit is None or len(out) < limit):
-            d = durations[k % len(durations)]
-            out.append((names[k % len(names)], t, min(t + d, total)))
-            t += d
+        starts = np.concatenate([[0.0], np.cumsum(durations)])  # one cycle; never summed across cycles
+        k = 0
+        while limit is None or len(out) < limit:
+            c, b = divmod(k, len(durations))
+            t = c * starts[-1] + starts[b]
+            if t >= total:
+                break
+            out.append((names[b], t, min(c * starts[-1] + starts[b + 1], total)))
             k += 1
     else:
         out = [(name, float(a), min(float(b), total)) for name, a, b in phases["intervals"] if float(a) < total]

@@ -69,3 +69,23 @@ def test_blocks_and_intervals(registry, tmp_path):
     intervals = {"kind": "intervals", "names": ["a", "b"], "intervals": [["a", "10*ms", "20*ms"], ["b", "50*ms", "90*ms"]]}
     _, got = integrate(registry, intervals, ["a", "b"], "runtime", tmp_path)
     assert got["a"] == pytest.approx(0.010, abs=2e-4) and got["b"] == pytest.approx(0.040, abs=2e-4)
+
+
+def test_long_block_schedule_keeps_its_boundaries():
+    """Blocks of 100 ms + 10 ms over 20 000 cycles: every 10-ms slot is in the right block. Summing the
+    boundaries in floating point drifted them by more than the old 1e-12-s tolerance after ~3 700 cycles
+    and moved whole nudged blocks by one slot (nudged-train-mnist collapsed there)."""
+    from brian2 import second
+
+    from spikelearn.schedule import install_phases
+
+    phases = {"kind": "blocks", "names": ["free", "nudged"], "durations": [0.1 * second, 0.01 * second],
+              "resolution": 0.01 * second}
+    duration = 20000 * 0.11 + 0.11
+    namespace, signals = {}, {}
+    install_phases(phases, duration, namespace, signals)
+    gate = np.asarray(namespace["sl_phase_nudged"].values)
+    np.testing.assert_array_equal(gate, (np.arange(gate.size) % 11 == 10).astype(float))
+    spans = phase_intervals(phases, duration, limit=None)
+    starts = np.array([a for name, a, b in spans if name == "nudged"])
+    np.testing.assert_allclose(starts, 0.1 + 0.11 * np.arange(starts.size), rtol=0, atol=1e-9)
