@@ -423,7 +423,9 @@ class NudgedGradient(Task):
             ax.set_ylabel("accuracy")
             ax.set_ylim(0, 1)
             n_in = result.array("W1_init").shape[0]
-            ax.set_title(f"{p['dataset'].capitalize()} {n_in}-{p['n_hidden']}-10: gradient rule vs backprop")
+            ax.set_title(f"{ {'digits': 'Digits', 'mnist': 'MNIST'}[p['dataset']]} {n_in}-{p['n_hidden']}-10: "
+                         "gradient rule vs backprop")
+            ax.xaxis.get_major_locator().set_params(integer=True)
             ax.legend(fontsize=8, loc="lower right")
             name = "nudged_accuracy.png"
         fig.tight_layout()
