@@ -304,14 +304,20 @@ def triggered_dvdt(V, dt, pre_times, post_times, h, edges, n_blocks, duration):
         m = (b >= 0) & (b < nb)
         np.add.at(sums, (block[lo:hi][m], b[m]), slope[lo:hi][m])
         np.add.at(counts, (block[lo:hi][m], b[m]), 1)
+    return ((edges[:-1] + edges[1:]) / 2,) + _block_mean_sem(sums, counts)
+
+
+def _block_mean_sem(sums, counts):
+    """Per-bin mean, SEM over the blocks and total count from per-block sums and counts
+    ``(n_blocks, n_bins)``; NaN where a bin has no pair (mean) or fewer than two blocks (SEM)."""
     total = counts.sum(0)
-    mean = np.divide(sums.sum(0), total, out=np.full(nb, np.nan), where=total > 0)
+    mean = np.divide(sums.sum(0), total, out=np.full(total.shape, np.nan), where=total > 0)
     block_means = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
     filled = np.sum(counts > 0, axis=0)  # blocks that contribute to each bin: a SEM needs two
-    sem = np.full(nb, np.nan)
+    sem = np.full(total.shape, np.nan)
     many = filled >= 2
     sem[many] = np.nanstd(block_means[:, many], axis=0, ddof=1) / np.sqrt(filled[many])
-    return (edges[:-1] + edges[1:]) / 2, mean, sem, total
+    return mean, sem, total
 
 
 class StdpWindowOU(Task):
@@ -456,14 +462,7 @@ def paired_window(dw, post_trial, post_time, t_pre, bin_width, max_lag, n_blocks
         blk = np.broadcast_to((j * n_blocks // n_trials)[:, None], d.shape)
         np.add.at(sums, (blk[ok], idx[ok]), dw[:, j].T[ok])
         np.add.at(cnts, (blk[ok], idx[ok]), 1)
-    counts = cnts.sum(0)
-    mean = np.divide(sums.sum(0), counts, out=np.full(len(centers), np.nan), where=counts > 0)
-    bm = np.divide(sums, cnts, out=np.full_like(sums, np.nan), where=cnts > 0)
-    filled = np.sum(cnts > 0, axis=0)
-    sem = np.full(len(centers), np.nan)
-    many = filled >= 2
-    sem[many] = np.nanstd(bm[:, many], axis=0, ddof=1) / np.sqrt(filled[many])
-    return centers, mean, sem, counts
+    return (centers,) + _block_mean_sem(sums, cnts)
 
 
 def lobe_statistics(centers, mean):
