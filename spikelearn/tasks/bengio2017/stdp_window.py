@@ -23,8 +23,8 @@ import numpy as np
 from spikelearn.network import Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
 
-__all__ = ["StdpWindow", "StdpWindowOU", "StdpWindowDvdt", "paired_window", "lobe_statistics", "pairing_schedule", "fit_window", "window_claims",
-           "bi_poo_window", "triggered_dvdt", "BI_POO"]
+__all__ = ["StdpWindow", "StdpWindowOU", "StdpWindowDvdt", "paired_window", "lobe_statistics", "pairing_schedule",
+           "fit_window", "window_claims", "bi_poo_window", "triggered_dvdt", "BI_POO"]
 
 logger = logging.getLogger(__name__)
 
