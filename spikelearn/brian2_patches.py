@@ -8,6 +8,8 @@ to compile:
 
 - `ordered_noise` (every device): noise terms drawn in sorted order (``Equations.stochastic_variables``).
 - `stable_clock_order` (``cpp`` and ``cuda``): ``BaseClock.__hash__`` is a digest of the clock's name.
+- `runtime_seed` (``cpp``): ``CPPStandaloneDevice.seed`` writes code that reads the seed from
+  ``$SPIKELEARN_SEED`` when the program starts, so a new seed recompiles nothing.
 - `brian2cuda_patches` (``cuda``): ``CUDAWriter.write`` and ``CUDAStandaloneDevice.code_object``.
 
 Each function's docstring says what it replaces and why. They were written for the versions in
@@ -31,8 +33,11 @@ from importlib.metadata import PackageNotFoundError, version
 from .cuda_light import LightWriter
 from .errors import BuildError
 
-__all__ = ["WRITTEN_FOR", "PatchVersionWarning", "ordered_noise", "stable_clock_order", "brian2cuda_patches",
-           "SortedIterationSet"]
+__all__ = ["WRITTEN_FOR", "PatchVersionWarning", "ordered_noise", "stable_clock_order", "runtime_seed",
+           "SEED_VARIABLE", "brian2cuda_patches", "SortedIterationSet"]
+
+#: the environment variable from which a cpp program built under `runtime_seed` reads its seed
+SEED_VARIABLE = "SPIKELEARN_SEED"
 
 #: the versions the patches were written for: a release of Brian2 2.10; brian2cuda 1.0b1 exactly
 WRITTEN_FOR = {"brian2": "2.10", "brian2cuda": "1.0b1"}
@@ -136,6 +141,53 @@ def _stable_clock_hash(clock):
         value = int.from_bytes(digest[:8], "little") >> 1
         clock.__dict__["_spikelearn_hash"] = value
         return value
+
+
+@contextlib.contextmanager
+def runtime_seed():
+    """The seed read by the cpp program when it starts, inside the block (``CPPStandaloneDevice.seed``).
+
+    Brian2 writes the seed's value into ``main.cpp`` (``_random_generators[_i].seed(<seed>L + _i)``), so
+    every new seed recompiled ``main.cpp`` and relinked the program (~2 s of a cached rerun's ~8 s). The
+    patched ``seed(n)`` writes the same seeding loop reading the value from ``$SPIKELEARN_SEED``
+    (`SEED_VARIABLE`) and keeps ``n`` as the device's ``spikelearn_seed``; the cpp backend starts the
+    program with that variable set. The loop runs over the generators the program has (one per OpenMP
+    thread, as Brian2's loop), so the threads can be chosen after ``seed``. The generators receive the same values as with Brian2's code, so a
+    run's random numbers are unchanged. A program started without the variable stops with a message
+    saying so. ``seed()`` (a random seed) is left to Brian2.
+    """
+    _check_version("brian2")
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    def seed_at_run_time(original):
+        @functools.wraps(original)
+        def seed(self, seed=None):
+            if seed is None:
+                return original(self, seed)
+            self.spikelearn_seed = int(seed)
+            self.main_queue.append(("insert_code", _SEED_CODE.format(var=SEED_VARIABLE)))
+
+        return seed
+
+    from brian2.devices.device import all_devices
+
+    try:
+        with _replaced(CPPStandaloneDevice, "seed", seed_at_run_time, "brian2"):
+            yield
+    finally:  # a later session must not start its program with this one's seed
+        all_devices["cpp_standalone"].__dict__.pop("spikelearn_seed", None)
+
+
+_SEED_CODE = """{{
+    const char* _seed_text = std::getenv("{var}");
+    if (_seed_text == NULL) {{
+        std::cerr << "{var} is not set: this program reads its random seed from it (spikelearn sets it)" << std::endl;
+        std::exit(2);
+    }}
+    const unsigned long _seed = std::strtoul(_seed_text, NULL, 10);
+    for (int _i=0; _i<(int)brian::_random_generators.size(); _i++)  // one per OpenMP thread
+        brian::_random_generators[_i].seed(_seed + _i);
+}}"""
 
 
 # -- brian2cuda ------------------------------------------------------------------------------------------

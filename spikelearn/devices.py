@@ -7,7 +7,8 @@ standalone backends enter spikelearn's patches to Brian2 and brian2cuda (`spikel
 for the session only.
 
 Standalone build directories live in a cache keyed by the content of the resolved scenario (minus the
-seed, which only changes ``main.cpp``, and minus the values of ``device_options.runtime_parameters``,
+seed, which the cpp program reads from ``$SPIKELEARN_SEED`` when it starts (`runtime_seed`) and which
+changes only ``main.cu`` on cuda, and minus the values of ``device_options.runtime_parameters``,
 which the cpp program reads from its command line): an unchanged network is not recompiled (Brian2
 rewrites only changed files and ``make`` rebuilds only those), and different scenarios or parameter sets
 never share a directory, so concurrent runs cannot clobber each other's builds. A lock file serialises
@@ -46,7 +47,7 @@ import time
 import types
 from pathlib import Path
 
-from .brian2_patches import brian2cuda_patches, ordered_noise, stable_clock_order
+from .brian2_patches import SEED_VARIABLE, brian2cuda_patches, ordered_noise, runtime_seed, stable_clock_order
 from .cache import cache_root
 from .errors import BuildError, SimulationStopped
 from .scenario import set_key
@@ -74,6 +75,12 @@ def _with_jobs(make_args):
 
 
 # -- backends: one per device ----------------------------------------------------------------------------
+#: ``device_options.threads = "auto"`` uses one thread for networks with fewer synapses (bench/threads.py)
+THREADS_MIN_SYNAPSES = 1e6
+#: the OpenMP wait policy of standalone programs where the environment sets none (bench/threads.py)
+OMP_WAIT_POLICY = "PASSIVE"
+
+
 class Backend:
     """One device: how it sets Brian2 up for a run (and gives it back), where it builds, how it runs a
     network, what it supports and how its errors read.
@@ -107,6 +114,11 @@ class Backend:
     def run(self, net, duration, build_dir, progress=None, build_only=False, run_args=None):
         """Run ``net`` for ``duration`` (see `DeviceSession.run`)."""
         raise NotImplementedError
+
+    def threads(self, options, synapses, stack):
+        """Set the number of CPU threads for a network of ``synapses`` synapses (given back through
+        ``stack``); return it."""
+        return 1
 
     def unsupported(self, ex):
         """The `BuildError` message for a feature this device refuses (``ex``, raised while the network
@@ -198,7 +210,12 @@ class StandaloneBackend(Backend):
         run_info = build_dir / "results" / RUN_INFO
         with contextlib.suppress(FileNotFoundError):
             run_info.unlink()  # an earlier run's, not this one's
-        binary = _Program()
+        env = {**os.environ}
+        seed = getattr(device, "spikelearn_seed", None)  # `runtime_seed`: read by the program at its start
+        if seed is not None:
+            env[SEED_VARIABLE] = str(seed)
+        env.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+        binary = _Program(env=env)
         t0 = time.perf_counter()
         try:
             with binary.launching():
@@ -254,11 +271,27 @@ class CppBackend(StandaloneBackend):
     brian_device = "cpp_standalone"
     takes_run_args = True
     in_loop_guard = True
-    patches = (ordered_noise, stable_clock_order)
+    patches = (ordered_noise, stable_clock_order, runtime_seed)
 
-    def _preferences(self, options, stack):
-        if options["threads"]:
-            _prefer(stack, "devices.cpp_standalone.openmp_threads", options["threads"])
+    def threads(self, options, synapses, stack):
+        """Set the program's OpenMP threads from ``device_options.threads`` once the network is known
+        (``synapses``, its expected number of synapses): an integer as given (0: no OpenMP, one thread);
+        ``"auto"``: one thread below `THREADS_MIN_SYNAPSES`, else every core this process may use. Returns
+        the number of threads."""
+        asked = options["threads"]
+        if asked == "auto":
+            n = len(os.sched_getaffinity(0)) if synapses >= THREADS_MIN_SYNAPSES else 0
+            logger.info("device_options.threads = \"auto\": %s (~%.3g synapses; threads pay from %.0e)",
+                        f"{n} threads" if n else "one thread", synapses, THREADS_MIN_SYNAPSES)
+        else:
+            n = asked
+            if n > 1 and synapses < THREADS_MIN_SYNAPSES:
+                logger.warning("device_options.threads = %d on a network of ~%.3g synapses: below %.0e synapses "
+                               "threads were measured slower than one (bench/threads.py); \"auto\" chooses by size",
+                               n, synapses, THREADS_MIN_SYNAPSES)
+        if n:
+            _prefer(stack, "devices.cpp_standalone.openmp_threads", n)
+        return max(n, 1)
 
 
 class CudaBackend(StandaloneBackend):
@@ -385,6 +418,11 @@ class DeviceSession:
             raise BuildError(message) from exc[1]
         return False
 
+    def threads(self, description):
+        """Choose the CPU threads for the network of ``description`` (a `NetworkDescription`) before it
+        is built into a program (cpp: `CppBackend.threads`); return their number."""
+        return self.backend.threads(self.options, description.expected_synapses(), self._undo)
+
     def run(self, net, duration, progress=None, build_only=False, run_args=None):
         """Run ``net`` for ``duration``; on standalone devices generate, compile and execute.
 
@@ -405,7 +443,8 @@ class _Program:
     the end of the current time step, after which the program writes its results. A second signal kills
     it. Outside the main thread (no signal handlers there) the program stays in this process's group."""
 
-    def __init__(self):
+    def __init__(self, env=None):
+        self.env = env
         self.proc = None
         self.signals = []
         self.returncode = None
@@ -429,7 +468,7 @@ class _Program:
                 previous[signum] = signal.signal(signum, self._forward)
         try:
             self.proc = subprocess.Popen(cmd, stdout=stdout, process_group=0 if forwarding else None,
-                                         preexec_fn=_killed_with_parent())
+                                         preexec_fn=_killed_with_parent(), env=self.env)
             if self.signals:  # arrived while it was starting
                 self._send()
             self.returncode = self.proc.wait()

@@ -197,6 +197,20 @@ class NetworkDescription:
     def names(self):
         return set(self.populations) | set(self.connections) | set(self.operations)
 
+    def expected_synapses(self):
+        """The number of synapses the connections will have: exact for index arrays, ``"all"`` and
+        ``"one_to_one"``, ``p`` times all pairs for a condition (an upper bound's expectation)."""
+        total = 0.0
+        for c in self.connections.values():
+            n_pre, n_post = self.populations[c.source].size, self.populations[c.target].size
+            if c.i is not None:
+                total += len(np.atleast_1d(c.i))
+            elif c.connect == "one_to_one":
+                total += min(n_pre, n_post) * float(c.p)
+            else:
+                total += n_pre * n_post * float(c.p)
+        return total
+
     def add(self, item):
         """Add a population, connection, operation or record; populations and connections are built in
         the order they are added, so a connection's populations must be added first."""

@@ -286,6 +286,7 @@ def _simulate_and_evaluate(scenarios, rundirs, provenances, registry, task, prog
                 net, ctx = build_network(scenario, registry, task, spike_inputs=spike_inputs,
                                          copies=scenarios if packed else None)
                 guard = _install_guard(scenario, session, ctx, echo)
+                threads = session.threads(ctx.net)
             if progress and not build_only:
                 bar = _progress_bar(scenario)
             t_run = time.perf_counter()
@@ -315,6 +316,7 @@ def _simulate_and_evaluate(scenarios, rundirs, provenances, registry, task, prog
             for prov in provenances:
                 prov["build_and_run_seconds"] = round(time.perf_counter() - t_build, 3)
                 prov["device_build_dir"] = str(session.build_dir) if session.build_dir else None
+                prov["threads"] = threads
             if build_only:
                 outcomes = []
                 for rundir, prov in zip(rundirs, provenances):

@@ -56,6 +56,15 @@ POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
 DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runtime_parameters"}
 DEVICE_OPTIONS_OF = {"runtime": ("target",), "cpp": ("threads",), "cuda": ("compute_capability", "gpu_id")}
+
+
+def _threads(check, value):
+    """``device_options.threads``: a number of OpenMP threads (0: none, one thread) or ``"auto"``."""
+    if value == "auto":
+        return value
+    if isinstance(value, str):
+        raise check.error("device_options.threads", f"expected an integer >= 0 or \"auto\", found: {value!r}")
+    return check.integer(value, "device_options.threads", minimum=0)
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
@@ -461,7 +470,7 @@ def parse_scenario(data, source, registry):
             options.get("compute_capability", 9.0), "device_options.compute_capability", 3.0, 12.0
         ),
         "gpu_id": check.integer(options.get("gpu_id", 0), "device_options.gpu_id", minimum=0),
-        "threads": check.integer(options.get("threads", 0), "device_options.threads", minimum=0),
+        "threads": _threads(check, options.get("threads", 0)),
     }
     # the resolved scenario lists the options of its own device (a cpp run shows no numpy target)
     resolved["device_options"] = {k: device_options[k] for k in DEVICE_OPTIONS_OF[resolved["device"]]}

@@ -96,6 +96,30 @@ def test_second_cpp_build_of_unchanged_scenario_recompiles_nothing(tmp_path):
     after = _snapshot(build_dir)
     changed = sorted(name for name in before if after.get(name) != before[name])
     assert changed == [], f"the cached rebuild rewrote or recompiled: {changed}"
+    proc = _cli([*args, "--seed", "7"], cache, hash_seed=3)  # a new seed: read by the program at its start
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    after = _snapshot(build_dir)
+    changed = sorted(name for name in before if after.get(name) != before[name])
+    assert changed == [], f"a new seed rewrote or recompiled: {changed}"
+
+
+def test_cpp_seed_is_read_at_run_time_and_the_patch_is_undone():
+    """`runtime_seed`: ``seed(n)`` queues code reading ``$SPIKELEARN_SEED`` (not ``n``) with Brian2's
+    seeding loop, keeps ``n`` for the backend, and leaves ``seed()`` (random) and the class as they were."""
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    from spikelearn.brian2_patches import SEED_VARIABLE, runtime_seed
+
+    original = CPPStandaloneDevice.seed
+    with runtime_seed():
+        dev = CPPStandaloneDevice()
+        dev.seed(123456)
+        kind, code = dev.main_queue[-1]
+        assert kind == "insert_code" and f'std::getenv("{SEED_VARIABLE}")' in code and "123456" not in code
+        assert "_random_generators[_i].seed(_seed + _i)" in code and dev.spikelearn_seed == 123456
+        dev.seed()
+        assert dev.main_queue[-1] == ("seed", None)
+    assert CPPStandaloneDevice.seed is original
 
 
 GENERATE = """

@@ -8,6 +8,7 @@ test compares statistics: rates within 5 standard errors.
 
 import contextlib
 import fcntl
+import os
 
 import numpy as np
 import pytest
@@ -75,6 +76,7 @@ def test_a_cpp_session_gives_brian2_back(deterministic_network, registry, tmp_pa
     from brian2.core.clocks import BaseClock
 
     from spikelearn.devices import BACKENDS, DeviceSession, active_backend
+    from spikelearn.network import NetworkDescription
 
     original_hash = BaseClock.__hash__
     make_args = list(prefs.devices.cpp_standalone.extra_make_args_unix)
@@ -86,6 +88,7 @@ def test_a_cpp_session_gives_brian2_back(deterministic_network, registry, tmp_pa
             assert session.backend is active_backend() is BACKENDS["cpp"]
             assert BaseClock.__hash__ is not original_hash
             assert prefs.devices.cpp_standalone.extra_make_args_unix[-2:] == [">compile.log", "2>&1"]
+            assert session.threads(NetworkDescription.of_scenario(sc)) == 2  # as given, however small
             assert prefs.devices.cpp_standalone.openmp_threads == 2
             if failing:
                 raise RuntimeError("inside the session")
@@ -95,3 +98,32 @@ def test_a_cpp_session_gives_brian2_back(deterministic_network, registry, tmp_pa
     assert prefs.devices.cpp_standalone.openmp_threads == threads
     with open(tmp_path / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the build directory is unlocked
+
+
+def test_auto_threads_use_one_thread_below_the_measured_size(deterministic_network, registry, tmp_path, monkeypatch):
+    """``device_options.threads = "auto"``: one thread (no OpenMP) below `THREADS_MIN_SYNAPSES`
+    (bench/threads.py measured threads slower there), every core the process may use above; the
+    expected synapse count is exact for "all" and index arrays, ``p`` times the pairs otherwise."""
+    from brian2 import prefs
+
+    from spikelearn import devices
+    from spikelearn.network import Connection, NetworkDescription, Population
+
+    desc = NetworkDescription()
+    for name, size in (("a", 100), ("b", 50)):
+        desc.add(Population(name, "lif", size, {}))
+    desc.add(Connection("ab", "a", "b", connect="all"))
+    desc.add(Connection("ba", "b", "a", connect="i != j", p=0.1))
+    desc.add(Connection("aa", "a", "a", i=np.arange(7), j=np.arange(7)))
+    assert desc.expected_synapses() == 5000 + 500 + 7
+
+    sc = load_scenario(deterministic_network("cpp"), registry).with_overrides(['device_options.threads="auto"'],
+                                                                                registry)
+    before = prefs.devices.cpp_standalone.openmp_threads
+    with devices.DeviceSession(sc, build_dir=tmp_path / "build") as session:
+        assert session.threads(desc) == 1 and prefs.devices.cpp_standalone.openmp_threads == before
+        monkeypatch.setattr(devices, "THREADS_MIN_SYNAPSES", 1000)
+        cores = len(os.sched_getaffinity(0))
+        assert session.threads(desc) == cores
+        assert prefs.devices.cpp_standalone.openmp_threads == cores
+    assert prefs.devices.cpp_standalone.openmp_threads == before

@@ -47,6 +47,8 @@ BAD = {
     "undeclared_parameter": (('tau_pre = "10*ms"', 'tau_pree = "10*ms"'), "connections.c.plasticity.tau_pree",
                              ["does not declare", "did you mean 'tau_pre'", "declared:"]),
     "bad_device": (('device = "runtime"', 'device = "gpu"'), "device", ["allowed: runtime, cpp, cuda"]),
+    "bad_threads": (('device = "runtime"', 'device = "cpp"\n[device_options]\nthreads = "many"'),
+                    "device_options.threads", ['expected an integer >= 0 or "auto"']),
     "duplicate_name": (('[connections.c]', '[connections.inp]'), "connections.inp", ["already used by a population"]),
     "missing_required": (('source = "inp"\n', ''), "connections.c.source", ["required key is missing"]),
     "record_unknown_population": (('spikes = ["inp", "out"]', 'spikes = ["inp", "ot"]'), "record.spikes",

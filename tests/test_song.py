@@ -2,6 +2,7 @@
 (depression weaker than potentiation) fails them the way the paper describes: weights pile up at wmax
 and the output rate runs away."""
 
+import numpy as np
 import pytest
 
 from spikelearn.results import RunResult
@@ -73,3 +74,19 @@ def test_pre_before_post_measures_causal_excess():
     independent = excess[2:]
     # each ratio is a count of ~400 expected events: relative s.d. ~ 1/sqrt(400) = 0.05
     assert abs(independent.mean() - 1) < 0.02 and independent.std() < 0.1
+
+
+def test_spearman_matches_scipy_with_ties_and_nans():
+    """The task's NumPy Spearman (scipy.stats costs ~1 s to import in a cached rerun) equals scipy's,
+    ties and non-finite pairs included."""
+    from scipy.stats import spearmanr
+
+    from spikelearn.tasks.song2000.task import _spearman
+
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(size=300), 1)  # many ties
+    y = x + rng.normal(scale=0.5, size=300)
+    x[:5], y[7] = np.nan, np.inf
+    ok = np.isfinite(x) & np.isfinite(y)
+    assert _spearman(x, y) == pytest.approx(spearmanr(x[ok], y[ok]).statistic, abs=1e-12)
+    assert np.isnan(_spearman(np.ones(10), np.arange(10.0))) and np.isnan(_spearman([1.0, 2.0], [2.0, 1.0]))
