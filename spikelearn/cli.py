@@ -51,6 +51,9 @@ def build_parser():
     p.add_argument("--build-only", action="store_true",
                    help="standalone devices: generate and compile, do not run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figures", action="store_true",
+                   help="metrics and claims only: no figures and no report.html (`spikelearn inspect RUN` draws them "
+                        "later); about half of a cached rerun's time")
     p.add_argument("--force", action="store_true",
                    help="run even when the memory estimate exceeds the machine's available memory")
     p.add_argument("--pack-with", action="append", default=[], metavar="SCENARIO",
@@ -213,7 +216,7 @@ def cmd_run(args):
     outcome = run_scenario(
         scenario, registry, out_root=args.out, device=args.device, progress=not args.no_progress,
         build_only=args.build_only, command="spikelearn " + " ".join(sys.argv[1:]),
-        plugin_files=plugin_files, echo=echo, force=args.force,
+        plugin_files=plugin_files, echo=echo, force=args.force, figures=not args.no_figures,
     )
     if outcome.build_only:
         print(f"built only, not run: generated and compiled for '{device}' (record: {outcome.path})")
@@ -231,7 +234,8 @@ def _run_packed(args, scenario, registry, plugin_files, echo):
     others = [load_scenario(name, registry, list(args.overrides)) for name in args.pack_with]
     outcomes = run_packed([scenario, *others], registry, out_root=args.out, device=args.device,
                           progress=not args.no_progress, command="spikelearn " + " ".join(sys.argv[1:]),
-                          plugin_files=plugin_files, echo=echo, force=args.force, build_only=args.build_only)
+                          plugin_files=plugin_files, echo=echo, force=args.force, build_only=args.build_only,
+                          figures=not args.no_figures)
     if args.build_only:
         print(f"built only, not run: {len(outcomes)} packed copies generated and compiled (records: "
               f"{', '.join(str(o.path) for o in outcomes)})")

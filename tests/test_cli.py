@@ -54,3 +54,18 @@ def test_run_prints_claims_and_strict_exit_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[FAIL] bimodal_weights" in out and "run directory:" in out
     assert main(args + ["--strict"]) == 3
+
+
+def test_run_without_figures_writes_metrics_and_no_figures(tmp_path, capsys):
+    """``--no-figures``: the run is complete with its metrics and claims; figures and report.html are
+    left to ``spikelearn inspect``."""
+    import json
+    from pathlib import Path
+
+    args = ["run", "song-stdp", "--device", "runtime", "--set", 'duration="0.5*second"', "--set",
+            "populations.inputs.size=50", "--out", str(tmp_path), "--no-progress", "--no-figures"]
+    assert main(args) == 0
+    [run] = list((tmp_path / "song-stdp").iterdir())
+    assert json.loads((run / "status.json").read_text())["status"] == "complete"
+    assert json.loads((run / "metrics.json").read_text())["claims"]
+    assert not list(Path(run, "figures").glob("*")) and not (run / "report.html").exists()
