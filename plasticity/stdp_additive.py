@@ -15,9 +15,9 @@ weight distribution bimodal; ``depression_ratio < 1`` lets weights pile up at ``
 
 import numpy as np
 
-from spikelearn.plugin import Param, PlasticityRule
+from spikelearn.plugin import NeuronVar, Param, PlasticityRule
 
-__all__ = ["AdditiveSTDP"]
+__all__ = ["AdditiveSTDP", "AdditiveSTDPNeuronTraces"]
 
 
 class AdditiveSTDP(PlasticityRule):
@@ -66,4 +66,51 @@ class AdditiveSTDP(PlasticityRule):
             else:
                 apost += d_post
                 w = min(max(w + apre, 0.0), wmax)
+        return w
+
+
+class AdditiveSTDPNeuronTraces(AdditiveSTDP):
+    """`AdditiveSTDP` with its two traces held by the neurons instead of the synapses.
+
+    With all-to-all pairing a synapse's ``Apre`` depends only on its presynaptic neuron's spikes and its
+    ``Apost`` only on its postsynaptic neuron's, so one trace per neuron (and connection) serves all its
+    synapses: the synapses hold only ``w``, a spike touches ``w`` alone, and the traces decay once per
+    neuron and step (exactly: ``exp(-dt/tau)``). The weight changes are those of ``stdp_additive``
+    except for pairs whose spikes fall in the same time step, which change nothing here (a trace is
+    incremented in the neuron's reset, after the synapses have read it); ``stdp_additive`` counts such a
+    pair as potentiation by ``A_pre*wmax``. On the 10^6-synapse Song network this rule's simulation loop is
+    ~3x faster than ``stdp_additive``'s (``bench/layout_1e6.py``, ``neuron_traces``).
+    """
+
+    name = "stdp_additive_neuron_traces"
+    description = ("Additive pair-based STDP with hard bounds, its traces on the neurons (faster on large networks; "
+                   "same-step pairs do not count)")
+    model = ""
+    pre_variables = {"Apre": NeuronVar("dApre/dt = -Apre/tau_pre : 1", on_spike="Apre += A_pre*wmax")}
+    post_variables = {"Apost": NeuronVar("dApost/dt = -Apost/tau_post : 1",
+                                         on_spike="Apost += -depression_ratio*A_pre*wmax*tau_pre/tau_post")}
+    on_pre = "w = clip(w + Apost_post, 0, wmax)"
+    on_post = "w = clip(w + Apre_pre, 0, wmax)"
+
+    def reference_update(self, params, pre_times, post_times, w0, **_):
+        """Final weight of one synapse for given pre/post spike times (seconds), time by time: at a time
+        with spikes, ``on_pre`` then ``on_post`` read the traces as they were before that time's spikes,
+        which then increment them."""
+        tau_pre, tau_post = float(params["tau_pre"]), float(params["tau_post"])
+        wmax = float(params["wmax"])
+        d_pre = float(params["A_pre"]) * wmax
+        d_post = -float(params["depression_ratio"]) * d_pre * tau_pre / tau_post
+        pre, post = np.asarray(pre_times, dtype=float), np.asarray(post_times, dtype=float)
+        w, apre, apost, last = float(w0), 0.0, 0.0, 0.0
+        for t in np.unique(np.concatenate([pre, post])):
+            apre *= np.exp(-(t - last) / tau_pre)
+            apost *= np.exp(-(t - last) / tau_post)
+            last = t
+            n_pre, n_post = np.sum(pre == t), np.sum(post == t)
+            if n_pre:
+                w = min(max(w + apost, 0.0), wmax)
+            if n_post:
+                w = min(max(w + apre, 0.0), wmax)
+            apre += n_pre * d_pre
+            apost += n_post * d_post
         return w

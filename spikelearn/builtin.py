@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = {
     },
     "plasticity": {
         "stdp_additive": "spikelearn.plasticity.stdp_additive:AdditiveSTDP",
+        "stdp_additive_neuron_traces": "spikelearn.plasticity.stdp_additive:AdditiveSTDPNeuronTraces",
         "stdp_powerlaw": "spikelearn.plasticity.stdp_powerlaw:PowerLawSTDP",
         "stdp_trace_gradient": "spikelearn.plasticity.stdp_gradient:TraceGradientSTDP",
         "stdp_dvdt": "spikelearn.plasticity.stdp_gradient:DvdtSTDP",

@@ -87,3 +87,37 @@ def test_bounds_hold_under_many_pairs(registry):
     pre, post = np.sort(rng.uniform(0, 1, 50)), np.sort(rng.uniform(0, 1, 50))
     w = rule.reference_update(params, pre_times=pre, post_times=post, w0=W0)
     assert 0.0 <= w <= WMAX
+
+
+def test_neuron_traces_equal_per_synapse_traces_all_to_all(registry):
+    """`stdp_additive_neuron_traces` keeps one trace per neuron for all its synapses: on all-to-all
+    connections under random spike trains every synapse's final weight equals the rule's NumPy reference
+    for that synapse's own pre and post trains, and equals ``stdp_additive``'s except on synapses whose
+    pre and post neurons fired in the same time step (such a pair potentiates only in ``stdp_additive``)."""
+    from spikelearn import testing
+
+    rng = np.random.default_rng(4)
+    n, duration_ms, dt = 12, 1000.0, 1e-4
+    trains = {}
+    for pop in ("pre", "post"):
+        steps = [np.sort(rng.choice(np.arange(1, 9990), size=40, replace=False)) for _ in range(n)]
+        trains[pop] = [s * dt for s in steps]
+    inputs = {pop: (np.repeat(np.arange(n), [len(s) for s in trains[pop]]), np.concatenate(trains[pop]))
+              for pop in trains}
+    params = dict(tau_pre=0.02, tau_post=0.03, A_pre=0.01, depression_ratio=1.05, wmax=0.01)
+    final = {}
+    for name in ("stdp_additive", "stdp_additive_neuron_traces"):
+        sc = testing._scenario(name, {"tau_pre": "20*ms", "tau_post": "30*ms"}, (n,), (n,), duration_ms, "runtime",
+                               registry, connect="all")
+        w = testing._run(sc, registry, inputs)
+        rule = registry.get("plasticity", name)
+        ref = np.array([rule.reference_update(params, trains["pre"][i], trains["post"][j], 0.005)
+                        for i, j in zip(w["i"], w["j"])])
+        np.testing.assert_allclose(w["w_final"], ref, rtol=1e-9, atol=1e-15)
+        final[name] = (w["i"], w["j"], w["w_final"])
+    (i, j, w_syn), (_, _, w_neuron) = final["stdp_additive"], final["stdp_additive_neuron_traces"]
+    same_step = np.array([np.intersect1d(np.round(trains["pre"][a] / dt), np.round(trains["post"][b] / dt)).size > 0
+                          for a, b in zip(i, j)])
+    assert 0 < same_step.sum() < same_step.size
+    np.testing.assert_allclose(w_neuron[~same_step], w_syn[~same_step], rtol=1e-9, atol=1e-15)
+    assert np.all(np.abs(w_neuron[same_step] - w_syn[same_step]) > 1e-9)
