@@ -7,6 +7,7 @@ inside the commands, so ``spikelearn --help`` is instant.
 """
 
 import argparse
+import os
 import sys
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_CLAIM_FAILED"]
@@ -521,5 +522,27 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "sweep":
             "train-denoiser": cmd_train_denoiser, "show": cmd_show, "reproduce": cmd_reproduce}
 
 
+def entry():
+    """The ``spikelearn`` command: `main`, then a fast exit. Once the command has returned, everything it
+    wrote is closed; the interpreter's own teardown (Brian2, SymPy, matplotlib modules) took 0.3 s of a
+    3.4 s cached rerun. The streams and logs are flushed and the ``atexit`` handlers run (Brian2's removes
+    its temporary log files), then the process ends without that teardown.
+
+    In this process Brian2 is imported without ``pylab``: its ``from pylab import *`` (matplotlib's
+    pyplot and pylab, 0.4 s of Brian2's 1.1 s import) fills Brian2's namespace with plotting names that
+    nothing in a command uses; Brian2 then imports NumPy's names itself. The figures import matplotlib
+    when they are drawn."""
+    import atexit
+    import logging
+
+    sys.modules.setdefault("pylab", None)
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    atexit._run_exitfuncs()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
