@@ -11,7 +11,8 @@ __all__ = ["LIFConductanceEI"]
 
 
 class LIFConductanceEI(Model):
-    name = "lif_cond_ei"
+    # not "lif_cond_ei": that name is a built-in model now (exponential Euler, v starts at E_l)
+    name = "lif_cond_ei_coba"
     description = "LIF with excitatory and inhibitory conductances (COBA benchmark neuron)"
     reference = "Vogels & Abbott (2005) J. Neurosci. 25:10786; Brette et al. (2007) J. Comput. Neurosci. 23:349"
     parameters = {

@@ -8,53 +8,91 @@ the same seed they draw the same random numbers.
   input (next spike drawn at each spike); ``inputs="poissongroup"`` is Brian2's ``PoissonGroup`` (one
   random number per input per step), as in Brian2's own example of the paper.
 - ``coba``: 3200 + 800 COBA LIF neurons, p = 0.02, additive STDP on E->E.
+- ``coba_nest``: the COBA-STDP network in NEST (``iaf_cond_exp``, ``stdp_synapse`` on E->E).
 - ``song_nest``: the song network in NEST: ``poisson_generator`` -> ``parrot_neuron`` -> ``stdp_synapse``
   (additive: mu_plus = mu_minus = 0, lambda = A_pre, alpha = depression_ratio*tau_pre/tau_post) ->
   ``iaf_cond_exp`` (C_m/g_L = tau_m; conductances in units of g_L = 10 nS).
 """
 
-__all__ = ["song", "coba", "song_nest", "SONG"]
+__all__ = ["song", "coba", "song_nest", "coba_nest", "SONG"]
 
 SONG = {"rate_hz": 15.0, "tau_m_ms": 10.0, "tau_e_ms": 5.0, "E_l_mV": -74.0, "E_e_mV": 0.0, "v_t_mV": -54.0,
         "v_r_mV": -60.0, "tau_pre_ms": 20.0, "tau_post_ms": 20.0, "A_pre": 0.01, "depression_ratio": 1.05,
         "wmax": 0.01}
 
 
-def song(n_in=1000, n_out=1, inputs="exponential"):
-    """Build the song network on the current device; return ``(network, spike monitors by name)``."""
+def song(n_in=1000, n_out=1, inputs="exponential", order="pre", traces="synapse"):
+    """Build the song network on the current device; return ``(network, spike monitors by name)``.
+
+    The defaults are the network spikelearn builds. Variants for ``bench/layout_1e6.py``:
+
+    - ``order="post"``: synapses created ordered by postsynaptic neuron (``connect(i=..., j=...)``,
+      j-major) instead of ``connect()``'s presynaptic order. Same network, but ``rand()`` of the initial
+      weights goes to other synapses (and the weight monitor's 50 synapses are others).
+    - ``traces="clock"``: the per-synapse traces integrated every step (``clock-driven``, exact
+      exponential decay) instead of ``event-driven``; no ``lastupdate``.
+    - ``traces="neuron"``: ``Apre`` a variable of the inputs, ``Apost`` of the outputs (exact decay every
+      step, incremented in their resets), the synapse only ``w``: the same rule for all-to-all additive
+      STDP, whose traces do not depend on the synapse, up to rounding (per-step decay vs one exponential
+      per event). The inputs' reset runs before the synapses, so that a pre and a post spike in the same
+      step pair as in the event-driven form (``on_pre`` first).
+    """
     from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, mV, ms,
                         second)
+    import numpy as np
 
     p = SONG
+    stdp_ns = {"tau_pre": p["tau_pre_ms"] * ms, "tau_post": p["tau_post_ms"] * ms, "A_pre": p["A_pre"],
+               "depression_ratio": p["depression_ratio"], "wmax": p["wmax"]}
+    neuron_traces = traces == "neuron"
     if inputs == "exponential":
-        inp = NeuronGroup(n_in, "rate : Hz (constant)\nnext_spike : second", threshold="t >= next_spike",
-                          reset="next_spike = t + (-log(rand()))/rate", method="euler", name="inputs")
+        inp = NeuronGroup(n_in, "rate : Hz (constant)\nnext_spike : second" +
+                          ("\ndApre/dt = -Apre/tau_pre : 1" if neuron_traces else ""), threshold="t >= next_spike",
+                          reset="next_spike = t + (-log(rand()))/rate" + ("\nApre += A_pre*wmax" if neuron_traces else ""),
+                          method="exact" if neuron_traces else "euler", name="inputs", namespace=dict(stdp_ns))
         inp.rate = "15.0*Hz"
         inp.next_spike = "-log(rand())/rate"
+        if neuron_traces:
+            inp.resetter["spike"].when = "before_synapses"
     else:
         inp = PoissonGroup(n_in, rates=p["rate_hz"] * Hz, name="inputs")
     out = NeuronGroup(n_out, """
         dv/dt = (ge*(E_e - v) + E_l - v)/tau_m : volt
         dge/dt = -ge/tau_e : 1
-        """, threshold="v > v_t", reset="v = v_r", method="euler", name="out",
+        """ + ("Apost : 1" if neuron_traces else ""), threshold="v > v_t",
+                      reset="v = v_r" + ("\nApost += -depression_ratio*A_pre*wmax*tau_pre/tau_post" if neuron_traces else ""),
+                      method="euler", name="out",
                       namespace={"tau_m": p["tau_m_ms"] * ms, "tau_e": p["tau_e_ms"] * ms, "E_l": p["E_l_mV"] * mV,
-                                 "E_e": p["E_e_mV"] * mV, "v_t": p["v_t_mV"] * mV, "v_r": p["v_r_mV"] * mV})
+                                 "E_e": p["E_e_mV"] * mV, "v_t": p["v_t_mV"] * mV, "v_r": p["v_r_mV"] * mV, **stdp_ns})
+    if neuron_traces:  # Apost decays exactly every step (v and ge stay forward Euler), before the thresholds
+        out.run_regularly("Apost *= exp(-dt/tau_post)", when="groups", order=1, name="out_apost_decay")
     out.v = "v_r"
-    syn = Synapses(inp, out, """
-        w : 1
-        dApre/dt = -Apre/tau_pre : 1 (event-driven)
-        dApost/dt = -Apost/tau_post : 1 (event-driven)
-        w_initial : 1 (constant)
-        """, on_pre="""
-        ge_post += w
-        Apre += A_pre*wmax
-        w = clip(w + Apost, 0, wmax)
-        """, on_post="""
-        Apost += -depression_ratio*A_pre*wmax*tau_pre/tau_post
-        w = clip(w + Apre, 0, wmax)
-        """, namespace={"tau_pre": p["tau_pre_ms"] * ms, "tau_post": p["tau_post_ms"] * ms, "A_pre": p["A_pre"],
-                        "depression_ratio": p["depression_ratio"], "wmax": p["wmax"]}, name="inputs_to_out")
-    syn.connect()
+    if neuron_traces:
+        syn = Synapses(inp, out, "w : 1\nw_initial : 1 (constant)", on_pre="""
+            ge_post += w
+            w = clip(w + Apost_post, 0, wmax)
+            """, on_post="""
+            w = clip(w + Apre_pre, 0, wmax)
+            """, namespace=dict(stdp_ns), name="inputs_to_out")
+    else:
+        kind = "event-driven" if traces == "synapse" else "clock-driven"
+        syn = Synapses(inp, out, f"""
+            w : 1
+            dApre/dt = -Apre/tau_pre : 1 ({kind})
+            dApost/dt = -Apost/tau_post : 1 ({kind})
+            w_initial : 1 (constant)
+            """, on_pre="""
+            ge_post += w
+            Apre += A_pre*wmax
+            w = clip(w + Apost, 0, wmax)
+            """, on_post="""
+            Apost += -depression_ratio*A_pre*wmax*tau_pre/tau_post
+            w = clip(w + Apre, 0, wmax)
+            """, namespace=dict(stdp_ns), method="exact", name="inputs_to_out")
+    if order == "post":
+        syn.connect(i=np.tile(np.arange(n_in), n_out), j=np.repeat(np.arange(n_out), n_in))
+    else:
+        syn.connect()
     syn.w = "rand()*0.01"
     syn.w_initial = "w"
     mons = {"inputs": SpikeMonitor(inp, name="spikes_inputs"), "out": SpikeMonitor(out, name="spikes_out")}
@@ -132,3 +170,41 @@ def song_nest(n_in=1000, n_out=1, seed=1):
     nest.Connect(parrots, recorders["inputs"])
     nest.Connect(out, recorders["out"])
     return recorders, n_in * n_out
+
+
+def coba_nest(seed=1):
+    """The COBA network with STDP on E->E in NEST (one thread); return ``(spike recorders by name,
+    population sizes by name)``. ``iaf_cond_exp`` with C_m = tau_m*g_L, conductances in units of
+    g_L = 10 nS (0.6 -> 6 nS, 6.7 -> 67 nS, wmax 1.2 -> 12 nS); ``pairwise_bernoulli`` p = 0.02 with
+    autapses (as Brian2's ``connect(p=0.02)``); E->E ``stdp_synapse`` additive as in ``song_nest``;
+    delays 0.1 ms (NEST's minimum, one step; Brian2 delivers in the same step). Mismatches NEST imposes:
+    ``iaf_cond_exp`` is integrated with GSL's adaptive RKF45 (Brian2: forward Euler), and during the
+    refractory period NEST clamps V_m at V_reset (as Brian2's ``unless refractory``)."""
+    import nest
+
+    c = {"tau_m": 20.0, "tau_e": 5.0, "tau_i": 10.0, "E_l": -49.0, "E_e": 0.0, "E_i": -80.0, "v_t": -50.0,
+         "v_r": -60.0, "t_ref": 5.0}
+    g_l = 10.0
+    stdp = {"tau_pre": 20.0, "tau_post": 20.0, "A_pre": 0.01, "depression_ratio": 1.05, "wmax": 1.2}
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.SetKernelStatus({"resolution": 0.1, "rng_seed": seed, "local_num_threads": 1, "print_time": False})
+    params = {"C_m": c["tau_m"] * g_l, "g_L": g_l, "E_L": c["E_l"], "E_ex": c["E_e"], "E_in": c["E_i"],
+              "V_th": c["v_t"], "V_reset": c["v_r"], "t_ref": c["t_ref"], "tau_syn_ex": c["tau_e"],
+              "tau_syn_in": c["tau_i"], "tau_minus": stdp["tau_post"]}
+    sizes = {"exc": 3200, "inh": 800}
+    pops = {name: nest.Create("iaf_cond_exp", n, params=params) for name, n in sizes.items()}
+    for pop in pops.values():
+        pop.V_m = nest.random.uniform(c["v_r"], c["v_t"])
+    rule = {"rule": "pairwise_bernoulli", "p": 0.02, "allow_autapses": True}
+    nest.Connect(pops["exc"], pops["exc"], rule, {
+        "synapse_model": "stdp_synapse", "weight": 0.6 * g_l, "delay": 0.1, "Wmax": stdp["wmax"] * g_l,
+        "lambda": stdp["A_pre"], "alpha": stdp["depression_ratio"] * stdp["tau_pre"] / stdp["tau_post"],
+        "mu_plus": 0.0, "mu_minus": 0.0, "tau_plus": stdp["tau_pre"]})
+    for src, tgt, w in (("exc", "inh", 0.6), ("inh", "exc", -6.7), ("inh", "inh", -6.7)):
+        # NEST: a negative weight is inhibitory (onto g_in, reversal E_in)
+        nest.Connect(pops[src], pops[tgt], rule, {"synapse_model": "static_synapse", "weight": w * g_l, "delay": 0.1})
+    recorders = {name: nest.Create("spike_recorder") for name in pops}
+    for name, pop in pops.items():
+        nest.Connect(pop, recorders[name])
+    return recorders, sizes

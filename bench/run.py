@@ -4,6 +4,7 @@ built-in scenarios. One command:
     .venv/bin/python bench/run.py                 # overhead + devices (with NEST when it imports); hours on 2 busy cores
     .venv/bin/python bench/run.py --quick         # smoke run: short simulations, 2 repeats, N <= 10^4
     .venv/bin/python bench/run.py --parts overhead --tag overhead    # one part (see --help: --sizes, --duration-scale)
+    .venv/bin/python bench/run.py --parts peers --tag peers        # vs ANNarchy and NEST (optional installs)
     .venv/bin/python bench/run.py --scenarios     # also: wall time of every built-in scenario on cpp
     .venv/bin/python bench/run.py --report A.json B.json             # the table of parts run separately
 
@@ -301,6 +302,128 @@ def scenarios_part(cfg, log):
     return rows
 
 
+def module_available(module, version_attr="__version__"):
+    """``(None, version)`` when ``module`` imports in this interpreter, else ``(why not, None)``."""
+    code = f"import {module} as m; print(m.{version_attr})"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    if proc.returncode == 0:
+        return None, proc.stdout.strip().splitlines()[-1]
+    why = (proc.stderr.strip().splitlines() or [f"import {module} failed"])[-1]
+    return f"{why} (optional: .venv/bin/pip install {'ANNarchy' if module == 'ANNarchy' else 'nest-simulator'})", None
+
+
+PEER_SIZES = [(1000, 10.0), (100000, 2.0), (1000000, 0.5)]
+PEER_LABELS = {"spikelearn": "spikelearn (cpp)", "spikelearn_nt": "spikelearn (cpp), rule stdp_additive_neuron_traces",
+               "brian2": "Brian2 cpp, hand-written",
+               "annarchy": "ANNarchy, PoissonPopulation inputs", "annarchy_array": "ANNarchy, pre-drawn exponential inputs (SpikeSourceArray)",
+               "nest": "NEST (iaf_cond_exp, stdp_synapse)"}
+
+
+#: the additive STDP rule with its traces on the neurons (bench/layout_1e6.py: neuron_traces)
+NEURON_TRACES = "stdp_additive_neuron_traces"
+
+
+def peer_label(name, net):
+    return "ANNarchy" if (net, name) == ("coba", "annarchy") else PEER_LABELS[name]
+
+
+def peers_part(cfg, log, result, save):
+    """The song network (10^3, 10^5, 10^6 synapses) and the COBA-STDP network in spikelearn (cpp), Brian2
+    cpp written by hand, ANNarchy and NEST, one thread each, every measurement its own process, run
+    interleaved (order rotated) ``--repeats`` times. Loop time only (``run_s``); compilation apart."""
+    avail = {"annarchy": module_available("ANNarchy", "__release__"), "nest": module_available("nest")}
+    result["peer_versions"] = {name: {"error": e, "version": v} for name, (e, v) in avail.items()}
+    rows = result["peers"] = []
+    k = cfg.duration_scale
+    cases = [("song", n, d) for n, d in cfg.peer_sizes]
+    cases += [("coba", 320000, cfg.peer_coba_duration)] if cfg.peer_coba_duration > 0 else []
+    for net, n_syn, duration in cases:
+        duration *= k
+        specs, skipped = {}, {}
+        if net == "song":
+            n_out = n_syn // 1000
+            specs["spikelearn"] = song_spec("spikelearn", "cpp", duration, cfg.seed, cfg.cache, cfg.build_root, n_out=n_out)
+            specs["spikelearn_nt"] = song_spec("spikelearn", "cpp", duration, cfg.seed, cfg.cache, cfg.build_root,
+                                               n_out=n_out)
+            specs["spikelearn_nt"]["set"].append(f"connections.inputs_to_out.plasticity.rule={NEURON_TRACES}")
+            specs["brian2"] = song_spec("brian2", "cpp", duration, cfg.seed, cfg.cache, cfg.build_root, n_out=n_out)
+            for label, inputs in (("annarchy", "poisson"), ("annarchy_array", "exponential")):
+                specs[label] = {"impl": "annarchy", "net": "song", "n_out": n_out, "inputs": inputs, "duration": duration,
+                                "seed": cfg.seed, "build_dir": str(Path(cfg.build_root) / f"annarchy-song-{inputs}-{n_out}")}
+            specs["nest"] = {"impl": "nest", "net": "song", "duration": duration, "seed": cfg.seed, "n_out": n_out}
+        else:
+            specs["spikelearn"] = coba_spec("spikelearn", "cpp", duration, cfg.seed, cfg.cache, cfg.build_root)
+            specs["spikelearn_nt"] = {**specs["spikelearn"], "set": [  # the rule's table whole: wmax is not its default
+                f'connections.ee.plasticity={{rule="{NEURON_TRACES}", tau_pre="20*ms", tau_post="20*ms", A_pre=0.01, '
+                'depression_ratio=1.05, wmax=1.2}']}
+            specs["brian2"] = coba_spec("brian2", "cpp", duration, cfg.seed, cfg.cache, cfg.build_root)
+            specs["annarchy"] = {"impl": "annarchy", "net": "coba", "duration": duration, "seed": cfg.seed,
+                                 "build_dir": str(Path(cfg.build_root) / "annarchy-coba")}
+            specs["nest"] = {"impl": "nest", "net": "coba", "duration": duration, "seed": cfg.seed}
+        for name in list(specs):
+            why = avail.get(specs[name]["impl"], (None, None))[0]
+            if why:
+                skipped[name] = why
+                del specs[name]
+        log(f"  peers: {net}, {n_syn:.0e} synapses, {duration:g} s simulated: {', '.join(specs)}"
+            + (f" (skipped: {', '.join(skipped)})" if skipped else ""))
+        before = load()
+        res = paired(specs, cfg.repeats, cfg.timeout, log)
+        after = load()
+        sl = res["spikelearn"]
+        for name in list(specs) + list(skipped):
+            row = {"network": net, "synapses": n_syn, "duration_s": duration, "simulator": name,
+                   "label": peer_label(name, net), "load_before": before, "load_after": after}
+            if name in skipped:
+                row["skipped"] = skipped[name]
+            else:
+                results = res[name]
+                ok = [r for r in results if "error" not in r]
+                row.update(summary(results))
+                row["run_s_all"] = [r.get("run_s") for r in results]
+                row["compile_first_s"] = results[0].get("compile_s")  # the first run compiled (cold)
+                row["over_spikelearn"] = ratio(med(results, "run_s"), med(sl, "run_s"))
+                row["over_spikelearn_cpu"] = ratio(med(results, "run_cpu_s"), med(sl, "run_cpu_s"))
+                row["paired_over_spikelearn"] = [ratio(a.get("run_s"), b.get("run_s")) for a, b in zip(results, sl)]
+                row["spike_counts_all"] = [r["counts"] for r in ok]
+                row["version"] = next((r.get("annarchy_version") or r.get("nest_version") for r in ok
+                                       if r.get("annarchy_version") or r.get("nest_version")), None)
+            rows.append(row)
+        save()
+
+
+def peers_markdown(result):
+    v = result.get("peer_versions", {})
+    vs = "; ".join(f"{n}: {x['version'] or 'skipped: ' + x['error']}" for n, x in v.items())
+    lines = ["**Peer simulators** (one thread each, simulation loop only, medians of paired interleaved runs; "
+             f"{vs}):", "",
+             "| network | synapses | sim s | simulator | loop s (CPU s) | peer / spikelearn (CPU) | first compile s | "
+             "spikes (rate Hz) | load before → after |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["peers"]:
+        head = f"| {r['network']} | {r['synapses']:.0e} | {r['duration_s']:g} | {peer_label(r['simulator'], r['network'])} |"
+        load_s = f"{r['load_before'][0]:.1f} → {r['load_after'][0]:.1f}"
+        if "skipped" in r:
+            lines.append(f"{head} skipped: {r['skipped']} | | | | {load_s} |")
+            continue
+        counts = r.get("counts") or {}
+        spikes = ", ".join(f"{g} {c[0]} ({c[0] / c[1] / r['duration_s']:.1f})" for g, c in counts.items())
+        err = f" errors: {'; '.join(r['errors'])[:150]}" if r.get("errors") else ""
+        lines.append(f"{head} {fmt(r['run_s'])} ({fmt(r['run_cpu_s'])}) | **{fmt(r['over_spikelearn'], '.2f')}** "
+                     f"({fmt(r['over_spikelearn_cpu'], '.2f')}) | {fmt(r['compile_first_s'], '.1f')} | {spikes}{err} | {load_s} |")
+    lines += ["", "Song: 1000 inputs at 15 Hz → 1 / 100 / 1000 conductance LIF outputs, all-to-all additive STDP "
+              "(bench/networks.py, bench/networks_annarchy.py). COBA: 3200 E + 800 I, p = 0.02 (≈3.2×10^5 synapses, "
+              "≈2×10^5 plastic E→E), STDP on E→E. spikelearn and Brian2 use exponential-interval inputs (one random "
+              "number per spike); ANNarchy's PoissonPopulation draws one per input per step; the SpikeSourceArray "
+              "row replays exponential intervals drawn before the run. NEST: poisson_generator → parrot_neuron, "
+              "iaf_cond_exp (adaptive RKF45, not Euler), 0.1 ms delays. ANNarchy and NEST deliver spikes one step "
+              "later than Brian2. Spike counts differ between simulators (different random streams and "
+              "integration); they are a sanity check of the activity, not an agreement test. CPU s: on cpp the "
+              "binary's whole CPU time (start-up and writing results included), for ANNarchy and NEST the loop's: "
+              "the loop (wall) ratio is the comparable one. First compile: code generation + compilation of the "
+              "first (cold) run (NEST compiles nothing).", ""]
+    return lines
+
+
 # -- report ---------------------------------------------------------------------------------------------
 def fmt(x, spec=".3g"):
     return "–" if x is None else format(x, spec)
@@ -355,6 +478,8 @@ def markdown(result):
         lines += ["", f"Build = command → first simulated step (imports, validation, code generation, compilation). "
                   f"Bytes per plastic event: {BYTES_PER_EVENT} (w, Apre, Apost, lastupdate read and written + "
                   f"2 indices). cuda: {result['cuda']}. NEST: {result['nest']['version'] or result['nest']['error']}.", ""]
+    if result.get("peers"):
+        lines += peers_markdown(result)
     if result.get("scenarios"):
         lines += [f"**Built-in scenarios on cpp** ({result['scenario_duration']}):", "",
                   "| scenario | first run s | cached run s | status | claims |", "| --- | --- | --- | --- | --- |"]
@@ -370,7 +495,7 @@ def report(paths):
     merged = {}
     for path in paths:
         for key, value in json.loads(Path(path).read_text()).items():
-            if key in ("overhead", "devices", "nest", "scenarios", "scenario_duration", "load_end") or key not in merged:
+            if key in ("overhead", "devices", "nest", "peers", "peer_versions", "scenarios", "scenario_duration", "load_end") or key not in merged:
                 merged[key] = value
     merged["command"] = "; ".join(json.loads(Path(p).read_text())["command"] for p in paths)
     if "copy_gb_s_cpu" not in merged["bandwidth"]:  # results from before the CPU-time bandwidth
@@ -396,7 +521,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: short simulations, 2 repeats, N <= 10^4")
     parser.add_argument("--repeats", type=int, help="paired repeats per row (default 3; --quick 2)")
     parser.add_argument("--parts", default="overhead,devices",
-                        help="comma-separated parts among overhead, devices (NEST is part of devices)")
+                        help="comma-separated parts among overhead, devices (NEST is part of devices), peers (spikelearn, "
+                             "Brian2, ANNarchy, NEST on the song and COBA-STDP networks)")
     parser.add_argument("--scenarios", action="store_true", help="also time every built-in scenario on cpp")
     parser.add_argument("--scenario-duration", type=float,
                         help="simulate each scenario for this many seconds instead of its own duration")
@@ -408,6 +534,8 @@ def main(argv=None):
                         help="largest N run on the runtime devices (numpy at 10^6 takes hours here)")
     parser.add_argument("--sizes", dest="sizes_arg",
                         help="comma-separated synapse counts of the devices part, among 1e3,1e4,1e5,1e6 (default: all)")
+    parser.add_argument("--peer-coba", type=float, default=1.0,
+                        help="simulated seconds of the COBA-STDP network in the peers part (default 1, its scenario's; 0: leave it out)")
     parser.add_argument("--duration-scale", type=float, default=1.0,
                         help="multiply every simulated duration by this (e.g. 0.2 on a loaded machine; recorded)")
     parser.add_argument("--report", nargs="+", metavar="JSON",
@@ -422,11 +550,14 @@ def main(argv=None):
     cfg.song_duration = k * (1.0 if cfg.quick else 10.0)
     cfg.song_runtime_duration = k * (1.0 if cfg.quick else 2.0)
     cfg.coba_duration = k * (0.2 if cfg.quick else 1.0)
+    cfg.peer_sizes = [(1000, 1.0)] if cfg.quick else PEER_SIZES
+    cfg.peer_coba_duration = 0.1 if cfg.quick else cfg.peer_coba
     cfg.sizes = [(n, k * d) for n, d in ([(1000, 1.0), (10000, 0.5)] if cfg.quick else
                                          [(1000, 10.0), (10000, 5.0), (100000, 1.0), (1000000, 0.5)])]
     if cfg.sizes_arg:
         wanted = {int(float(x)) for x in cfg.sizes_arg.split(",")}
         cfg.sizes = [(n, d) for n, d in cfg.sizes if n in wanted]
+        cfg.peer_sizes = [(n, d) for n, d in cfg.peer_sizes if n in wanted]
     work = Path(tempfile.mkdtemp(prefix="slbench-"))
     cfg.cache, cfg.build_root = str(work / "cache"), str(work / "brian2-builds")
     parts = set(cfg.parts.split(","))
@@ -454,6 +585,8 @@ def main(argv=None):
             save()
         if "devices" in parts:
             devices_part(cfg, log, result, save)
+        if "peers" in parts:
+            peers_part(cfg, log, result, save)
         if cfg.scenarios:
             result["scenario_duration"] = (f"shortened to {cfg.scenario_duration:g} s simulated each"
                                            if cfg.scenario_duration else "each scenario's own duration")

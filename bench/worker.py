@@ -124,12 +124,15 @@ def brian2_run(spec, t0):
         set_device("cpp_standalone", directory=spec["build_dir"], build_on_run=False)
     else:
         prefs.codegen.target = spec["target"]
+    for name, value in spec.get("prefs", {}).items():  # e.g. compiler flags (bench/layout_1e6.py)
+        prefs[name] = getattr(np, value) if name == "core.default_float_dtype" else value
     defaultclock.dt = 0.1 * ms
     seed(spec["seed"])
     if spec["net"] == "coba":
         net, mons = networks.coba()
     else:
-        net, mons = networks.song(n_out=spec.get("n_out", 1), inputs=spec.get("inputs", "exponential"))
+        net, mons = networks.song(n_out=spec.get("n_out", 1), inputs=spec.get("inputs", "exponential"),
+                                  **spec.get("song_options", {}))
     net.run(spec["duration"] * second)
     if spec["device"] == "cpp":
         device.build(directory=spec["build_dir"], compile=True, run=True, with_output=False)
@@ -143,13 +146,49 @@ def nest_run(spec, t0):
     sys.path.insert(0, str(ROOT / "bench"))
     import networks
 
-    recorders, _ = networks.song_nest(n_out=spec.get("n_out", 1), seed=spec["seed"])
+    if spec.get("net") == "coba":
+        recorders, sizes = networks.coba_nest(seed=spec["seed"])
+    else:
+        recorders, _ = networks.song_nest(n_out=spec.get("n_out", 1), seed=spec["seed"])
+        sizes = {"inputs": 1000, "out": spec.get("n_out", 1)}
     first, cpu0 = time.time(), time.process_time()
     nest.Simulate(spec["duration"] * 1000.0)
     run, run_cpu = time.time() - first, time.process_time() - cpu0
-    counts = {name: [int(r.get("n_events")), 1000 if name == "inputs" else spec.get("n_out", 1)]
-              for name, r in recorders.items()}
+    counts = {name: [int(r.get("n_events")), sizes[name]] for name, r in recorders.items()}
     return {"first_step_s": first - t0, "run_s": run, "run_cpu_s": run_cpu, "counts": counts, "nest_version": nest.__version__}
+
+
+def annarchy_run(spec, t0):
+    """The network written with ANNarchy (bench/networks_annarchy.py), one thread. ``compile_s`` is code
+    generation + compilation (``Network.compile``; ANNarchy skips compiling when ``build_dir`` already
+    holds the same code), ``run_s`` the ``simulate`` call."""
+    # ANNarchy's CMake build looks for nanobind with the ``python3`` of PATH: this interpreter's
+    bindir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("VIRTUAL_ENV", os.path.dirname(bindir))
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import ANNarchy
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import networks_annarchy as na
+
+    duration_ms = spec["duration"] * 1000.0
+    if spec["net"] == "coba":
+        net, mons = na.coba(seed=spec["seed"])
+        sizes = {"exc": 3200, "inh": 800}
+    else:
+        net, mons, _ = na.song(n_out=spec.get("n_out", 1), seed=spec["seed"], inputs=spec.get("inputs", "poisson"),
+                               storage_order=spec.get("storage_order"), storage_format=spec.get("storage_format"),
+                               duration_ms=duration_ms)
+        sizes = {"inputs": 1000, "out": spec.get("n_out", 1)}
+    c0 = time.time()
+    net.compile(directory=spec["build_dir"], silent=True)
+    first, cpu0 = time.time(), time.process_time()
+    net.simulate(duration_ms)
+    run, run_cpu = time.time() - first, time.process_time() - cpu0
+    counts = {name: [na.spike_count(m), sizes[name]] for name, m in mons.items()}
+    return {"first_step_s": first - t0, "compile_s": first - c0, "run_s": run, "run_cpu_s": run_cpu,
+            "counts": counts, "annarchy_version": ANNarchy.__release__}
 
 
 def peak_rss_mb():
@@ -170,7 +209,7 @@ def main():
     if spec.get("cache"):
         os.environ["SPIKELEARN_CACHE"] = spec["cache"]
     os.environ.setdefault("MPLBACKEND", "Agg")
-    impl = {"spikelearn": spikelearn_run, "brian2": brian2_run, "nest": nest_run}[spec["impl"]]
+    impl = {"spikelearn": spikelearn_run, "brian2": brian2_run, "nest": nest_run, "annarchy": annarchy_run}[spec["impl"]]
     result = impl(spec, t0)
     result["worker_wall_s"] = time.time() - t0
     result["peak_rss_mb"] = peak_rss_mb()
