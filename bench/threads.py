@@ -30,6 +30,7 @@ NETWORKS = {  # name -> (spec without device/threads, simulated seconds, synapse
     "song 10^6": ({"scenario": "song-stdp", "set": ["populations.out.size=1000"]}, 0.5, 1e6),
     "coba-stdp": (dict(COBA), 1.0, 3.2e5),
 }
+DEFAULT_NETWORKS = list(NETWORKS)
 
 
 def _busy(stop):
@@ -49,7 +50,8 @@ def run(cfg, log):
             hog = multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
             hog.start()
         try:
-            for net, (base, duration, synapses) in NETWORKS.items():
+            for net in cfg.networks:
+                base, duration, synapses = NETWORKS[net]
                 duration *= cfg.duration_scale
                 log(f"{net}, {duration:g} s simulated, {'one core busy' if loaded else 'idle'} (load {load()})")
                 results = {name: [] for name, _, _ in configs}
@@ -105,6 +107,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="1/10 of the durations, 1 repeat")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[2], help="thread counts against one thread")
+    parser.add_argument("--networks", nargs="+", default=DEFAULT_NETWORKS, choices=list(NETWORKS),
+                        help="networks to measure (default: %(default)s)")
     parser.add_argument("--duration-scale", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "spikelearn-bench"))
@@ -121,7 +125,8 @@ def main(argv=None):
     result = {"machine": info, "date": date.today().isoformat(), "repeats": cfg.repeats, "load_start": load()}
     result["rows"] = run(cfg, log)
     result["load_end"] = load()
-    stem = Path(cfg.out) / f"{info['node']}-{result['date']}-threads{'-quick' if cfg.quick else ''}"
+    tag = "" if cfg.networks == DEFAULT_NETWORKS else "-" + "-".join(n.split()[0] for n in cfg.networks)
+    stem = Path(cfg.out) / f"{info['node']}-{result['date']}-threads{tag}{'-quick' if cfg.quick else ''}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     stem.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
