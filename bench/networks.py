@@ -14,11 +14,16 @@ the same seed they draw the same random numbers.
   ``iaf_cond_exp`` (C_m/g_L = tau_m; conductances in units of g_L = 10 nS).
 """
 
-__all__ = ["song", "coba", "song_nest", "coba_nest", "SONG"]
+__all__ = ["song", "coba", "song_nest", "coba_nest", "SONG", "COBA"]
 
 SONG = {"rate_hz": 15.0, "tau_m_ms": 10.0, "tau_e_ms": 5.0, "E_l_mV": -74.0, "E_e_mV": 0.0, "v_t_mV": -54.0,
         "v_r_mV": -60.0, "tau_pre_ms": 20.0, "tau_post_ms": 20.0, "A_pre": 0.01, "depression_ratio": 1.05,
         "wmax": 0.01}
+#: the COBA-STDP network (bench/scenarios/coba_stdp.toml): times in ms, potentials in mV, weights in units
+#: of the leak conductance; ``stdp`` on E->E (times in ms)
+COBA = {"tau_m": 20.0, "tau_e": 5.0, "tau_i": 10.0, "E_l": -49.0, "E_e": 0.0, "E_i": -80.0, "v_t": -50.0,
+        "v_r": -60.0, "t_ref": 5.0, "w_e": 0.6, "w_i": 6.7, "p": 0.02, "sizes": {"exc": 3200, "inh": 800},
+        "stdp": {"tau_pre": 20.0, "tau_post": 20.0, "A_pre": 0.01, "depression_ratio": 1.05, "wmax": 1.2}}
 
 
 def song(n_in=1000, n_out=1, inputs="exponential", order="pre", traces="synapse"):
@@ -105,20 +110,21 @@ def coba():
     """Build the COBA network with STDP on E->E on the current device; return ``(network, monitors)``."""
     from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms
 
-    ns = {"tau_m": 20 * ms, "tau_e": 5 * ms, "tau_i": 10 * ms, "E_l": -49 * mV, "E_e": 0 * mV, "E_i": -80 * mV,
-          "v_t": -50 * mV, "v_r": -60 * mV, "t_ref": 5 * ms}
+    c = COBA
+    unit = {"tau_m": ms, "tau_e": ms, "tau_i": ms, "t_ref": ms, "E_l": mV, "E_e": mV, "E_i": mV, "v_t": mV, "v_r": mV}
+    ns = {k: c[k] * u for k, u in unit.items()}
     eqs = """
     dv/dt = (ge*(E_e - v) + gi*(E_i - v) + E_l - v)/tau_m : volt (unless refractory)
     dge/dt = -ge/tau_e : 1
     dgi/dt = -gi/tau_i : 1
     """
     groups = {}
-    for name, size in (("exc", 3200), ("inh", 800)):
+    for name, size in c["sizes"].items():
         g = NeuronGroup(size, eqs, threshold="v > v_t", reset="v = v_r", refractory="t_ref", method="euler",
                         namespace=dict(ns), name=name)
         g.v = "v_r + rand()*(v_t - v_r)"
         groups[name] = g
-    stdp = {"tau_pre": 20 * ms, "tau_post": 20 * ms, "A_pre": 0.01, "depression_ratio": 1.05, "wmax": 1.2}
+    stdp = {**c["stdp"], "tau_pre": c["stdp"]["tau_pre"] * ms, "tau_post": c["stdp"]["tau_post"] * ms}
     ee = Synapses(groups["exc"], groups["exc"], """
         w : 1
         dApre/dt = -Apre/tau_pre : 1 (event-driven)
@@ -131,15 +137,15 @@ def coba():
         Apost += -depression_ratio*A_pre*wmax*tau_pre/tau_post
         w = clip(w + Apre, 0, wmax)
         """, namespace=stdp, name="ee")
-    ee.connect(p=0.02)
-    ee.w = "0.6"
+    ee.connect(p=c["p"])
+    ee.w = repr(c["w_e"])
     syns = [ee]
-    for name, src, tgt, w, effect in (("ei", "exc", "inh", "0.6", "ge_post += w"),
-                                       ("ie", "inh", "exc", "6.7", "gi_post += w"),
-                                       ("ii", "inh", "inh", "6.7", "gi_post += w")):
+    for name, src, tgt, w, effect in (("ei", "exc", "inh", c["w_e"], "ge_post += w"),
+                                       ("ie", "inh", "exc", c["w_i"], "gi_post += w"),
+                                       ("ii", "inh", "inh", c["w_i"], "gi_post += w")):
         s = Synapses(groups[src], groups[tgt], "w : 1", on_pre=effect, name=name)
-        s.connect(p=0.02)
-        s.w = w
+        s.connect(p=c["p"])
+        s.w = repr(w)
         syns.append(s)
     mons = {name: SpikeMonitor(g, name=f"spikes_{name}") for name, g in groups.items()}
     return Network(*groups.values(), *syns, *mons.values()), mons
@@ -182,26 +188,24 @@ def coba_nest(seed=1):
     refractory period NEST clamps V_m at V_reset (as Brian2's ``unless refractory``)."""
     import nest
 
-    c = {"tau_m": 20.0, "tau_e": 5.0, "tau_i": 10.0, "E_l": -49.0, "E_e": 0.0, "E_i": -80.0, "v_t": -50.0,
-         "v_r": -60.0, "t_ref": 5.0}
+    c, stdp = COBA, COBA["stdp"]
     g_l = 10.0
-    stdp = {"tau_pre": 20.0, "tau_post": 20.0, "A_pre": 0.01, "depression_ratio": 1.05, "wmax": 1.2}
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": 0.1, "rng_seed": seed, "local_num_threads": 1, "print_time": False})
     params = {"C_m": c["tau_m"] * g_l, "g_L": g_l, "E_L": c["E_l"], "E_ex": c["E_e"], "E_in": c["E_i"],
               "V_th": c["v_t"], "V_reset": c["v_r"], "t_ref": c["t_ref"], "tau_syn_ex": c["tau_e"],
               "tau_syn_in": c["tau_i"], "tau_minus": stdp["tau_post"]}
-    sizes = {"exc": 3200, "inh": 800}
+    sizes = c["sizes"]
     pops = {name: nest.Create("iaf_cond_exp", n, params=params) for name, n in sizes.items()}
     for pop in pops.values():
         pop.V_m = nest.random.uniform(c["v_r"], c["v_t"])
-    rule = {"rule": "pairwise_bernoulli", "p": 0.02, "allow_autapses": True}
+    rule = {"rule": "pairwise_bernoulli", "p": c["p"], "allow_autapses": True}
     nest.Connect(pops["exc"], pops["exc"], rule, {
-        "synapse_model": "stdp_synapse", "weight": 0.6 * g_l, "delay": 0.1, "Wmax": stdp["wmax"] * g_l,
+        "synapse_model": "stdp_synapse", "weight": c["w_e"] * g_l, "delay": 0.1, "Wmax": stdp["wmax"] * g_l,
         "lambda": stdp["A_pre"], "alpha": stdp["depression_ratio"] * stdp["tau_pre"] / stdp["tau_post"],
         "mu_plus": 0.0, "mu_minus": 0.0, "tau_plus": stdp["tau_pre"]})
-    for src, tgt, w in (("exc", "inh", 0.6), ("inh", "exc", -6.7), ("inh", "inh", -6.7)):
+    for src, tgt, w in (("exc", "inh", c["w_e"]), ("inh", "exc", -c["w_i"]), ("inh", "inh", -c["w_i"])):
         # NEST: a negative weight is inhibitory (onto g_in, reversal E_in)
         nest.Connect(pops[src], pops[tgt], rule, {"synapse_model": "static_synapse", "weight": w * g_l, "delay": 0.1})
     recorders = {name: nest.Create("spike_recorder") for name in pops}

@@ -18,14 +18,9 @@ that ANNarchy imposes or makes natural (stated in the results):
 - Synaptic traces are ``event-driven`` (updated analytically at the synapse's events, as in Brian2).
 """
 
-__all__ = ["song", "coba"]
+from networks import COBA, SONG  # the parameters of the Brian2 and NEST versions (bench/ on sys.path)
 
-SONG = {"rate_hz": 15.0, "tau_m_ms": 10.0, "tau_e_ms": 5.0, "E_l_mV": -74.0, "E_e_mV": 0.0, "v_t_mV": -54.0,
-        "v_r_mV": -60.0, "tau_pre_ms": 20.0, "tau_post_ms": 20.0, "A_pre": 0.01, "depression_ratio": 1.05,
-        "wmax": 0.01}
-COBA = {"tau_m": 20.0, "tau_e": 5.0, "tau_i": 10.0, "E_l": -49.0, "E_e": 0.0, "E_i": -80.0, "v_t": -50.0,
-        "v_r": -60.0, "t_ref": 5.0, "w_e": 0.6, "w_i": 6.7, "p": 0.02,
-        "stdp": {"tau_pre": 20.0, "tau_post": 20.0, "A_pre": 0.01, "depression_ratio": 1.05, "wmax": 1.2}}
+__all__ = ["song", "coba"]
 
 
 def _stdp(ann, tau_pre, tau_post, A_pre, depression_ratio, wmax):
@@ -127,8 +122,8 @@ def coba(seed=1):
             tau_i * dg_inh/dt = -g_inh
         """,
         spike="v > v_t", reset="v = v_r", refractory=c["t_ref"], name="lif_cond_ei")
-    exc = net.create(3200, neuron, name="exc")
-    inh = net.create(800, neuron, name="inh")
+    exc = net.create(c["sizes"]["exc"], neuron, name="exc")
+    inh = net.create(c["sizes"]["inh"], neuron, name="inh")
     for pop in (exc, inh):
         pop.v = ann.Uniform(c["v_r"], c["v_t"], rng=net.default_rng)
     s = c["stdp"]

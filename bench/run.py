@@ -39,13 +39,14 @@ BYTES_PER_EVENT = 4 * 8 * 2 + 4 + 4
 
 
 # -- measuring ------------------------------------------------------------------------------------------
-def measure(spec, timeout):
-    """Run one worker; return its result with ``wall_s``, or ``{"error": ...}``."""
+def measure(spec, timeout, env=None):
+    """Run one worker (with environment ``env``, default this process's); return its result with
+    ``wall_s``, or ``{"error": ...}``."""
     spec = {**spec, "t0": time.time()}
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, str(WORKER), json.dumps(spec)], stdout=out,
-                                stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+                                stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
         timed_out = False
         try:
             proc.wait(timeout=timeout)

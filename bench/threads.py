@@ -61,15 +61,8 @@ def run(cfg, log):
                         spec = {**base, "impl": "spikelearn", "device": "cpp", "duration": duration,
                                 "seed": 1, "cache": cfg.cache, "target": "cython"}
                         spec["set"] = [*base.get("set", []), f"device_options.threads={threads}"]
-                        env_before = os.environ.get("OMP_WAIT_POLICY")
-                        os.environ["OMP_WAIT_POLICY"] = policy  # "": libgomp's default (spin a while, then sleep)
-                        try:
-                            res = measure(spec, cfg.timeout)
-                        finally:
-                            if env_before is None:
-                                os.environ.pop("OMP_WAIT_POLICY", None)
-                            else:
-                                os.environ["OMP_WAIT_POLICY"] = env_before
+                        # "": libgomp's default (spin a while, then sleep); set, spikelearn keeps it
+                        res = measure(spec, cfg.timeout, env={**os.environ, "OMP_WAIT_POLICY": policy})
                         results[name].append(res)
                         log(f"    {name} #{r + 1}: " + (res.get("error") or f"loop {res['run_s']:.3f} s"))
                 base_loop = statistics.median([x["run_s"] for x in results["1 thread"] if "error" not in x] or [0])
@@ -125,7 +118,7 @@ def main(argv=None):
     result = {"machine": info, "date": date.today().isoformat(), "repeats": cfg.repeats, "load_start": load()}
     result["rows"] = run(cfg, log)
     result["load_end"] = load()
-    tag = "" if cfg.networks == DEFAULT_NETWORKS else "-" + "-".join(n.split()[0] for n in cfg.networks)
+    tag = "" if cfg.networks == DEFAULT_NETWORKS else "-" + "-".join(n.replace(" 10^", "1e") for n in cfg.networks)
     stem = Path(cfg.out) / f"{info['node']}-{result['date']}-threads{tag}{'-quick' if cfg.quick else ''}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     stem.with_suffix(".md").write_text(markdown(result))

@@ -175,7 +175,7 @@ def annarchy_run(spec, t0):
     duration_ms = spec["duration"] * 1000.0
     if spec["net"] == "coba":
         net, mons = na.coba(seed=spec["seed"])
-        sizes = {"exc": 3200, "inh": 800}
+        sizes = na.COBA["sizes"]
     else:
         net, mons, _ = na.song(n_out=spec.get("n_out", 1), seed=spec["seed"], inputs=spec.get("inputs", "poisson"),
                                storage_order=spec.get("storage_order"), storage_format=spec.get("storage_format"),

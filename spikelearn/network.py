@@ -14,7 +14,8 @@ import numpy as np
 
 from .errors import BuildError
 
-__all__ = ["Population", "GroupSpec", "Connection", "RuleUse", "Operation", "Record", "NetworkDescription", "describe"]
+__all__ = ["Population", "GroupSpec", "Connection", "RuleUse", "Operation", "Record", "NetworkDescription", "describe",
+           "expected_synapses"]
 
 WHEN = ("start", "groups", "thresholds", "synapses", "resets", "end")
 
@@ -198,18 +199,8 @@ class NetworkDescription:
         return set(self.populations) | set(self.connections) | set(self.operations)
 
     def expected_synapses(self):
-        """The number of synapses the connections will have: exact for index arrays, ``"all"`` and
-        ``"one_to_one"``, ``p`` times all pairs for a condition (an upper bound's expectation)."""
-        total = 0.0
-        for c in self.connections.values():
-            n_pre, n_post = self.populations[c.source].size, self.populations[c.target].size
-            if c.i is not None:
-                total += len(np.atleast_1d(c.i))
-            elif c.connect == "one_to_one":
-                total += min(n_pre, n_post) * float(c.p)
-            else:
-                total += n_pre * n_post * float(c.p)
-        return total
+        """The number of synapses all connections will have (`expected_synapses`)."""
+        return sum(expected_synapses(c, self.populations) for c in self.connections.values())
 
     def add(self, item):
         """Add a population, connection, operation or record; populations and connections are built in
@@ -243,6 +234,16 @@ class NetworkDescription:
         else:
             raise TypeError(f"cannot add {type(item).__name__} to a network description")
         return item
+
+
+def expected_synapses(conn, populations):
+    """The number of synapses of the `Connection` ``conn`` (``populations``: `Population` by name): exact
+    for index arrays, ``p`` times the pairs of ``"one_to_one"`` or of all pairs otherwise (for a condition,
+    the expectation of an upper bound)."""
+    if conn.i is not None:
+        return len(np.atleast_1d(conn.i))
+    n_pre, n_post = populations[conn.source].size, populations[conn.target].size
+    return float(conn.p) * (min(n_pre, n_post) if conn.connect == "one_to_one" else n_pre * n_post)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -414,17 +414,15 @@ def estimate_memory(scenario):
     of ``(what, bytes)``): 10 double-precision values per neuron and per synapse (state, parameters,
     indices), every recorded state sample and weight-trace sample, and the spikes of recorded populations
     at up to 100 Hz (spike counts above that are not foreseen). A task's own objects are not counted."""
+    from .network import expected_synapses
     from .units import parse_quantity
 
     duration, dt = float(scenario.duration), float(scenario.dt)
     parts = []
     for name, pop in scenario.populations.items():
         parts.append((f"population {name}", 80 * pop.size))
-    synapses = {}
     for name, conn in scenario.connections.items():
-        n_pre, n_post = scenario.populations[conn.source].size, scenario.populations[conn.target].size
-        synapses[name] = int(conn.p * (min(n_pre, n_post) if conn.connect == "one_to_one" else n_pre * n_post))
-        parts.append((f"connection {name}", 80 * synapses[name]))
+        parts.append((f"connection {name}", 80 * int(expected_synapses(conn, scenario.populations))))
     for pop, spec in scenario.record["states"].items():
         indices = spec["indices"]
         n = len(indices) if isinstance(indices, list) else min(int(indices), scenario.populations[pop].size)

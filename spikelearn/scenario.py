@@ -56,15 +56,6 @@ POPULATION_KEYS = {"model", "size", "parameters"}
 CONNECTION_KEYS = {"source", "target", "connect", "p", "weight", "delay", "effect", "summed", "plasticity"}
 DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runtime_parameters"}
 DEVICE_OPTIONS_OF = {"runtime": ("target",), "cpp": ("threads",), "cuda": ("compute_capability", "gpu_id")}
-
-
-def _threads(check, value):
-    """``device_options.threads``: a number of OpenMP threads (0: none, one thread) or ``"auto"``."""
-    if value == "auto":
-        return value
-    if isinstance(value, str):
-        raise check.error("device_options.threads", f"expected an integer >= 0 or \"auto\", found: {value!r}")
-    return check.integer(value, "device_options.threads", minimum=0)
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
 STATE_RECORD_KEYS = {"variables", "indices", "dt"}
@@ -438,6 +429,15 @@ def _check_range(check, value, param, key, given):
 
 # --------------------------------------------------------------------------------------------------
 # the validator
+
+
+def _threads(check, value):
+    """``device_options.threads``: a number of OpenMP threads (0: none, one thread) or ``"auto"``."""
+    if value == "auto":
+        return value
+    if isinstance(value, str):
+        raise check.error("device_options.threads", f"expected an integer >= 0 or \"auto\", found: {value!r}")
+    return check.integer(value, "device_options.threads", minimum=0)
 
 
 def parse_scenario(data, source, registry):
