@@ -27,6 +27,7 @@ __all__ = [
     "DendriticTreeSoma",
     "DendriticLayer",
     "schedule_code",
+    "phase_expr",
     "mixture_score_equations",
     "softplus_expr",
     "logsumexp_max_expr",
@@ -42,12 +43,14 @@ sab : 1 (shared)
 fall : 1 (shared)"""
 
 
-def schedule_code(schedule="oscillation"):
+def schedule_code(schedule="oscillation", langevin_u="0"):
     """Code of the ``run_regularly(when='start')`` block writing the schedule's shared variables.
 
     Names used: ``period``, ``beta_min``, ``beta_max`` (oscillation), ``langevin_rate`` (constant).
-    The constant schedule is the negative control: ``u = 0`` (the score of the prior itself), noise power
-    ``g2 = 2 langevin_rate`` at all times, so that the soma runs Langevin dynamics at temperature 1.
+    The constant schedule is the negative control: the noise level stays at ``u = langevin_u`` (0 for
+    the exact mixture score: the score of the prior itself; a learned tree needs some noise) and the
+    noise power ``g2 = 2 langevin_rate`` at all times, so that the soma runs Langevin dynamics at
+    temperature 1.
     """
     if schedule == "oscillation":
         return """u = (1 - cos(2*pi*t/period))/2
@@ -57,12 +60,22 @@ gn = sqrt(g2)
 abar = exp(-beta_min*u - 0.5*(beta_max - beta_min)*u**2)
 sab = sqrt(abar)"""
     if schedule == "constant":
-        return """u = 0
+        return f"""u = {langevin_u}
 fall = 1
 g2 = 2*langevin_rate
 gn = sqrt(g2)
-abar = 1
-sab = 1"""
+abar = exp(-beta_min*u - 0.5*(beta_max - beta_min)*u**2)
+sab = sqrt(abar)"""
+    raise ValueError(f"schedule must be 'oscillation' or 'constant', found: {schedule!r}")
+
+
+def phase_expr(schedule="oscillation", langevin_u="0"):
+    """Brian2 expression of the noise level ``u`` that the dendritic layers read: the oscillation as a
+    function of ``t``, or the constant level of the Langevin control."""
+    if schedule == "oscillation":
+        return "((1 - cos(2*pi*t/period))/2)"
+    if schedule == "constant":
+        return f"({langevin_u})"
     raise ValueError(f"schedule must be 'oscillation' or 'constant', found: {schedule!r}")
 
 
@@ -256,69 +269,98 @@ class DendriticMixtureSampler(Model):
 
 
 class DendriticTreeSoma(Model):
-    """Sampling soma of the learned denoiser: ``eps1, eps2`` arrive from the dendritic tree.
+    """Sampling soma of a learned denoiser: ``eps1 ... epsd`` arrive from the dendritic tree.
 
     The score is ``-eps / sqrt(1 - abar + eps_floor)`` (``eps_floor`` only guards the trough, where
-    ``g2 = 0`` anyway).
+    ``g2 = 0`` anyway). With ``schedule = 'constant'`` (the negative control) the soma runs Langevin
+    dynamics on the tree's score at the fixed noise level ``langevin_u``.
     """
 
     name = "dendritic_tree_soma"
-    description = "2-D sampling soma reading the epsilon prediction of a softplus dendritic tree"
+    description = "sampling soma (d coordinates) reading the epsilon prediction of a softplus dendritic tree"
     reference = DendriticMixtureSampler.reference
     kind = "neuron"
     parameters = {
         "period": DendriticMixtureSampler.parameters["period"],
         "beta_min": DendriticMixtureSampler.parameters["beta_min"],
         "beta_max": DendriticMixtureSampler.parameters["beta_max"],
+        "dimensions": Param(2, "number of somatic coordinates x1 ... xd (the data's dimension)", kind="int",
+                            min=1),
         "eps_floor": Param("1e-6", "added to 1 - abar in the score denominator", positive=True),
+        "schedule": Param("oscillation", "'oscillation' (the sampler) or 'constant' (Langevin control on the "
+                          "tree's score at noise level langevin_u)", kind="str", choices=("oscillation", "constant")),
+        "langevin_u": Param("0.05", "constant schedule only: the fixed noise level u the tree is read at",
+                            min=0),
+        "langevin_rate": DendriticMixtureSampler.parameters["langevin_rate"],
+        "likelihood_score": Param([], "Brian2 expressions added to the score of x1, x2, ... (e.g. a gated "
+                                  "likelihood gradient evaluated at the noisy state, the authors' estimator)",
+                                  kind="list"),
         "x_init": Param("randn()", "initial somatic state (each coordinate)", kind="code"),
     }
     method = "euler"
 
     def equations_for(self, params):
-        drift = sampler_drift("oscillation")
-        lines = [f"dx{i}/dt = {drift.format(x=f'x{i}', s=f's{i}')} + gn*xi_{i} : 1" for i in (1, 2)]
-        lines += [f"s{i} = -eps{i}/sqrt(1 - abar + eps_floor) : 1" for i in (1, 2)]
-        lines += [f"eps{i} = eps_in{i} + eps_bias{i} : 1" for i in (1, 2)]
-        lines += [f"eps_in{i} : 1" for i in (1, 2)]
-        lines += [f"eps_bias{i} : 1 (shared)" for i in (1, 2)]
+        schedule = str(params.get("schedule", "oscillation"))
+        drift = sampler_drift(schedule)
+        dims = range(1, int(params.get("dimensions", 2)) + 1)
+        extra = [str(e) for e in params.get("likelihood_score", [])]
+        if len(extra) > len(dims):
+            raise ValueError(f"likelihood_score has {len(extra)} expressions for {len(dims)} coordinates")
+        extra += ["0"] * (len(dims) - len(extra))
+        lines = [f"dx{i}/dt = {drift.format(x=f'x{i}', s=f's{i}')} + gn*xi_{i} : 1" for i in dims]
+        lines += [f"s{i} = -eps{i}/sqrt(1 - abar + eps_floor)" + ("" if e == "0" else f" + ({e})") + " : 1"
+                  for i, e in zip(dims, extra)]
+        lines += [f"eps{i} = eps_in{i} + eps_bias{i} : 1" for i in dims]
+        lines += [f"eps_in{i} : 1" for i in dims]
+        lines += [f"eps_bias{i} : 1 (shared)" for i in dims]
         return "\n".join(lines + [SCHEDULE_VARIABLES])
 
     def group(self, name, size, params, ctx):
+        schedule = str(params.get("schedule", "oscillation"))
+        dims = range(1, int(params.get("dimensions", 2)) + 1)
         return GroupSpec(self.equations_for(params), method=self.method, namespace=constants(params),
-                         initial={"x1": str(params["x_init"]), "x2": str(params["x_init"])},
-                         operations=[Operation(f"{name}_schedule", "", schedule_code("oscillation"), when="start")])
+                         initial={f"x{i}": str(params["x_init"]) for i in dims},
+                         operations=[Operation(f"{name}_schedule", "", schedule_code(schedule, "langevin_u"),
+                                               when="start")])
 
 
 class DendriticLayer(Model):
-    """A layer of softplus dendritic units: ``h = softplus(z)``, ``z = bias + phase terms + input``.
+    """A layer of softplus dendritic units: ``h = softplus(z)``, ``z = bias + phase terms + inputs + z_in``.
 
-    The phase terms ``w_cos cos(pi u) + w_sin sin(pi u)`` read the oscillation as an expression of ``t``
-    (no coupling to the soma needed); ``z_in`` is a summed variable written by the incoming Synapses.
+    The phase terms ``w_cos cos(pi u) + w_sin sin(pi u)`` read the noise level ``u`` as an expression of
+    ``t`` (no coupling to the soma needed); ``inputs`` are further Brian2 expressions (e.g. gated sensory
+    and context streams, TimedArrays of ``t``), each with a per-unit weight ``w_in<k>``; ``z_in`` is a
+    summed variable written by the incoming Synapses.
     """
 
     name = "dendritic_layer"
-    description = "softplus dendritic units with summed-variable input and oscillation-phase input"
+    description = "softplus dendritic units with summed-variable input, oscillation-phase input and gated inputs"
     reference = DendriticMixtureSampler.reference
     kind = "neuron"
     parameters = {
         "period": DendriticMixtureSampler.parameters["period"],
         "phase_input": Param(True, "whether the units receive cos(pi u), sin(pi u)", kind="bool"),
+        "phase_u": Param(phase_expr(), "Brian2 expression of the noise level u the phase input reads",
+                         kind="code"),
+        "inputs": Param([], "Brian2 expressions of further inputs, weighted by w_in0, w_in1, ...", kind="list"),
     }
     method = "euler"
 
     def equations_for(self, params):
-        phase = ""
+        terms = ""
         if params.get("phase_input", True):
-            u = "((1 - cos(2*pi*t/period))/2)"
-            phase = f" + w_cos*cos(pi*{u}) + w_sin*sin(pi*{u})"
+            u = params.get("phase_u", phase_expr())
+            terms = f" + w_cos*cos(pi*{u}) + w_sin*sin(pi*{u})"
+        inputs = list(params.get("inputs", []))
+        terms += "".join(f" + w_in{k}*({expr})" for k, expr in enumerate(inputs))
         return "\n".join([
-            f"z = bias{phase} + z_in : 1",
+            f"z = bias{terms} + z_in : 1",
             f"h = {softplus_expr('z')} : 1",
             "z_in : 1",
             "bias : 1 (constant)",
             "w_cos : 1 (constant)",
             "w_sin : 1 (constant)",
+            *[f"w_in{k} : 1 (constant)" for k in range(len(inputs))],
             "chain : integer (constant)",
         ])
 

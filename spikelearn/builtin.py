@@ -58,5 +58,7 @@ BUILTIN_PLUGINS = {
         "dendritic_prior": "spikelearn.tasks.lyo2024.task:DendriticPrior",
         "dendritic_posterior": "spikelearn.tasks.lyo2024.task:DendriticPosterior",
         "dendritic_swissroll": "spikelearn.tasks.lyo2024.task:DendriticSwissRoll",
+        "dendritic_swissroll_posterior": "spikelearn.tasks.lyo2024.learned_tasks:DendriticSwissRollPosterior",
+        "dendritic_digits": "spikelearn.tasks.lyo2024.learned_tasks:DendriticDigits",
     },
 }

@@ -1,5 +1,6 @@
 """Where spikelearn keeps what it builds: standalone build directories (`spikelearn.devices`) and the
-cuRAND link of the ``cuda`` device (`spikelearn.cuda`)."""
+cuRAND link of the ``cuda`` device (`spikelearn.cuda`), and trained dendritic trees
+(`spikelearn.tasks.lyo2024.learned`)."""
 
 import os
 from pathlib import Path

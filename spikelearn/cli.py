@@ -115,10 +115,14 @@ def build_parser():
     add_inspect_arguments(sub.add_parser("inspect", help="figures + report.html of a run; two runs: a comparison"))
     add_export_arguments(sub.add_parser("export", help="export a run as NWB"))
 
-    p = sub.add_parser("train-denoiser", help="train the swiss-roll dendritic denoisers (2x48 tree and 1-layer control)")
+    p = sub.add_parser("train-denoiser", help="train the dendritic trees of a learned prior (Lyo & Savin) into the user cache")
+    p.add_argument("--prior", default="swissroll", choices=("swissroll", "swissroll-gated", "digits"),
+                   help="swissroll: the 2x48 tree and the 1-layer control; swissroll-gated: the tree with gated "
+                        "sensory and context inputs; digits: the 3x128 tree and the 1-layer control (12-D PCA)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="directory for denoiser_seed<K>*.npz (default: the package's data directory)")
-    p.add_argument("--steps", type=int, default=40000, help="Adam steps (default 40000)")
+    p.add_argument("--out", help="directory for <prior>_<tree>_seed<K>.npz (default: ~/.cache/spikelearn/denoisers, "
+                                 "or $SPIKELEARN_CACHE/denoisers)")
+    p.add_argument("--steps", type=int, help="Adam steps (default: the prior's, as packaged)")
 
     p = sub.add_parser("clean", help="remove the temporary directories that killed runs left in a runs folder")
     p.add_argument("runs_dir", metavar="RUNS_DIR", help="a runs root (--out of `spikelearn run`) or one scenario's folder")
@@ -507,13 +511,14 @@ def cmd_export(args):
 
 
 def cmd_train_denoiser(args):
-    from pathlib import Path
+    from .tasks.lyo2024.learned import train_prior
 
-    from .tasks.lyo2024.mixtures import train_packaged_denoisers
-
-    out = args.out or str(Path(__file__).parent / "tasks" / "data")
-    paths = train_packaged_denoisers(args.seed, directory=out, steps=args.steps)
-    print(f"trained denoisers written: {paths}")
+    if args.seed < 0:
+        raise SystemExit(f"spikelearn train-denoiser: --seed must be >= 0, found: {args.seed}")
+    if args.steps is not None and args.steps < 1:
+        raise SystemExit(f"spikelearn train-denoiser: --steps must be >= 1, found: {args.steps}")
+    paths = train_prior(args.prior, args.seed, directory=args.out, steps=args.steps)
+    print("trained trees written: " + ", ".join(str(p) for p in paths))
     return 0
 
 

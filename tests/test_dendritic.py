@@ -218,7 +218,7 @@ def test_brian2_dendritic_tree_matches_numpy_denoiser(dreg):
         net.run(defaultclock.dt)  # t = 0: u = 0, g2 = 0, so x does not move; eps is computed
         group = ctx.groups[soma]
         got = np.stack([group.eps1[:], group.eps2[:]], axis=1)
-        np.testing.assert_allclose(got, lyo_sampler.denoiser_eps(params, x, 0.0), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(got, ref.denoiser_eps(params, x, 0.0), rtol=1e-9, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -277,8 +277,6 @@ def test_posterior_scenario_claims(dreg, tmp_path):
 @pytest.mark.long
 @pytest.mark.standalone
 def test_swissroll_deep_tree_passes_and_single_layer_fails(dreg, tmp_path):
-    if not ref.denoiser_path(0).exists() or not ref.denoiser_path(0, 1).exists():
-        pytest.skip("denoiser weights not packaged; run `spikelearn train-denoiser --seed 0`")
     outcome = _run(dreg, tmp_path, "dendritic_swissroll")
     c = _claims(outcome.claims)
     assert _passed(c["deep_sliced_wasserstein"]), c["deep_sliced_wasserstein"]

@@ -1,11 +1,12 @@
-"""NumPy oracle of the oscillation-gated Langevin sampler and the dendritic denoiser (Lyo & Savin 2024) that
-the `lyo2024` task runs in Brian2: the diffused mixture's score, the sampler, the denoiser's output, for tests only."""
+"""NumPy oracle of the oscillation-gated Langevin sampler (Lyo & Savin 2024) that the `lyo2024` task runs in
+Brian2: the diffused mixture's score and the sampler, for tests only (the denoiser's NumPy forward pass is
+:func:`spikelearn.tasks.lyo2024.mixtures.denoiser_eps`)."""
 
 import numpy as np
 
-from spikelearn.tasks.lyo2024.mixtures import Mixture, _features, _softplus, oscillation, schedule
+from spikelearn.tasks.lyo2024.mixtures import Mixture, oscillation, schedule
 
-__all__ = ["denoiser_eps", "diffused", "langevin_sampler", "mixture_score", "simulate_sampler"]
+__all__ = ["diffused", "langevin_sampler", "mixture_score", "simulate_sampler"]
 
 
 def diffused(mixture, abar):
@@ -107,16 +108,3 @@ def langevin_sampler(mixture, x0, n_samples, interval, dt, rng, temperature=1.0)
             x = x + mixture_score(x, mixture, 1.0) * dt + np.sqrt(2 * temperature * dt) * rng.standard_normal(x.shape)
         out.append(x.copy())
     return np.array(out)
-
-
-def denoiser_eps(params, x, u):
-    """Noise prediction ``eps_hat(x, u)`` of a softplus dendritic tree.
-
-    ``params`` holds ``W1, b1, ..., WL, bL`` (hidden softplus layers, ``W1`` of shape (4, H1): inputs
-    ``x1, x2, cos(pi u), sin(pi u)``) and ``Wout, bout`` (linear somatic readout to 2 outputs).
-    """
-    h = _features(np.atleast_2d(x), u)
-    n_layers = int(params["n_layers"])
-    for layer in range(1, n_layers + 1):
-        h = _softplus(h @ params[f"W{layer}"] + params[f"b{layer}"])
-    return h @ params["Wout"] + params["bout"]

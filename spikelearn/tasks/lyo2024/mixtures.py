@@ -13,8 +13,9 @@ independently of Brian2:
   manifold;
 - a NumPy Euler-Maruyama simulation of the oscillation-gated sampler (:func:`simulate_sampler`), used for
   calibration and as the negative controls' reference;
-- the swiss-roll data set and the offline training of the epsilon-prediction dendritic denoiser
-  (:func:`train_denoiser`, :func:`load_denoiser`, :func:`denoiser_eps`).
+- the swiss-roll data set and the offline training of epsilon-prediction dendritic denoisers
+  (:func:`train_denoiser`, :func:`load_denoiser`, :func:`denoiser_eps`; which trees exist and where
+  their weights live: :mod:`spikelearn.tasks.lyo2024.learned`).
 
 Conventions: ``u(t) = (1 - cos 2 pi t / T) / 2``; ``beta(u) = beta_min + (beta_max - beta_min) u``;
 ``abar(u) = exp(-beta_min u - (beta_max - beta_min) u^2 / 2)``; noise power ``g^2 = beta(u) |du/dt|``.
@@ -47,10 +48,8 @@ __all__ = [
     "swiss_roll_curve",
     "manifold_distance",
     "train_denoiser",
+    "denoiser_eps",
     "load_denoiser",
-    "denoiser_path",
-    "train_packaged_denoisers",
-    "PACKAGED_TREES",
     "SWISS_T_RANGE",
     "SWISS_SCALE",
     "SWISS_NOISE",
@@ -359,30 +358,44 @@ def _sigmoid(z):
     return 0.5 * (1 + np.tanh(0.5 * z))
 
 
-def _features(x, u):
+def _features(x, u, cond=None):
+    """Inputs of the first dendritic layer: ``x`` (n, d), ``cos(pi u)``, ``sin(pi u)``, then ``cond`` (n, k)."""
     u = np.broadcast_to(np.asarray(u, dtype=float), (x.shape[0],))
-    return np.concatenate([x, np.cos(np.pi * u)[:, None], np.sin(np.pi * u)[:, None]], axis=1)
+    parts = [x, np.cos(np.pi * u)[:, None], np.sin(np.pi * u)[:, None]]
+    if cond is not None:
+        parts.append(np.broadcast_to(np.asarray(cond, dtype=float), (x.shape[0], np.shape(cond)[-1])))
+    return np.concatenate(parts, axis=1)
 
 
-def _init_params(rng, hidden):
-    sizes = [4] + list(hidden)
-    params = {"n_layers": np.array(len(hidden))}
+def _init_params(rng, hidden, d=2, n_cond=0):
+    sizes = [d + 2 + n_cond] + list(hidden)
+    params = {"n_layers": np.array(len(hidden)), "d": np.array(d), "n_cond": np.array(n_cond)}
     for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
         params[f"W{layer}"] = rng.standard_normal((a, b)) * np.sqrt(2.0 / a)
         params[f"b{layer}"] = np.zeros(b)
-    params["Wout"] = rng.standard_normal((sizes[-1], 2)) * np.sqrt(1.0 / sizes[-1])
-    params["bout"] = np.zeros(2)
+    params["Wout"] = rng.standard_normal((sizes[-1], d)) * np.sqrt(1.0 / sizes[-1])
+    params["bout"] = np.zeros(d)
     return params
 
 
-def _loss_and_grads(params, x, u, eps):
+def _forward(params, x, u, cond=None):
     n_layers = int(params["n_layers"])
-    acts, pre = [_features(x, u)], []
+    acts, pre = [_features(x, u, cond)], []
     for layer in range(1, n_layers + 1):
         z = acts[-1] @ params[f"W{layer}"] + params[f"b{layer}"]
         pre.append(z)
         acts.append(_softplus(z))
-    out = acts[-1] @ params["Wout"] + params["bout"]
+    return acts[-1] @ params["Wout"] + params["bout"], acts, pre
+
+
+def denoiser_eps(params, x, u, cond=None):
+    """Noise prediction ``eps_hat(x, u[, cond])`` of a softplus dendritic tree (NumPy), shape of ``x``."""
+    return _forward(params, np.atleast_2d(np.asarray(x, dtype=float)), u, cond)[0]
+
+
+def _loss_and_grads(params, x, u, eps, cond=None):
+    n_layers = int(params["n_layers"])
+    out, acts, pre = _forward(params, x, u, cond)
     err = out - eps
     loss = float(np.mean(np.sum(err**2, axis=1)))
     grads = {}
@@ -400,12 +413,12 @@ def _loss_and_grads(params, x, u, eps):
 
 
 def train_denoiser(seed, path=None, hidden=(64, 64), steps=30000, batch=512, lr=3e-3, n_data=20000,
-                   u_min=1e-3):
-    """Train the epsilon-prediction dendritic denoiser on the swiss roll (NumPy, Adam).
+                   u_min=1e-3, data=None, condition=None, n_cond=0):
+    """Train an epsilon-prediction dendritic denoiser (NumPy, Adam).
 
-    Loss ``E |eps_hat(sqrt(abar) x0 + sqrt(1-abar) eps, u) - eps|^2`` with ``u ~ U[u_min, 1]``,
-    ``x0`` from a fixed data set of ``n_data`` swiss-roll points; the learning rate decays with a cosine
-    schedule. Fully determined by ``seed`` and the arguments.
+    Loss ``E |eps_hat(sqrt(abar) x0 + sqrt(1-abar) eps, u[, c]) - eps|^2`` with ``u ~ U[u_min, 1]``,
+    ``x0`` from a fixed data set (by default ``n_data`` swiss-roll points drawn from ``seed``); the
+    learning rate decays with a cosine schedule. Fully determined by ``seed`` and the arguments.
 
     Parameters
     ----------
@@ -414,11 +427,16 @@ def train_denoiser(seed, path=None, hidden=(64, 64), steps=30000, batch=512, lr=
         Where to write the weights (``.npz``); not written when None.
     hidden : tuple of int
         Sizes of the softplus dendritic layers (one entry: the single-layer tree control).
+    data : ndarray, shape (n, d), optional
+        Training points (default: the swiss roll).
+    condition : callable, optional
+        ``condition(rng, x0) -> (batch, n_cond)`` inputs the tree receives besides ``x`` and the phase
+        (a conditional denoiser: it learns the score of ``p(x0 | c)``); requires ``n_cond``.
 
     Returns
     -------
     params : dict
-        The weights plus ``n_layers``, ``seed``, ``steps`` and ``final_loss``.
+        The weights plus ``n_layers``, ``d``, ``n_cond``, ``seed``, ``steps`` and ``final_loss``.
     """
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, found: {seed}")
@@ -427,21 +445,25 @@ def train_denoiser(seed, path=None, hidden=(64, 64), steps=30000, batch=512, lr=
         raise ValueError(f"hidden must list positive layer sizes, found: {hidden}")
     if steps < 1 or batch < 1:
         raise ValueError(f"steps and batch must be >= 1, found: steps={steps}, batch={batch}")
+    if (condition is None) != (n_cond == 0):
+        raise ValueError(f"a condition needs n_cond > 0 and n_cond > 0 a condition, found n_cond={n_cond}")
     rng = np.random.default_rng(seed)
-    data = swiss_roll(n_data, rng)
-    params = _init_params(rng, hidden)
-    keys = [k for k in params if k != "n_layers"]
+    data = swiss_roll(n_data, rng) if data is None else np.asarray(data, dtype=float)
+    n_data, d = data.shape
+    params = _init_params(rng, hidden, d, n_cond)
+    keys = [k for k in params if k not in ("n_layers", "d", "n_cond")]
     m = {k: np.zeros_like(params[k]) for k in keys}
     v = {k: np.zeros_like(params[k]) for k in keys}
     b1, b2, eps_adam = 0.9, 0.999, 1e-8
     losses = []
     for step in range(1, steps + 1):
         x0 = data[rng.integers(0, n_data, size=batch)]
+        cond = condition(rng, x0) if condition is not None else None
         u = rng.uniform(u_min, 1.0, size=batch)
         _, abar = schedule(u)
-        eps = rng.standard_normal((batch, 2))
+        eps = rng.standard_normal((batch, d))
         x = np.sqrt(abar)[:, None] * x0 + np.sqrt(1 - abar)[:, None] * eps
-        loss, grads = _loss_and_grads(params, x, u, eps)
+        loss, grads = _loss_and_grads(params, x, u, eps, cond)
         losses.append(loss)
         rate = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
         for k in keys:
@@ -462,37 +484,14 @@ def train_denoiser(seed, path=None, hidden=(64, 64), steps=30000, batch=512, lr=
     return params
 
 
-PACKAGED_TREES = {2: (48, 48), 1: (96,)}
-
-
-def train_packaged_denoisers(seed, directory=None, steps=40000):
-    """Train the two trees the swiss-roll scenario uses, as packaged: the two-layer tree (2 x 48 softplus
-    units) and the single-layer control with the same number of units (96); ``seed`` fixes both.
-
-    This is what ``spikelearn train-denoiser --seed <k>`` runs (about 15 + 15 minutes on one core).
-    Returns the paths written.
-    """
-    paths = []
-    for layers, hidden in PACKAGED_TREES.items():
-        path = denoiser_path(seed, layers)
-        if directory is not None:
-            path = Path(directory) / path.name
-        train_denoiser(seed, path, hidden=hidden, steps=steps)
-        paths.append(path)
-    return paths
-
-
-def denoiser_path(seed, layers=2):
-    """Path of the packaged weights for ``seed`` (two-layer tree) or the single-layer control."""
-    suffix = "" if layers == 2 else f"_{layers}layer"
-    return Path(__file__).parent / "data" / f"denoiser_seed{int(seed)}{suffix}.npz"
-
-
 def load_denoiser(path):
     """Load denoiser weights written by :func:`train_denoiser`."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"denoiser weights not found: {path}; train them with "
-                                f"`spikelearn train-denoiser --seed <k>`")
+                                f"`spikelearn train-denoiser --prior <name> --seed <k>`")
     with np.load(path) as f:
-        return {k: f[k] for k in f.files}
+        params = {k: f[k] for k in f.files}
+    params.setdefault("d", np.array(params["Wout"].shape[1]))
+    params.setdefault("n_cond", np.array(params["W1"].shape[0] - int(params["d"]) - 2))
+    return params

@@ -15,7 +15,7 @@ Three scenarios (see ``scenarios/dendritic_*.toml``), all read from the run dire
   name). The exact population switches branch parameters (claims: mode weights and posterior mean per
   pattern); the additive population adds a likelihood drift (its bias is measured and reported).
 - :class:`DendriticSwissRoll` (``dendritic_swissroll``): a learned epsilon-prediction dendritic tree
-  (weights from :func:`spikelearn.tasks.lyo2024.mixtures.train_denoiser`, packaged) built as
+  (weights from :func:`spikelearn.tasks.lyo2024.mixtures.train_denoiser`; seed 0 packaged) built as
   ``somas -> layer 1 -> layer 2 -> somas`` with summed-variable Synapses; a single-layer tree of the same
   number of units is the negative control. Claims: sliced Wasserstein distance and median distance to
   the manifold for the deep tree; the single-layer tree fails at least one of them.
@@ -30,6 +30,7 @@ import numpy as np
 from spikelearn.errors import BuildError
 from spikelearn.network import Connection, Population, Record
 from spikelearn.plugin import Claim, Model, Param, Task, TaskOutcome
+from spikelearn.tasks.lyo2024 import learned
 from spikelearn.tasks.lyo2024 import mixtures as ref
 
 __all__ = [
@@ -240,18 +241,19 @@ def _check_model(ctx, pop, models):
         raise BuildError(f"dendritic task: population '{pop}' must use model {' or '.join(models)}, found: {model}")
 
 
-def _record_sampler(ctx, pop, period, trace_chains, trace_dt, origin=""):
+def _record_sampler(ctx, pop, period, trace_chains, trace_dt, origin="", variables=("x1", "x2")):
     """Records of a sampler population: every chain at each trough and peak (``<pop>_cycles``, every
     ``period/2``) and the first ``trace_chains`` chains every ``trace_dt`` (``<pop>_trace``)."""
-    ctx.net.add(Record("state", f"{pop}_cycles", pop, ("x1", "x2"), True, period / 2, origin=origin))
+    ctx.net.add(Record("state", f"{pop}_cycles", pop, tuple(variables), True, period / 2, origin=origin))
     n = min(int(trace_chains), ctx.net.populations[pop].size)
     if n > 0:
-        ctx.net.add(Record("state", f"{pop}_trace", pop, ("x1", "x2"), list(range(n)), trace_dt, origin=origin))
+        ctx.net.add(Record("state", f"{pop}_trace", pop, tuple(variables)[:2], list(range(n)), trace_dt,
+                           origin=origin))
 
 
-def _cycle_samples(result, pop, period, discard):
+def _cycle_samples(result, pop, period, discard, variables=("x1", "x2")):
     st = result.state(f"{pop}_cycles")
-    troughs, peaks = split_cycles(st["t"], (st["x1"], st["x2"]), period)
+    troughs, peaks = split_cycles(st["t"], [st[v] for v in variables], period)
     if troughs.shape[0] <= discard + 2:
         raise ValueError(f"population '{pop}': {troughs.shape[0]} troughs recorded; need more than "
                          f"discard_cycles + 2 = {discard + 2}")
@@ -579,7 +581,7 @@ class DendriticSwissRoll(Task):
     parameters = {
         "deep": Param("deep", "dendritic_tree_soma population driven by the two-layer tree", kind="str"),
         "shallow": Param("shallow", "population driven by the single-layer tree ('' = none)", kind="str"),
-        "weights_seed": Param(0, "seed of the packaged denoiser weights (denoiser_seed<k>.npz)", kind="int"),
+        "weights_seed": Param(0, "seed of the trained trees (spikelearn train-denoiser --prior swissroll)", kind="int"),
         "discard_cycles": Param(1, "cycles discarded at the start", kind="int"),
         "trace_chains": Param(3, "chains whose trajectory is recorded finely", kind="int"),
         "trace_dt": Param("1*ms", "sampling step of the trajectory traces"),
@@ -598,7 +600,7 @@ class DendriticSwissRoll(Task):
         p = ctx.params
         for pop, layers in self._trees(p):
             _check_model(ctx, pop, ("dendritic_tree_soma",))
-            weights = ref.load_denoiser(ref.denoiser_path(int(p["weights_seed"]), layers))
+            weights = learned.load_tree("swissroll", "deep" if layers == 2 else "shallow", int(p["weights_seed"]))
             if int(weights["n_layers"]) != layers:
                 raise BuildError(f"dendritic_swissroll: weights for '{pop}' have {int(weights['n_layers'])} layers, "
                                  f"expected {layers}")
@@ -674,30 +676,42 @@ class DendriticSwissRoll(Task):
         return paths
 
 
-def build_tree(ctx, soma, weights, period):
+def build_tree(ctx, soma, weights, period, inputs=(), phase_u=None):
     """Describe the dendritic tree of population ``soma`` (its name) from denoiser ``weights``: adds the
     layers and their connections to ``ctx.net`` (a `NetworkDescription`) and the output biases to the
     soma's initial values; returns the added populations and connections. Creates no Brian2 object.
 
-    ``soma -> layer 1`` (``z_in = w_x1 x1 + w_x2 x2``), ``layer l -> layer l+1`` (``z_in = w h``, all
-    units of one chain), ``last layer -> soma`` (``eps_in1 = w1 h``, ``eps_in2 = w2 h``), all summed
-    variables; the layers' ``order`` makes the summed updates run in sequence within one time step.
+    ``soma -> layer 1`` (``z_in = wa1 x1 + ... + wad xd``), ``layer l -> layer l+1`` (``z_in = w h``, all
+    units of one chain), ``last layer -> soma`` (``eps_in<i> = w<i> h``), all summed variables; the
+    layers' ``order`` makes the summed updates run in sequence within one time step. ``inputs`` are the
+    Brian2 expressions of a conditional tree's further inputs (one per row of ``W1`` after ``x`` and the
+    phase); ``phase_u`` the expression of the noise level the first layer reads (default: the oscillation).
     """
+    from spikelearn.models.dendritic import phase_expr
+
     net = ctx.net
     origin = f"dendritic tree of {soma}"
     n = net.populations[soma].size
     n_layers = int(weights["n_layers"])
+    d = int(weights.get("d", 2))
+    inputs = list(inputs)
+    if weights["W1"].shape[0] != d + 2 + len(inputs):
+        raise BuildError(f"dendritic tree of '{soma}': its first layer has {weights['W1'].shape[0]} inputs, "
+                         f"found {d} coordinates + 2 phase inputs + {len(inputs)} further inputs")
     layer_model = ctx.registry.get("models", "dendritic_layer")
     layers = []
     for layer in range(1, n_layers + 1):
         W, b = weights[f"W{layer}"], weights[f"b{layer}"]
         H = W.shape[1]
-        # one small model per layer: the layer's equations depend on whether it reads the oscillation phase
-        model = Model.from_code(f"dendritic_layer{layer}", layer_model.equations_for({"phase_input": layer == 1}),
+        first = layer == 1
+        # one small model per layer: only the first reads the oscillation phase and the further inputs
+        eq_params = {"phase_input": first, "phase_u": phase_u or phase_expr(), "inputs": inputs if first else []}
+        model = Model.from_code(f"dendritic_layer{layer}", layer_model.equations_for(eq_params),
                                 description=layer_model.description, reference=layer_model.reference)
         initial = {"bias": np.tile(b, n)}
-        if layer == 1:
-            initial.update(w_cos=np.tile(W[2], n), w_sin=np.tile(W[3], n))
+        if first:
+            initial.update(w_cos=np.tile(W[d], n), w_sin=np.tile(W[d + 1], n))
+            initial.update({f"w_in{k}": np.tile(W[d + 2 + k], n) for k in range(len(inputs))})
         initial["chain"] = np.repeat(np.arange(n), H)
         layers.append(Population(f"{soma}_layer{layer}", "dendritic_layer", n * H, {"period": period},
                                  definition=model, initial=initial, order=-2 * (n_layers - layer + 2),
@@ -706,10 +720,12 @@ def build_tree(ctx, soma, weights, period):
     # soma -> layer 1
     W1 = weights["W1"]
     H1 = W1.shape[1]
-    conns.append(Connection(f"{soma}_to_layer1", soma, layers[0].name, weight=None,
-                            model="wa : 1 (constant)\nwb : 1 (constant)\nz_in_post = wa*x1_pre + wb*x2_pre : 1 (summed)",
+    dims = range(1, d + 1)
+    model = "\n".join([f"wa{i} : 1 (constant)" for i in dims]
+                      + ["z_in_post = " + " + ".join(f"wa{i}*x{i}_pre" for i in dims) + " : 1 (summed)"])
+    conns.append(Connection(f"{soma}_to_layer1", soma, layers[0].name, weight=None, model=model,
                             i=np.repeat(np.arange(n), H1), j=np.arange(n * H1),
-                            initial={"wa": np.tile(W1[0], n), "wb": np.tile(W1[1], n)}, origin=origin))
+                            initial={f"wa{i}": np.tile(W1[i - 1], n) for i in dims}, origin=origin))
     for layer in range(2, n_layers + 1):
         W = weights[f"W{layer}"]
         Ha, Hb = W.shape
@@ -721,15 +737,14 @@ def build_tree(ctx, soma, weights, period):
                                 namespace={"period": period}, origin=origin))
     Wout = weights["Wout"]
     HL = Wout.shape[0]
-    conns.append(Connection(f"{soma}_tree_to_soma", layers[-1].name, soma, weight=None,
-                            model="w1 : 1 (constant)\nw2 : 1 (constant)\n"
-                                  "eps_in1_post = w1*h_pre : 1 (summed)\neps_in2_post = w2*h_pre : 1 (summed)",
+    model = "\n".join([f"w{i} : 1 (constant)" for i in dims] + [f"eps_in{i}_post = w{i}*h_pre : 1 (summed)" for i in dims])
+    conns.append(Connection(f"{soma}_tree_to_soma", layers[-1].name, soma, weight=None, model=model,
                             i=np.arange(n * HL), j=np.repeat(np.arange(n), HL),
-                            initial={"w1": np.tile(Wout[:, 0], n), "w2": np.tile(Wout[:, 1], n)},
+                            initial={f"w{i}": np.tile(Wout[:, i - 1], n) for i in dims},
                             namespace={"period": period}, origin=origin))
     for item in layers + conns:
         net.add(item)
-    net.populations[soma].initial.update(eps_bias1=float(weights["bout"][0]), eps_bias2=float(weights["bout"][1]))
+    net.populations[soma].initial.update({f"eps_bias{i}": float(weights["bout"][i - 1]) for i in dims})
     return layers + conns
 
 
