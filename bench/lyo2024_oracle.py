@@ -47,11 +47,11 @@ DIGITS = {"dt": 0.5e-3, "duration": 1.1, "discard": 1, "chains": 200, "period": 
 
 
 def up(v, step):
-    return math.ceil(v / step - 1e-9) * step
+    return round(math.ceil(v / step - 1e-9) * step, 6)
 
 
 def down(v, step):
-    return math.floor(v / step + 1e-9) * step
+    return round(math.floor(v / step + 1e-9) * step, 6)
 
 
 def stats(values):
