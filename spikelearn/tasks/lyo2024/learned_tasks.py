@@ -398,7 +398,7 @@ class DendriticDigits(Task):
                          np.concatenate([x[:10, 0], x[-1, 1:11]])))
         for ax, (title, z) in zip(axes[:, 0], rows):
             imgs = to_image(np.nan_to_num(z))
-            strip = np.concatenate([np.pad(im.reshape(8, 8), 1, constant_values=1) for im in imgs], axis=1)
+            strip = np.concatenate([np.pad(im.reshape(8, 8), 1) for im in imgs], axis=1)  # white gaps
             ax.imshow(strip, cmap="gray_r", vmin=0, vmax=1)
             labels = clf.predict(np.nan_to_num(z))
             ax.set_title(f"{title}  (classified: {''.join(str(v) for v in labels)})", fontsize=8)
