@@ -23,6 +23,7 @@ first). :func:`sample_tree` is the NumPy simulation of the oscillation-gated sam
 the oracle the Brian2 circuits are compared with.
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ __all__ = [
     "frechet_distance",
     "sliced_wasserstein_nd",
 ]
+
+logger = logging.getLogger(__name__)
 
 SENSORY_SIGMA = 0.25
 CONTEXT_TAU = 0.2
@@ -163,7 +166,10 @@ def load_tree(prior, tree, seed):
     if not path.exists():
         raise BuildError(f"no trained {prior} tree '{tree}' for seed {int(seed)} in {cache_dir()} or the package; "
                          f"train it: spikelearn train-denoiser --prior {prior} --seed {int(seed)}")
-    return ref.load_denoiser(path)
+    params = ref.load_denoiser(path)
+    logger.info("%s tree '%s', seed %d: %s (%d Adam steps, final loss %.4f)", prior, tree, int(seed), path,
+                int(params.get("steps", -1)), float(params.get("final_loss", float("nan"))))
+    return params
 
 
 def _check_prior(prior, tree=None):
