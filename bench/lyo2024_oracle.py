@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from spikelearn.tasks.lyo2024 import learned  # noqa: E402
 from spikelearn.tasks.lyo2024 import mixtures as ref  # noqa: E402
-from spikelearn.tasks.lyo2024.learned_tasks import (digit_classifier, digit_metrics, gate_sequence,  # noqa: E402
-                                                    lag1_residual_correlation, pattern_samples)
+from spikelearn.tasks.lyo2024.learned_tasks import (digit_classifier, digit_metrics,  # noqa: E402
+                                                    lag1_residual_correlation)
+from spikelearn.tasks.lyo2024.task import gate_sequence, pattern_samples  # noqa: E402
 
 SEEDS = [1, 2, 3, 4, 5]
 # the scenarios' settings (scenarios/dendritic_swissroll_posterior.toml, scenarios/dendritic_digits.toml)

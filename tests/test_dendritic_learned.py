@@ -15,7 +15,8 @@ import pytest
 
 from spikelearn.tasks.lyo2024 import learned
 from spikelearn.tasks.lyo2024 import mixtures as ref
-from spikelearn.tasks.lyo2024.learned_tasks import gate_sequence, lag1_residual_correlation, pattern_samples
+from spikelearn.tasks.lyo2024.learned_tasks import lag1_residual_correlation
+from spikelearn.tasks.lyo2024.task import gate_sequence, pattern_samples
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,8 @@ __all__ = [
     "DendriticPosterior",
     "DendriticSwissRoll",
     "split_cycles",
+    "gate_sequence",
+    "pattern_samples",
     "prior_claims",
     "decode_readout",
     "within_mode_stats",
@@ -79,6 +81,25 @@ def split_cycles(t, values, period):
         raise ValueError("recording times are not multiples of period/2; record the sampler with dt = period/2")
     x = np.stack([np.asarray(v, dtype=float) for v in values], axis=-1).transpose(1, 0, 2)
     return x[half % 2 == 0], x[half % 2 == 1]
+
+
+def gate_sequence(n_cycles):
+    """Gate pattern of each cycle: (0,0), (1,0), (0,1), (1,1), repeating; shape (n_cycles, 2)."""
+    return np.array([ref.gate_patterns()[c % 4] for c in range(n_cycles)], dtype=float)
+
+
+def pattern_samples(troughs, discard):
+    """Trough samples grouped by the gate pattern of the cycle they end (trough ``k+1`` ends cycle ``k``;
+    cycles before ``discard`` left out): dict pattern -> array (n_cycles_of_pattern, n_chains, d)."""
+    patterns = gate_sequence(troughs.shape[0] - 1)
+    out = {}
+    for pattern in ref.gate_patterns():
+        sel = [c for c in range(troughs.shape[0] - 1) if c >= discard and tuple(patterns[c].astype(int)) == pattern]
+        if not sel:
+            raise ValueError(f"no complete cycle of gate pattern {pattern} after discard_cycles = {discard}; "
+                             f"the run needs at least {discard + 4} cycles")
+        out[pattern] = troughs[np.array(sel) + 1]
+    return out
 
 
 def _prior_of(params):
@@ -446,7 +467,7 @@ class DendriticPosterior(Task):
             raise BuildError(f"dendritic_posterior: populations {pops} must exist and share one period, found: {periods}")
         period = periods.pop()
         n_cycles = int(np.ceil(float(ctx.duration) / period)) + 1
-        patterns = np.array([ref.gate_patterns()[c % 4] for c in range(n_cycles)], dtype=float)
+        patterns = gate_sequence(n_cycles)
         from brian2 import second
 
         for k, name in enumerate(GATE_NAMES):
@@ -465,17 +486,10 @@ class DendriticPosterior(Task):
         params = _population_params(result, pop)
         period = float(params["period"])
         troughs, _ = _cycle_samples(result, pop, period, discard)
-        patterns = result.array("gate_patterns")
-        out = {}
-        cycles = np.arange(troughs.shape[0] - 1)  # trough k+1 ends cycle k
-        for pattern in ref.gate_patterns():
-            sel = [c for c in cycles if c >= discard and tuple(patterns[c].astype(int)) == pattern]
-            if not sel:  # a run too short for every pattern to get a whole cycle after the discarded ones
-                raise ValueError(f"population '{pop}': no complete cycle of gate pattern {pattern} after "
-                                 f"discard_cycles = {discard}; the run needs at least {discard + 4} cycles "
-                                 f"({(discard + 4) * period:g} s)")
-            out[pattern] = troughs[np.array(sel, dtype=int) + 1]
-        return params, out
+        try:
+            return params, pattern_samples(troughs, discard)
+        except ValueError as e:  # a run too short for every pattern to get a whole cycle after the discarded ones
+            raise ValueError(f"population '{pop}': {e} ({(discard + 4) * period:g} s)") from None
 
     def evaluate(self, result):
         p = result.params
