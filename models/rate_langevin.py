@@ -7,8 +7,9 @@ sigma sqrt(1/tau) dB`` with the sharp softplus ``f(x) = log(1 + exp(gamma x))/ga
 ``p(r|s) ∝ exp(-2E/sigma^2)``. ``I_rec``, ``I_in`` and ``I_b`` are targets of summed-variable connections
 (``summed = "I_rec_post = w*r_pre"``).
 
-``rate_cosine_input``: ``r = gain*[cos(theta_stim(t) - phi_i)]_+`` with ``phi_i = 2 pi i / N``; the
-stimulus angle ``theta_stim`` is a TimedArray the task puts in the namespace.
+``rate_cosine_input``: ``r = gain*[cos(theta - phi_i)]_+`` with ``phi_i = 2 pi i / N``, computed at the start of
+every step; ``theta`` is a linked variable: the task links it to the variable of a population that holds the
+stimulus angle (e.g. the drifting angle of ``reward_coding``).
 
 ``rate_constant``: a constant rate ``r = rate`` (a bias unit).
 """
@@ -50,7 +51,7 @@ class RateLangevin(Model):
 
 class CosineInput(Model):
     name = "rate_cosine_input"
-    description = "Input rates gain*[cos(theta_stim(t) - 2 pi i/N)]_+ (theta_stim: a TimedArray of the task)"
+    description = "Input rates gain*[cos(theta - 2 pi i/N)]_+ (theta: linked to a stimulus angle by the task)"
     reference = "Bredenberg, Simoncelli & Savin (2020) NeurIPS 33"
     parameters = {
         "gain": Param("1.0", "peak input rate"),
@@ -59,16 +60,17 @@ class CosineInput(Model):
     # r_pre do not need this group's parameters in their own namespace
     equations = """
     r : 1
+    theta : 1 (linked)
     """
 
     def group(self, name, size, params, ctx):
         from spikelearn.errors import BuildError
 
-        if ctx is not None and "theta_stim" not in ctx.namespace:
-            raise BuildError(f"population '{name}' (model rate_cosine_input) needs a TimedArray 'theta_stim' in "
-                             "the namespace; a task such as reward_coding provides it")
+        if ctx is not None and "theta" not in ctx.net.populations[name].links:
+            raise BuildError(f"population '{name}' (model rate_cosine_input) needs its variable 'theta' linked to "
+                             "a stimulus angle; a task such as reward_coding links it")
         spec = super().group(name, size, params, ctx)
-        code = "r = gain*clip(cos(theta_stim(t) - 2*pi*i/N), 0, inf)"
+        code = "r = gain*clip(cos(theta - 2*pi*i/N), 0, inf)"
         spec.operations.append(Operation(f"{name}_rates", "", code, when="start"))
         return spec
 

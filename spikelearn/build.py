@@ -55,6 +55,7 @@ class BuildContext:
         self.extra_reset = defaultdict(list)
         self.extra_events = defaultdict(dict)  # population -> {custom event: condition} (windowed spike records)
         self.groups = {}
+        self.pending_links = []  # (population, variable) linked to a population not built yet
         self.synapses = {}
         self.objects = []
         self.recorders = []
@@ -151,6 +152,10 @@ def build_network(scenario, registry, task=None, spike_inputs=None, copies=None)
             _build_population(net.populations[name], ctx, pop_ns[name], via_run_args)
         else:
             _build_connection(net.connections[name], ctx, plastic.get(name), via_run_args)
+    if ctx.pending_links:
+        waiting, var = ctx.pending_links[0]
+        raise BuildError(f"population '{waiting.name}': variable '{var}' is linked to "
+                         f"'{waiting.links[var][0]}', which is not a population")
     for op in net.operations.values():
         _build_operation(op, ctx)
     _add_recorders(ctx)
@@ -211,19 +216,31 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
         setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
         for event in events:  # after the reset has stored this step's spikes
             group.set_event_schedule(event, when="after_resets")
-    if pop.links:
-        from brian2 import linked_var
-
-        for var, (source, source_var, *index) in pop.links.items():
-            with at_key(f"{pop.origin or pop.name}: link of {var}"):
-                kwargs = {"index": np.asarray(index[0], dtype=int)} if index else {}
-                setattr(group, var, linked_var(ctx.groups[source], source_var, **kwargs))
+    ctx.groups[pop.name] = group
+    for var, (source, *_) in pop.links.items():
+        if source in ctx.groups:
+            _link(ctx, pop, var)
+        else:  # a population added later (e.g. by the task): linked once it exists
+            ctx.pending_links.append((pop, var))
     for var, value in pop.initial.items():
         with at_key(f"{pop.origin or pop.name}: initial value of {var}"):
             setattr(group, var, value)
-    ctx.groups[pop.name] = group
     _set_runtime_values(ctx, pop.name, group, via_run_args)
+    ready = [pl for pl in ctx.pending_links if pl[0].links[pl[1]][0] == pop.name]
+    ctx.pending_links = [pl for pl in ctx.pending_links if pl[0].links[pl[1]][0] != pop.name]
+    for waiting, var in ready:
+        _link(ctx, waiting, var)
     ctx.objects.append(group)
+
+
+def _link(ctx, pop, var):
+    """Make ``var`` of population ``pop`` a linked variable (its ``links`` entry)."""
+    from brian2 import linked_var
+
+    source, source_var, *index = pop.links[var]
+    with at_key(f"{pop.origin or pop.name}: link of {var}"):
+        kwargs = {"index": np.asarray(index[0], dtype=int)} if index else {}
+        setattr(ctx.groups[pop.name], var, linked_var(ctx.groups[source], source_var, **kwargs))
 
 
 def create_group(model, name, size, params, ctx=None, namespace=None, extra_equations="", extra_reset="",

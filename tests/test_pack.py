@@ -26,10 +26,11 @@ from spikelearn.results import RunResult
 from spikelearn.runner import check_packable, run_packed, run_scenario
 from spikelearn.scenario import builtin_scenarios, load_scenario, resolve_scenario_path
 
-REWARD_SHORT = ['populations.rates.size=5', 'task.parameters.n_train=1', 'task.parameters.n_test_angles=2',
-                'task.parameters.n_repeats=2', 'task.parameters.t_block="1*second"',
-                'task.parameters.t_settle="0.5*second"', 'task.parameters.record_dt="20*ms"', 'duration="9*second"',
-                'device="runtime"', 'device_options.target="numpy"']
+REWARD_SHORT = ['populations.rates.size=5', 'task.parameters.n_trials=1', 'task.parameters.t_trial="20*second"',
+                'task.parameters.t_hold="5*second"', 'task.parameters.t_transient="2*second"',
+                'task.parameters.t_test_settle="1*second"', 'task.parameters.n_test_angles=4',
+                'task.parameters.n_repeats=2', 'duration="100*second"', 'device="runtime"',
+                'device_options.target="numpy"']
 ALPHA = 0.01
 SEEDS = range(1, 11)
 
@@ -83,7 +84,7 @@ def _mann_whitney(a, b):
 
 @pytest.mark.parametrize("name, sets, metrics", [
     ("song-stdp", ['device="runtime"', 'duration="1*second"'], ("output_rate_overall_hz", "mean_weight_over_wmax")),
-    ("reward-estimation", REWARD_SHORT, ("error_before", "error_after", "mean_rate_after")),
+    ("reward-estimation", REWARD_SHORT, ("readout_error_before", "readout_error_after", "mean_rate_after")),
 ])
 def test_packed_copies_are_distributed_like_separate_runs(name, sets, metrics, registry, tmp_path):
     packed = _packed(name, sets, SEEDS, registry, tmp_path / "packed")

@@ -111,11 +111,11 @@ def test_a_short_run_end_to_end_writes_its_record_and_is_not_rerun(tmp_path):
 
 
 def test_a_control_with_its_own_claims_must_pass_them():
-    control = Job("reward-estimation", "off", 1, "cpp", must_pass=["control_off_error"])
-    assert verdict(control, "complete", [_claim("control_off_error", True)]) == (
-        True, "passes its own control_off_error, as a control must")
-    assert verdict(control, "complete", [_claim("control_off_error", False)])[1] == (
-        "control FAILS its own claim control_off_error")
+    control = Job("nudged-gradient", "feedback-none", 1, "cpp", must_pass=["no_feedback_no_hidden_change"])
+    assert verdict(control, "complete", [_claim("no_feedback_no_hidden_change", True)]) == (
+        True, "passes its own no_feedback_no_hidden_change, as a control must")
+    assert verdict(control, "complete", [_claim("no_feedback_no_hidden_change", False)])[1] == (
+        "control FAILS its own claim no_feedback_no_hidden_change")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -26,5 +26,5 @@ def test_show_names_where_each_item_comes_from(capsys):
 
 
 def test_show_refuses_bad_task_parameters_naming_the_key(capsys):
-    assert main(["show", "reward-estimation", "--set", 'task.parameters.t_settle="7*second"']) == 1
-    assert "task: task reward_coding: t_block (30 s) must be an integer multiple" in capsys.readouterr().err
+    assert main(["show", "reward-estimation", "--set", 'task.parameters.inputs="stimulus"']) == 1
+    assert "task: task reward_coding: no population 'stimulus' (parameter 'inputs')" in capsys.readouterr().err

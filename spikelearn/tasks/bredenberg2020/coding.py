@@ -1,152 +1,207 @@
-"""NumPy reference of reward-modulated Hebbian learning of task-specific codes.
+"""The protocol and the analysis of reward-modulated Hebbian codes (Bredenberg, Simoncelli & Savin 2020).
 
-Bredenberg, Simoncelli & Savin (2020) "Learning efficient task-dependent representations with synaptic
-plasticity", NeurIPS 33. A stochastic recurrent rate circuit (Euler-Maruyama, one step ``dt`` in time
-units)::
+The protocol is the authors' (``normative_plasticity_cr.py`` and ``pl_exp_params_cr.py`` of
+colinbredenberg/Efficient-Plasticity-Camera-Ready, commit c3f6cc4; docs/papers/bredenberg2020-authors-code.md):
+training trials of ``t_trial`` time units, each starting from ``r = r_init`` with the running averages reset and
+an angle drawn from the von Mises prior that then drifts (their ``mv_vonmises_update``); learning gated off for
+the first ``t_transient`` of every trial. Tests (no learning) hold each of the ``n_angles`` angles
+``-pi + 2 pi k/n_angles`` (the inputs' preferred angles) ``n_repeats`` times for ``t_hold``, in a shuffled
+order, without resets between holds. Optionally a second training session with the prior's mode moved and a
+third test (the prior-change experiment).
 
-    r <- clip(r + dt*(-finv(r) + W r + W_in s + b) + sigma*sqrt(dt)*xi, r_min, r_max)
-
-with the sharp softplus inverse ``finv(r) = r + log(1 - exp(-gamma*r))/gamma``. Inputs
-``s_k = gain*[cos(theta - phi_k)]_+`` (12 units); theta is constant within a block and drawn per block from
-the von Mises prior (mean 0, kappa). A readout ``y = D r`` learns by its own delta rule; the reward is
-
-- estimation: ``R = -||(cos theta, sin theta) - D r||^2``;
-- discrimination: ``R = t log y + (1-t) log(1-y)``, ``y = sigmoid(slope * D r)``, ``t = [theta in [0, pi)]``,
-  with ``y`` kept within ``[y_tol, 1 - y_tol]`` as in the authors' code (``R >= log(y_tol)``).
-
-Three-factor updates (gated off during the first ``t_settle`` of every block and in test blocks)::
-
-    W    += eta*dt*[(R - baseline*Rbar)*(r r^T - C)  - lam*W]
-    W_in += eta*dt*[(R - baseline*Rbar)*(r s^T - C_in) - lam_in*W_in]
-    b    += eta*dt*[(R - baseline*Rbar)*(r - c_b)    - lam_b*b]
-
-``C``, ``C_in``, ``c_b`` and ``Rbar`` are running averages (time constants ``tau_c`` and ``tau_r``). The order
-of one step is the order of the Brian2 task (:mod:`spikelearn.tasks.bredenberg2020.task`): rates, readout and
-reward, weight updates, running averages. The defaults are those of ``scenarios/reward_estimation.toml``:
-from the authors' code (Bredenberg et al., ``pl_exp_params_cr.py``) the initial weights ``W ~ U(-0.3,
-0.3)/sqrt(N)``, ``W_in ~ U(-0.5, 0.5)/sqrt(n_in)``, unit-gain inputs and the recurrent decay; a learning rate
-30x theirs (0.015 per time unit, for 2000 blocks; their runs are ~4x longer); a reward baseline with short
-running averages (``tau_c = tau_r = 2``, so that both have settled within ``t_settle`` after a block switch)
-and no decay of ``W_in`` and ``b``. (Brian2, seed 1: at 4x the rate for 500 blocks, the same ``eta T``, the
-shuffled-reward control lowered the refitted error by 32 %; at 0.015 x 2000 blocks it changes it by +3 %
-while learning still lowers it by 81 %: the uninformative third factor only diffuses the weights, an effect
-~ eta^2 T. ``reward-discrimination`` uses the same rule settings at 0.0015 x 2000 blocks with weaker initial
-input weights, ``U(-0.2, 0.2)/sqrt(n_in)``; at 0.006 x 500 blocks its shuffled control ran away, and at 0.02
-learning did.)
-Measured alternatives (NumPy, seed 1, 500 blocks): without a baseline the refitted-decoder error does not fall
-(+4 %); with a baseline but ``tau = 20/3`` (the authors' value) the shuffled-reward control runs away (the
-lagging ``Rbar`` and ``C`` correlate after block switches); with the authors' input/bias decays the error
-falls less (-25 % in Brian2 at ``eta = 0.03``, -30 % at 0.06) and the shuffled control destroys the code.
+The analysis works on test responses shaped ``(n_angles, n_repeats, n_samples, d)`` (population rates or the
+network's readout), the same arrays for the Brian2 task, the NumPy oracle and the authors' code
+(``bench/bredenberg2020_authors.py``).
 """
+
+import math
 
 import numpy as np
 
-__all__ = [ "schedule", "decoder_error", "classification_accuracy",
-           "discriminability", "region_mean"]
+__all__ = ["test_angles", "protocol", "wrap", "linear_fisher", "region_ratio", "readout_errors",
+           "prior_weighted", "refit_error", "readout_accuracy", "trial_curve"]
 
 
-def schedule(rng, n_train, n_test_angles=16, n_repeats=3, kappa=0.75, offset=0.0):
-    """Block angles and learning gates: test blocks, training blocks from the prior, test blocks.
+def test_angles(n):
+    """The ``n`` test angles ``-pi + 2 pi k/n`` (for 12: the preferred angles of the authors' inputs)."""
+    return -np.pi + 2 * np.pi * np.arange(n) / n
 
-    Returns ``theta`` (n_blocks,), ``learn`` (n_blocks,) 0/1 and ``phase`` (n_blocks,) with 0 = test
-    before, 1 = training, 2 = test after. Test angles are ``2*pi*(k + offset)/n_test_angles`` in a shuffled
-    order, each ``n_repeats`` times (``offset = 0.5`` keeps them off the category boundaries 0 and pi).
+
+def wrap(theta):
+    """Angles wrapped to ``[-pi, pi)``."""
+    return (np.asarray(theta, dtype=float) + np.pi) % (2 * np.pi) - np.pi
+
+
+def protocol(rng, steps, n_trials, n_angles=12, n_repeats=3, kappa=0.75, mu=0.0, n_trials_shift=0, mu_shift=0.0,
+             n_streams=1):
+    """The run's sessions as segments of ``steps["segment"]`` time steps.
+
+    ``steps`` gives ``trial``, ``hold``, ``transient`` and ``segment`` in time steps (``segment`` divides the
+    others). Sessions: test, train (``n_trials`` trials, prior mode ``mu``), test, and when ``n_trials_shift``
+    > 0 a second training session with the mode at ``mu + mu_shift`` and a third test. ``n_streams``
+    independent angle streams are drawn for training (the second one is the shuffled control's target).
+
+    Returns a dict of per-segment arrays: ``set`` (1: the angle is set at the segment's start), ``theta``
+    (n_segments, n_streams; the value set), ``move`` (1: the angle drifts), ``mu`` (the prior mode),
+    ``reset`` (1: rates and running averages restart), ``learn`` (1: plasticity on), ``session`` (0, 1, 2,
+    ...: test, train, test, train, test); and per session: ``test_order`` (list of angle arrays, one per
+    test session) and ``sessions`` (list of ``(kind, first segment, n_segments)``).
     """
-    if n_train < 0 or n_test_angles < 2 or n_repeats < 2:
-        raise ValueError(f"bad schedule sizes: n_train={n_train}, n_test_angles={n_test_angles}, "
-                         f"n_repeats={n_repeats} (n_repeats >= 2 for held-out decoding)")
-    test = np.tile(2 * np.pi * (np.arange(n_test_angles) + offset) / n_test_angles, n_repeats)
-    before = rng.permutation(test)
-    after = rng.permutation(test)
-    train = rng.vonmises(0.0, kappa, size=n_train) % (2 * np.pi)
-    theta = np.concatenate([before, train, after])
-    learn = np.concatenate([np.zeros(len(test)), np.ones(n_train), np.zeros(len(test))])
-    phase = np.concatenate([np.zeros(len(test)), np.ones(n_train), 2 * np.ones(len(test))]).astype(int)
-    return theta, learn, phase
+    seg = int(steps["segment"])
+    per_trial, per_hold = int(steps["trial"]) // seg, int(steps["hold"]) // seg
+    transient = int(steps["transient"]) // seg
+    angles = test_angles(n_angles)
+    rows, sessions, orders = [], [], []
+
+    def add(kind, n, fill):
+        first = sum(len(r["set"]) for r in rows)
+        block = {k: np.zeros(n) for k in ("set", "move", "mu", "reset", "learn")}
+        block["theta"] = np.zeros((n, n_streams))
+        block["session"] = np.full(n, len(sessions), dtype=int)
+        fill(block)
+        rows.append(block)
+        sessions.append((kind, first, n))
+
+    def test(block):
+        order = rng.permutation(np.tile(angles, n_repeats))
+        orders.append(order)
+        starts = np.arange(len(order)) * per_hold
+        block["set"][starts] = 1
+        block["theta"][starts] = order[:, None]
+        block["reset"][0] = 1
+
+    def train(m):
+        def fill(block):
+            starts = np.arange(n_trials if m == mu else n_trials_shift) * per_trial
+            block["set"][starts] = 1
+            block["reset"][starts] = 1
+            block["theta"][starts] = wrap(rng.vonmises(m, kappa, size=(len(starts), n_streams)))
+            block["move"][:] = 1
+            block["mu"][:] = m
+            block["learn"][:] = 1
+            for s in starts:
+                block["learn"][s:s + transient] = 0
+        return fill
+
+    add("test", n_angles * n_repeats * per_hold, test)
+    add("train", n_trials * per_trial, train(mu))
+    add("test", n_angles * n_repeats * per_hold, test)
+    if n_trials_shift > 0:
+        add("train", n_trials_shift * per_trial, train(mu + mu_shift))
+        add("test", n_angles * n_repeats * per_hold, test)
+    out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    out["test_order"] = orders
+    out["sessions"] = sessions
+    return out
 
 
-def _design(R):
-    return np.hstack([R, np.ones((len(R), 1))])
+def linear_fisher(X, spacing, thin=1):
+    """Linear Fisher information ``f'^T Sigma^-1 f'`` per test angle, with the noise correlations.
 
-
-def prior_weights(theta, kappa):
-    """Von Mises prior density at ``theta`` (the weights of the decoder fits)."""
-    from scipy.special import i0
-
-    return np.exp(kappa * np.cos(theta)) / (2 * np.pi * i0(kappa))
-
-
-def decoder_error(rates, theta, repeat, kappa=0.75, ridge=1e-6):
-    """Held-out error of a linear decoder of ``(cos theta, sin theta)`` (prior-weighted least squares).
-
-    For each repeat, a decoder (with intercept) is fitted on the samples of the other repeats, weighted by
-    the prior density of their angle, and tested on the held-out repeat; the result is the prior-weighted
-    mean squared error over all held-out samples.
+    ``X`` has shape ``(n_angles, n_repeats, n_samples, d)`` on equally spaced angles (``spacing`` rad,
+    circular). At angle k, ``f'`` is the central difference of the means at k - 1 and k + 1 and ``Sigma``
+    the mean of their covariances; ``thin`` keeps every thin-th sample (so that samples are close to
+    independent). The estimate is bias-corrected for ``n`` samples per angle in ``d`` dimensions
+    (Kanitscheider et al. 2015): ``I (2n - d - 3)/(2n - 2) - 2d/(n dtheta^2)``, ``dtheta = 2 spacing``;
+    NaN everywhere when ``n <= d + 2`` (too few samples for the covariance's inverse).
     """
-    rates, theta, repeat = np.asarray(rates, float), np.asarray(theta, float), np.asarray(repeat)
-    if not (len(rates) == len(theta) == len(repeat)):
-        raise ValueError(f"rates, theta, repeat lengths differ: {len(rates)}, {len(theta)}, {len(repeat)}")
-    Y = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    w = prior_weights(theta, kappa)
-    X = _design(rates)
-    num = den = 0.0
-    for rep in np.unique(repeat):
-        tr, te = repeat != rep, repeat == rep
-        sw = np.sqrt(w[tr])[:, None]
-        A = X[tr] * sw
-        coef = np.linalg.solve(A.T @ A + ridge * np.eye(X.shape[1]), A.T @ (Y[tr] * sw))
-        e = np.sum((X[te] @ coef - Y[te]) ** 2, axis=1)
-        num += np.sum(w[te] * e)
-        den += np.sum(w[te])
-    return float(num / den)
+    X = np.asarray(X, dtype=float)[:, :, ::thin]
+    n_ang, _, _, d = X.shape
+    flat = X.reshape(n_ang, -1, d)
+    n = flat.shape[1]
+    if n <= d + 2:
+        return np.full(n_ang, np.nan)
+    mean = flat.mean(axis=1)
+    cov = np.array([np.cov(f, rowvar=False).reshape(d, d) for f in flat])
+    out = np.empty(n_ang)
+    for k in range(n_ang):
+        lo, hi = (k - 1) % n_ang, (k + 1) % n_ang
+        df = mean[hi] - mean[lo]
+        S = 0.5 * (cov[lo] + cov[hi])
+        naive = float(df @ np.linalg.solve(S, df)) / (2 * spacing) ** 2
+        out[k] = naive * (2 * n - d - 3) / (2 * n - 2) - 2 * d / (n * (2 * spacing) ** 2)
+    return out
 
 
-def classification_accuracy(rates, theta, repeat, kappa=0.75, ridge=1e-3, iters=200):
-    """Held-out accuracy of a logistic decoder of ``[theta in [0, pi)]`` (prior-weighted, by repeat)."""
-    rates, theta, repeat = np.asarray(rates, float), np.asarray(theta, float), np.asarray(repeat)
-    t = ((theta % (2 * np.pi)) < np.pi).astype(float)
-    w = prior_weights(theta, kappa)
-    X = _design(rates)
-    mu, sd = X[:, :-1].mean(0), X[:, :-1].std(0) + 1e-9
-    X = np.hstack([(X[:, :-1] - mu) / sd, X[:, -1:]])
-    correct = total = 0.0
-    for rep in np.unique(repeat):
-        tr, te = repeat != rep, repeat == rep
-        beta = np.zeros(X.shape[1])
-        for _ in range(iters):  # Newton's method on the weighted, ridge-regularised log-likelihood
-            z = X[tr] @ beta
-            pz = 1 / (1 + np.exp(-z))
-            g = X[tr].T @ (w[tr] * (t[tr] - pz)) - ridge * beta
-            H = (X[tr] * (w[tr] * pz * (1 - pz))[:, None]).T @ X[tr] + ridge * np.eye(X.shape[1])
-            step = np.linalg.solve(H, g)
-            beta += step
-            if np.max(np.abs(step)) < 1e-8:
-                break
-        pred = (X[te] @ beta) > 0
-        correct += np.sum(w[te] * (pred == (t[te] > 0.5)))
-        total += np.sum(w[te])
-    return float(correct / total)
-
-
-def discriminability(rates, theta, n_angles=16, offset=0.0):
-    """Local discriminability per test angle: ``sum_i (dmu_i/dtheta)^2 / var_i`` (diagonal linear Fisher).
-
-    ``mu`` and ``var`` are the mean and variance of each unit's rate at each of the ``n_angles`` test angles
-    ``2*pi*(k + offset)/n_angles``; the derivative is the central difference between the neighbouring angles.
-    Returns (angles, fisher).
-    """
-    step = 2 * np.pi / n_angles
-    angles = step * (np.arange(n_angles) + offset)
-    idx = np.round(np.asarray(theta) / step - offset).astype(int) % n_angles
-    mu = np.array([rates[idx == k].mean(0) for k in range(n_angles)])
-    var = np.array([rates[idx == k].var(0) for k in range(n_angles)]) + 1e-6
-    dmu = (np.roll(mu, -1, axis=0) - np.roll(mu, 1, axis=0)) / (2 * step)
-    return angles, np.sum(dmu ** 2 / var, axis=1)
-
-
-def region_mean(values, angles, centre):
-    """Mean of ``values`` over the test ``angles`` within 1.5 grid steps of ``centre`` (circular distance)."""
+def region_ratio(values, angles, centre, other, width=np.pi / 6):
+    """Mean of ``values`` at the angles within ``width`` (circular) of ``centre``, over the mean near ``other``
+    (each a sequence of centres, or one)."""
     angles = np.asarray(angles, dtype=float)
-    step = 2 * np.pi / len(angles)
-    d = np.abs((angles - centre + np.pi) % (2 * np.pi) - np.pi)
-    return float(np.mean(np.asarray(values)[d <= 1.5 * step + 1e-9]))
+
+    def near(cs):
+        d = np.min([np.abs(wrap(angles - c)) for c in np.atleast_1d(cs)], axis=0)
+        return float(np.mean(np.asarray(values)[d <= width + 1e-9]))
+
+    num, den = near(centre), near(other)
+    return num / den if den > 0 and np.isfinite(num) else float("nan")
+
+
+def prior_density(theta, kappa, mu=0.0):
+    """Von Mises density (mode ``mu``, concentration ``kappa``) at ``theta``."""
+    return np.exp(kappa * np.cos(np.asarray(theta) - mu)) / (2 * np.pi * np.i0(kappa))
+
+
+def prior_weighted(values, angles, kappa, mu=0.0):
+    """The prior-weighted mean of per-angle ``values`` (their ``mean_error``)."""
+    w = prior_density(angles, kappa, mu)
+    return float(np.sum(w * np.asarray(values)) / np.sum(w))
+
+
+def readout_errors(out, angles):
+    """Mean squared error of the network's readout ``D r`` (``out``: (n_angles, n_rep, n_samples, 2))
+    against ``(cos theta, sin theta)``, per angle."""
+    target = np.stack([np.cos(angles), np.sin(angles)], axis=1)[:, None, None, :]
+    return np.mean(np.sum((np.asarray(out) - target) ** 2, axis=-1), axis=(1, 2))
+
+
+def category(angles):
+    """The authors' classification target: 1 for theta in [0, pi] or theta <= -pi."""
+    a = np.asarray(angles, dtype=float)
+    return ((a >= 0) | (a <= -np.pi + 1e-12)).astype(float)
+
+
+def readout_accuracy(out, angles, kappa, mu=0.0):
+    """Prior-weighted accuracy of the network's own classifier ``D r > 0`` (``out``: (..., 1)), over the
+    angles off the category boundaries (0 and pi, where the target flips)."""
+    angles = np.asarray(angles, dtype=float)
+    off = np.minimum(np.abs(wrap(angles)), np.abs(np.abs(wrap(angles)) - np.pi)) > 1e-9
+    correct = np.mean((np.asarray(out)[..., 0] > 0) == (category(angles)[:, None, None] > 0.5), axis=(1, 2))
+    return prior_weighted(correct[off], angles[off], kappa, mu)
+
+
+def refit_error(X, angles, kappa, mu=0.0, ridge=1e-6):
+    """Held-out error of a refitted linear decoder of ``(cos theta, sin theta)`` from the responses ``X``
+    (n_angles, n_repeats, n_samples, d): for each repeat, a least-squares decoder (with intercept) fitted on
+    the other repeats and tested on it; per-angle mean squared errors, prior-weighted."""
+    X = np.asarray(X, dtype=float)
+    n_ang, n_rep, n_s, d = X.shape
+    Y = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    err = np.zeros(n_ang)
+    for rep in range(n_rep):
+        train = np.delete(X, rep, axis=1).reshape(-1, d)
+        yt = np.repeat(Y, (n_rep - 1) * n_s, axis=0)
+        A = np.hstack([train, np.ones((len(train), 1))])
+        coef = np.linalg.solve(A.T @ A + ridge * np.eye(d + 1), A.T @ yt)
+        test = X[:, rep]
+        pred = np.concatenate([test, np.ones(test.shape[:-1] + (1,))], axis=-1) @ coef
+        err += np.mean(np.sum((pred - Y[:, None, :]) ** 2, axis=-1), axis=1) / n_rep
+    return prior_weighted(err, angles, kappa, mu), err
+
+
+def trial_curve(t, values, learn, t_trial, t_start):
+    """Mean of a recorded signal over the learning steps of each training trial (the learning curve).
+
+    ``t`` sample times (s), ``values`` the samples, ``learn`` the gate at each sample, trials of ``t_trial``
+    from ``t_start``."""
+    t, values, learn = (np.asarray(a, dtype=float) for a in (t, values, learn))
+    trial = np.floor((t - t_start) / t_trial + 1e-9).astype(int)
+    keep = (learn > 0) & (trial >= 0)
+    n = trial[keep].max() + 1 if keep.any() else 0
+    sums = np.bincount(trial[keep], weights=values[keep], minlength=n)
+    counts = np.bincount(trial[keep], minlength=n)
+    return sums / np.maximum(counts, 1)
+
+
+def gcd_steps(*steps):
+    """The greatest common divisor of step counts (the segment length of the protocol)."""
+    return math.gcd(*[int(s) for s in steps])

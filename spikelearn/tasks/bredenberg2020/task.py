@@ -1,32 +1,42 @@
 """Reward-modulated Hebbian learning of task-specific codes: estimation and discrimination.
 
-Bredenberg, Simoncelli & Savin (2020), NeurIPS 33. A stochastic recurrent rate circuit (``rate_langevin``
-population, recurrent/input/bias connections with the ``reward_hebbian`` rule) sees 12 cosine-tuned inputs
-(``rate_cosine_input``) of an angle ``theta`` that is constant within a block and drawn per training block
-from a von Mises prior (mean 0, ``kappa``). The task provides, all in Brian2 code:
+Bredenberg, Simoncelli & Savin (2020), NeurIPS 33, in the authors' protocol (their code,
+colinbredenberg/Efficient-Plasticity-Camera-Ready at c3f6cc4; docs/papers/bredenberg2020-authors-code.md):
+a stochastic recurrent rate circuit (``rate_langevin`` population; recurrent, input and bias connections with
+the ``reward_hebbian`` rule) sees 12 cosine-tuned inputs (``rate_cosine_input``) of an angle. The task adds,
+all as Brian2 code in the network description:
 
-- ``theta_stim(t)``: a TimedArray of the block angles (test blocks of ``n_test_angles`` equally spaced
-  angles x ``n_repeats`` before and after training, training blocks from the prior);
-- the learning gate ``learn``: a TimedArray, 0 in test blocks and during the first ``t_settle`` of each
-  training block;
-- a readout ``y = D r`` (summed variable) whose weights ``D`` learn by their own delta rule;
-- the reward ``R`` (a summed variable of a one-unit group, read by the rates as a linked variable, i.e. the
-  global signal ``reward``): estimation ``-||(cos theta, sin theta) - D r||^2``, discrimination
-  ``t log y + (1 - t) log(1 - y)`` with ``y = sigmoid(slope D r)`` kept within ``[y_tol, 1 - y_tol]`` (as in
-  the authors' code) and ``t = [theta in [0, pi)]``.
+- ``angle``: a unit holding the stimulus angle. In training trials (``t_trial`` each) it starts from a draw
+  of the von Mises prior (mode ``mu``, ``kappa``) and drifts by the authors' update
+  ``theta <- theta - kappa sin(theta - mu) sigma_s^2 dt + sigma_s sqrt(dt) xi``, wrapped to ``[-pi, pi)``
+  (stationary concentration 2 kappa: their sampler lacks the 1/2); in tests it holds each test angle for
+  ``t_hold``. The inputs' ``theta`` is linked to it. The shuffled control adds a second, independent
+  angle stream (same law, own draws) that only the reward sees.
+- resets at every training trial's start (and each test session's): rates to ``r_init``, the rule's running
+  averages to 0; the learning gate ``learn``: 0 in tests and during the first ``t_transient`` of each trial.
+- a readout ``y = D r`` whose weights learn by the authors' supervised rule
+  ``dD/dt = eta_d learn (err_gain err r - lam_d D)``; estimation ``err = (cos theta, sin theta) - y``,
+  discrimination ``err = t - sigmoid(slope y)`` with ``t = [theta >= 0]`` (``err_gain`` 100 there, theirs).
+- the reward ``R`` from this step's clipped rates, broadcast to the rates as the global signal ``reward``:
+  estimation ``-||(cos, sin) - y||^2``, discrimination ``t log s + (1 - t) log(1 - s)`` with
+  ``s = sigmoid(slope y)`` kept within ``[y_tol, 1 - y_tol]``.
 
-Order within one time step: rates (Euler-Maruyama, then clipping), readout ``y`` from the clipped rates,
-reward, then the weight updates (plastic synapses and ``D``) — the order of the NumPy reference
-:mod:`spikelearn.tasks.bredenberg2020.coding`.
+Order within a step: the angle (reset, drift), the inputs, the rates (Euler-Maruyama, clip), the readout,
+the reward, then the weight updates. Two differences from their step, both below a per-mille effect: the
+dynamics read this step's input (theirs the previous step's; the angle moves ~0.006 rad per step), and the
+rule's running averages are updated together with the weights (theirs first, which scales the Hebbian term
+by ``1 - dt/tau_c`` = 0.9985).
 
-Controls (task parameter ``control``): ``off`` — the rule's gate is 0 (only the readout learns);
-``shuffled`` — the third factor is the reward of exactly one block earlier (a delay line in Brian2 code),
-so it has the reward's statistics but no relation to the current activity.
+Controls (``control``): ``off`` -- the rule's gate is 0 (the readout still learns); ``shuffled`` -- the
+reward is computed against the independent angle stream, so it has the reward's form and statistics but
+no relation to the stimulus the circuit sees (a shuffled-label reward).
 
-Evaluation refits decoders on the recorded test-block responses only: a prior-weighted least-squares
-linear decoder of ``(cos theta, sin theta)`` and a prior-weighted logistic decoder of the category, each
-fitted on all repeats but one and tested on the held-out repeat; and the local discriminability
-(diagonal linear Fisher information) at each test angle.
+Evaluation on the test sessions (rates and readout recorded every ``record_dt`` after ``t_test_settle`` of
+each hold): the readout's error per angle (estimation) or accuracy (discrimination), a refitted linear
+decoder's held-out error, and the linear Fisher information with noise correlations, ``f'^T Sigma^-1 f'``,
+of the population and of the network's own readout (`coding.linear_fisher`), from which the allocation
+ratios: near the prior's mode over near its antipode (estimation), at the category boundaries over between
+them (discrimination).
 """
 
 import logging
@@ -41,40 +51,38 @@ __all__ = ["RewardCoding", "test_responses"]
 
 logger = logging.getLogger(__name__)
 
+#: the test sessions' tags, in run order
+SESSIONS = ("before", "after", "shifted")
+
 
 def _softplus(x):
     return f"(clip({x}, 0, inf) + log(1 + exp(-abs({x}))))"
 
 
-def _ratio(a, b):
-    """``a/b``, or NaN when ``b`` is 0 or either is not finite (e.g. rates pinned at a clip: no discriminability)."""
-    a, b = float(a), float(b)
-    return a / b if (b != 0 and np.isfinite(a) and np.isfinite(b)) else float("nan")
-
-
-def test_responses(result, phase_code):
-    """Recorded rates of the test blocks of one phase (0 before, 2 after training).
-
-    Returns ``(rates (n, N), theta (n,), repeat (n,))``: samples after ``t_settle`` in each block; ``repeat``
-    counts earlier blocks with the same angle in that phase.
-    """
+def test_responses(result, tag, variable="rates"):
+    """Test responses of one test session (``before``, ``after``, ``shifted``): an array ``(n_angles,
+    n_repeats, n_samples, d)`` of the rates (``variable="rates"``) or the readout (``"readout"``), the
+    samples after ``t_test_settle`` of each hold, angles in the order of `coding.test_angles`."""
     p = result.params
-    t_block, t_settle = float(p["t_block"]), float(p["t_settle"])
-    theta, phase = result.array("theta"), result.array("phase")
-    st = result.state("rates")
-    # monitors record at the start of a step: the sample at t is the state computed in the step at t - dt
-    t = np.asarray(st["t"]) - result.dt
-    r = np.asarray(st["r"]).T
-    block = np.floor(t / t_block + 1e-9).astype(int)
-    keep = (block < len(theta)) & (t - block * t_block >= t_settle - 1e-9)
-    keep &= phase[np.minimum(block, len(theta) - 1)] == phase_code
-    repeat_of_block = np.zeros(len(theta), dtype=int)
-    seen = {}
-    for b in np.where(phase == phase_code)[0]:
-        key = round(float(theta[b]), 9)
-        repeat_of_block[b] = seen.get(key, 0)
-        seen[key] = repeat_of_block[b] + 1
-    return r[keep], theta[block[keep]], repeat_of_block[block[keep]]
+    st = result.state(variable)
+    X = np.asarray(st["r" if variable == "rates" else "y"]).T
+    t = np.asarray(st["t"]) - result.dt  # a sample at t holds the state computed in the step at t - dt
+    order = result.array(f"test_order_{tag}")
+    t_hold, settle = float(p["t_hold"]), float(p["t_test_settle"])
+    start = float(result.array("session_start")[SESSIONS.index(tag)])
+    hold = np.floor((t - start) / t_hold + 1e-9).astype(int)
+    keep = (hold >= 0) & (hold < len(order)) & (t - start - hold * t_hold >= settle - 1e-9)
+    angles = ref.test_angles(int(p["n_test_angles"]))
+    n_rep = int(p["n_repeats"])
+    which = np.round((order + np.pi) / (2 * np.pi / len(angles))).astype(int) % len(angles)
+    per_hold = [X[keep & (hold == h)] for h in range(len(order))]
+    n_s = min(len(x) for x in per_hold)
+    out = np.empty((len(angles), n_rep, n_s, X.shape[1]))
+    seen = np.zeros(len(angles), dtype=int)
+    for h, k in enumerate(which):
+        out[k, seen[k]] = per_hold[h][:n_s]
+        seen[k] += 1
+    return out
 
 
 class RewardCoding(Task):
@@ -84,24 +92,38 @@ class RewardCoding(Task):
                  "synaptic plasticity, NeurIPS 33")
     parameters = {
         "objective": Param("estimation", "the reward", kind="str", choices=("estimation", "discrimination")),
-        "control": Param("none", "'off': plasticity gated off (readout still learns); 'shuffled': reward of one "
-                         "block earlier", kind="str", choices=("none", "off", "shuffled")),
+        "control": Param("none", "'off': plasticity gated off (readout still learns); 'shuffled': the reward "
+                         "is computed against an independent angle stream", kind="str",
+                         choices=("none", "off", "shuffled")),
         "rates": Param("rates", "the rate_langevin population", kind="str"),
-        "n_train": Param(500, "training blocks", kind="int", min=1),
-        "t_block": Param("30*second", "block duration"),
-        "t_settle": Param("5*second", "learning gated off at the start of each block"),
-        "n_test_angles": Param(16, "equally spaced test angles", kind="int", min=1),
-        "n_repeats": Param(3, "repeats of each test angle (before and after)", kind="int", min=1),
-        "test_offset": Param("0.0", "test angles 2 pi (k + test_offset)/n_test_angles (0.5: none on 0 or pi)"),
+        "inputs": Param("stim", "the rate_cosine_input population", kind="str"),
+        "n_trials": Param(260, "training trials", kind="int", min=0),
+        "t_trial": Param("1000*second", "duration of a training trial"),
+        "t_transient": Param("40*second", "learning gated off at the start of each trial"),
         "kappa": Param("0.75", "concentration of the von Mises prior", min=0),
-        "eta_d": Param("0.1*Hz", "learning rate of the readout's delta rule"),
+        "mu": Param("0.0", "mode of the prior (rad)"),
+        "sigma_s": Param("0.06", "noise of the angle's drift in training (per sqrt(s))", min=0),
+        "n_trials_shift": Param(0, "prior change: training trials after the first test-after, with the mode "
+                                "at mu + mu_shift, followed by a third test", kind="int", min=0),
+        "mu_shift": Param("0.0", "prior change: move of the prior's mode (rad)"),
+        "n_test_angles": Param(12, "test angles -pi + 2 pi k/n", kind="int", min=3),
+        "n_repeats": Param(3, "holds of each test angle per test session", kind="int", min=2),
+        "t_hold": Param("200*second", "duration of a test hold"),
+        "t_test_settle": Param("50*second", "start of each hold left out of the analysis"),
+        "eta_d": Param("0.0005*Hz", "learning rate of the readout"),
+        "err_gain": Param("1.0", "factor of the readout's error term (theirs: 1 estimation, 100 discrimination)"),
+        "lam_d": Param("8e-4", "decay of the readout's weights", min=0),
         "slope": Param("100.0", "discrimination: y = sigmoid(slope * D r)"),
         "y_tol": Param("1e-4", "discrimination: y is kept within [y_tol, 1 - y_tol] in the reward"),
-        "record_dt": Param("1*second", "sampling interval of the recorded rates"),
-        "min_error_drop": Param("0.4", "estimation: relative fall of the held-out decoder error"),
-        "min_accuracy_gain": Param("0.1", "discrimination: rise of held-out accuracy (absolute)"),
-        "max_control_change": Param("0.1", "controls: |relative change| of the error (|change| of accuracy)"),
-        "min_allocation": Param("1.25", "discrimination: ratio of discriminability gains (boundaries / sides)"),
+        "record_dt": Param("1*second", "sampling interval of the recorded rates and readout"),
+        "curve_dt": Param("1*second", "sampling interval of the reward over training (the learning curve)"),
+        "thin": Param(1, "Fisher information: every thin-th test sample", kind="int", min=1),
+        # thresholds: bench/results/bredenberg2020-oracle.json (the authors' algorithm, shortened protocol)
+        "min_error_drop": Param("0.52", "estimation: relative fall of the readout's prior-weighted error"),
+        "min_accuracy_gain": Param("0.0", "discrimination: rise of the readout's accuracy (absolute)"),
+        "min_allocation": Param("1.39", "allocation ratio of the population's Fisher information after training"),
+        "min_allocation_readout": Param("2.84", "allocation ratio of the readout's Fisher information after training"),
+        "min_shift": Param("1e9", "prior change: rise of the allocation ratio at the new mode"),
     }
     provides_signals = ("reward", "learn")
 
@@ -112,169 +134,186 @@ class RewardCoding(Task):
         from spikelearn.errors import BuildError
 
         p = ctx.params
-        t_block, t_settle = float(p["t_block"]), float(p["t_settle"])
-        ratio = t_block / t_settle if t_settle > 0 else np.inf
-        if not (t_settle > 0 and abs(ratio - round(ratio)) < 1e-9 and ratio >= 2):
-            raise BuildError(f"task reward_coding: t_block ({t_block:g} s) must be an integer multiple (>= 2) of "
-                             f"t_settle ({t_settle:g} s)")
-        if p["rates"] not in ctx.scenario.populations:
-            raise BuildError(f"task reward_coding: no population '{p['rates']}' (parameter 'rates')")
-        theta, learn, phase = ref.schedule(ctx.rng, int(p["n_train"]), int(p["n_test_angles"]),
-                                           int(p["n_repeats"]), float(p["kappa"]), float(p["test_offset"]))
-        need = len(theta) * t_block
+        dt = float(ctx.dt)
+        for key in ("rates", "inputs"):
+            if p[key] not in ctx.scenario.populations:
+                raise BuildError(f"task reward_coding: no population '{p[key]}' (parameter '{key}')")
+        steps = {k: int(round(float(p[f"t_{k}"]) / dt)) for k in ("trial", "hold", "transient")}
+        seg = ref.gcd_steps(*steps.values())
+        steps["segment"] = seg
+        n_streams = 2 if p["control"] == "shuffled" else 1
+        plan = ref.protocol(ctx.rng, steps, int(p["n_trials"]), int(p["n_test_angles"]), int(p["n_repeats"]),
+                            float(p["kappa"]), float(p["mu"]), int(p["n_trials_shift"]), float(p["mu_shift"]),
+                            n_streams)
+        need = len(plan["set"]) * seg * dt
         if float(ctx.duration) + 1e-9 < need:
-            raise BuildError(f"task reward_coding: {len(theta)} blocks of {t_block:g} s need duration >= {need:g} s; "
-                             f"the scenario has {float(ctx.duration):g} s")
-        per = int(round(ratio))
-        gate = np.repeat(learn, per).reshape(len(theta), per)
-        gate[:, 0] = 0.0  # the first t_settle of every block
-        ctx.namespace["theta_stim"] = TimedArray(theta, dt=t_block * second, name="theta_stim")
-        ctx.namespace["learn_gate"] = TimedArray(gate.ravel(), dt=t_settle * second, name="learn_gate")
-        ctx.save_array("theta", theta)
-        ctx.save_array("learn", learn)
-        ctx.save_array("phase", phase)
-        ctx.signals["learn"] = "0" if p["control"] == "off" else "learn_gate(t)"
+            raise BuildError(f"task reward_coding: the protocol ({len(plan['sessions'])} sessions) needs duration "
+                             f">= {need:g} s; the scenario has {float(ctx.duration):g} s")
+        seg_dt = seg * dt * second
+        for key in ("set", "move", "mu", "reset", "learn"):
+            ctx.namespace[f"seg_{key}"] = TimedArray(plan[key], dt=seg_dt, name=f"seg_{key}")
+        ctx.namespace["seg_theta"] = TimedArray(plan["theta"], dt=seg_dt, name="seg_theta")
+        tests = [s for s in plan["sessions"] if s[0] == "test"]
+        for tag, order in zip(SESSIONS, plan["test_order"]):
+            ctx.save_array(f"test_order_{tag}", order)
+        ctx.save_array("session_start", np.array([first * seg * dt for _, first, _ in tests]))
+        ctx.save_array("train_start", np.array([first * seg * dt for kind, first, _ in plan["sessions"]
+                                                if kind == "train"]))
+        ctx.signals["learn"] = "0" if p["control"] == "off" else "seg_learn(t)"
         ctx.signals["reward"] = "R_post"
         ctx.extra_equations[p["rates"]].append("R : 1  # the reward, broadcast by the task (summed variable)")
-        self._describe(ctx)
+        self._describe(ctx, n_streams, seg_dt)
 
-    def _describe(self, ctx):
-        """The readout, the decoder, the reward and its broadcast (through a delay line for the shuffled
-        control), and the recorders."""
+    def _describe(self, ctx, n_streams, seg_dt):
+        """The angle, the resets, the readout and its rule, the reward and its broadcast, the recorders."""
         p = ctx.params
-        rates = p["rates"]
+        rates, inputs = p["rates"], p["inputs"]
         N = ctx.net.populations[rates].size
         objective = p["objective"]
         n_out = 2 if objective == "estimation" else 1
-        ns = {"slope": float(p["slope"]), "eta_d": p["eta_d"], "log_y_tol": float(np.log(float(p["y_tol"])))}
-        if objective == "estimation":
-            target = "target = cos(theta_stim(t))*int(i == 0) + sin(theta_stim(t))*int(i == 1) : 1"
-            err = "err = target - y : 1"
-            reward = "R_post = -(target_pre - y_pre)**2 : 1 (summed)"
-        else:
-            target = "target = int(theta_stim(t) < pi) : 1"
-            # sigmoid(slope*y) written with tanh: the same value, and no overflow of exp(-slope*y) (which
-            # numpy reports as a RuntimeWarning on the runtime device)
-            err = "err = target - 0.5*(1 + tanh(0.5*slope*y)) : 1"
-            reward = (f"R_post = clip(-(target_pre*{_softplus('-slope*y_pre')} + "
-                      f"(1 - target_pre)*{_softplus('slope*y_pre')}), log_y_tol, 0) : 1 (summed)")
-        # plastic synapses update after the reward of this step (which reads the clipped rates of this step)
-        for conn in list(ctx.net.connections.values()):
-            conn.orders["state_updater"] = 40
         origin = f"task {self.name}"
+        ns = {"slope": float(p["slope"]), "eta_d": p["eta_d"], "log_y_tol": float(np.log(float(p["y_tol"]))),
+              "err_gain": float(p["err_gain"]), "lam_d": float(p["lam_d"]), "kappa_s": float(p["kappa"]),
+              "sigma_s": float(p["sigma_s"]), "dt_s": float(ctx.dt)}
 
-        def population(name, size, equations, order):
+        def population(name, size, equations, order, links=None):
             ctx.net.add(Population(name, name, size, ns, definition=Model.from_code(name, equations), order=order,
-                                   origin=origin))
+                                   links=links or {}, origin=origin))
 
-        population("readout", n_out, f"y : 1\n{target}\n{err}", 20)
+        # the angle: set at trial/hold starts (a segment clock), then its drift in the same step
+        population("angle", n_streams, "theta : 1", -10)
+        ctx.net.add(Operation("angle_set", "angle", "theta = seg_set(t)*seg_theta(t, i) + (1 - seg_set(t))*theta",
+                              dt=seg_dt, when="start", order=-11, origin=origin))
+        ctx.net.add(Operation("angle_drift", "angle",
+                              "theta += seg_move(t)*(-kappa_s*sin(theta - seg_mu(t))*sigma_s**2*dt_s"
+                              " + sigma_s*sqrt(dt_s)*randn())\n"
+                              "theta = theta - 2*pi*floor((theta + pi)/(2*pi))",
+                              when="start", order=-10, origin=origin))
+        ctx.net.populations[inputs].links["theta"] = ("angle", "theta", np.zeros(ctx.net.populations[inputs].size))
+        r_init = float(ctx.net.populations[rates].params.get("r_init", 0.1))
+        ctx.net.add(Operation("rates_reset", rates, f"r = seg_reset(t)*{r_init!r} + (1 - seg_reset(t))*r",
+                              dt=seg_dt, when="start", order=-5, origin=origin))
+        for cname, conn in list(ctx.net.connections.items()):
+            if conn.rules:
+                ctx.net.add(Operation(f"{cname}_reset", cname, "C = (1 - seg_reset(t))*C\nRbar = (1 - seg_reset(t))*Rbar",
+                                      dt=seg_dt, when="start", order=-5, origin=origin))
+            # plastic synapses update after the reward of this step (which reads the clipped rates of this step)
+            conn.orders["state_updater"] = 40
+        if objective == "estimation":
+            target = ("target = cos(theta)*int(i == 0) + sin(theta)*int(i == 1) : 1\n"
+                      "target_r = cos(theta_r)*int(i == 0) + sin(theta_r)*int(i == 1) : 1")
+            err = "err = target - y : 1"
+            reward = "R_post = -(target_r_pre - y_pre)**2 : 1 (summed)"
+        else:
+            target = "target = int(theta >= 0) : 1\ntarget_r = int(theta_r >= 0) : 1"
+            # sigmoid(slope*y) written with tanh: the same value, and no overflow of exp(-slope*y)
+            err = "err = target - 0.5*(1 + tanh(0.5*slope*y)) : 1"
+            reward = (f"R_post = clip(-(target_r_pre*{_softplus('-slope*y_pre')} + "
+                      f"(1 - target_r_pre)*{_softplus('slope*y_pre')}), log_y_tol, 0) : 1 (summed)")
+        # the angles as state variables (summed from the angle unit: the decoder reads err_post, and Brian2's
+        # synapses cannot read a subexpression of a linked variable)
+        population("readout", n_out, f"y : 1\ntheta : 1\ntheta_r : 1\n{target}\n{err}", 20)
+        for var, stream in (("theta", 0), ("theta_r", n_streams - 1)):
+            ctx.net.add(Connection(f"readout_{var}", "angle", "readout", i=np.full(n_out, stream),
+                                   j=np.arange(n_out), weight=None, model=f"{var}_post = theta_pre : 1 (summed)",
+                                   origin=origin))
         D0 = ctx.rng.uniform(-1 / N, 1 / N, size=(N, n_out))
         ctx.save_array("D_initial", D0)
         # connect() creates synapses pre-major: (i, j) -> i*n_out + j
         ctx.net.add(Connection("decoder", rates, "readout", weight=None, method="euler", namespace=ns, order=40,
-                               model="dD/dt = eta_d*learn_gate(t)*err_post*r_pre : 1 (clock-driven)\n"
-                                     "y_post = D*r_pre : 1 (summed)", initial={"D": D0.ravel()}, origin=origin))
+                               model="dD/dt = eta_d*seg_learn(t)*(err_gain*err_post*r_pre - lam_d*D) : 1 "
+                                     "(clock-driven)\ny_post = D*r_pre : 1 (summed)",
+                               initial={"D": D0.ravel()}, origin=origin))
         population("reward", 1, "R : 1", 30)
         ctx.net.add(Connection("reward_sum", "readout", "reward", weight=None, model=reward, namespace=ns,
                                origin=origin))
         # after the reward of this step (order 29), before the plastic synapses (order 40)
-        broadcast = {"weight": None, "orders": {"summed": 38}, "origin": origin}
-        if p["control"] == "shuffled":
-            L = int(round(float(p["t_block"]) / float(ctx.dt))) + 1
-            population("reward_delay", L, "Rd : 1\nRd_in : 1\nR_in : 1", 35)
-            ctx.net.add(Connection("reward_delay_in", "reward", "reward_delay", i=0, j=0, weight=None,
-                                   model="R_in_post = R_pre : 1 (summed)", origin=origin))
-            ctx.net.add(Connection("reward_delay_shift", "reward_delay", "reward_delay", i=np.arange(L - 1),
-                                   j=np.arange(1, L), weight=None, model="Rd_in_post = Rd_pre : 1 (summed)",
-                                   origin=origin))
-            # unit k holds the reward of k steps ago: unit 0 takes R (R_in), unit k the old Rd of unit k-1 (Rd_in)
-            ctx.net.add(Operation("reward_delay_step", "reward_delay", "Rd = Rd_in + R_in", when="groups", order=36,
-                                  origin=origin))
-            ctx.net.add(Connection("reward_broadcast", "reward_delay", rates, i=L - 1, j=np.arange(N),
-                                   model="R_post = Rd_pre : 1 (summed)", **broadcast))
-        else:
-            ctx.net.add(Connection("reward_broadcast", "reward", rates, model="R_post = R_pre : 1 (summed)",
-                                   **broadcast))
-        rdt = p["record_dt"]
-        for name, source, var, indices in (("rates", rates, "r", True), ("readout", "readout", "y", True),
-                                           ("reward", "reward", "R", [0])):
-            ctx.net.add(Record("state", name, source, (var,), indices, rdt, origin=origin))
+        ctx.net.add(Connection("reward_broadcast", "reward", rates, model="R_post = R_pre : 1 (summed)",
+                               weight=None, orders={"summed": 38}, origin=origin))
+        # the whole run (a Brian2 state monitor has no time window); the analysis takes the test sessions
+        for name, source, var in (("rates", rates, "r"), ("readout", "readout", "y")):
+            ctx.net.add(Record("state", name, source, (var,), True, p["record_dt"], origin=origin))
+        ctx.net.add(Record("state", "reward", "reward", ("R",), [0], p["curve_dt"], origin=origin))
 
     # -- evaluation ------------------------------------------------------------------------------------
     def analyse(self, result):
-        """Decoder error, accuracy and discriminability before (phase 0) and after (phase 2) training."""
+        """Per test session: the readout's errors or accuracy, the refitted decoder's error and the linear
+        Fisher information of the population and the readout; the learning curve."""
         p = result.params
-        kappa, n_ang, offset = float(p["kappa"]), int(p["n_test_angles"]), float(p["test_offset"])
-        out = {}
-        for code, tag in ((0, "before"), (2, "after")):
-            r, th, rep = test_responses(result, code)
-            if len(r) == 0:
-                raise ValueError(f"no recorded test responses for phase '{tag}' (is the run complete?)")
-            angles, fi = ref.discriminability(r, th, n_ang, offset)
-            out[tag] = {
-                "error": ref.decoder_error(r, th, rep, kappa),
-                "accuracy": ref.classification_accuracy(r, th, rep, kappa),
-                "fisher": fi,
-                "mean_rate": float(r.mean()),
-            }
-        out["angles"] = angles
+        kappa, mu = float(p["kappa"]), float(p["mu"])
+        angles = ref.test_angles(int(p["n_test_angles"]))
+        spacing, thin = 2 * np.pi / len(angles), int(p["thin"])
+        out = {"angles": angles}
+        n_sessions = len(result.array("session_start"))
+        for tag in SESSIONS[:n_sessions]:
+            X, Y = test_responses(result, tag, "rates"), test_responses(result, tag, "readout")
+            s = {"fisher": ref.linear_fisher(X, spacing, thin), "fisher_readout": ref.linear_fisher(Y, spacing, thin),
+                 "mean_rate": float(X.mean())}
+            if p["objective"] == "estimation":
+                s["readout_error_per_angle"] = ref.readout_errors(Y, angles)
+                s["readout_error"] = ref.prior_weighted(s["readout_error_per_angle"], angles, kappa, mu)
+                s["refit_error"], s["refit_error_per_angle"] = ref.refit_error(X, angles, kappa, mu)
+            else:
+                s["readout_accuracy"] = ref.readout_accuracy(Y, angles, kappa, mu)
+            out[tag] = s
+        rw = result.state("reward")
+        t = np.asarray(rw["t"]) - result.dt
+        seg = float(p["t_transient"])  # learn gate at the sample times, from the protocol
+        start = float(result.array("train_start")[0])
+        in_trial = (t - start) % float(p["t_trial"])
+        learn = (t >= start) & (t < start + int(p["n_trials"]) * float(p["t_trial"])) & (in_trial >= seg - 1e-9)
+        out["curve"] = ref.trial_curve(t, np.asarray(rw["R"])[0], learn, float(p["t_trial"]), start)
         return out
+
+    def allocation(self, p, s, angles, mode):
+        """The allocation ratios of one test session: (population, readout) Fisher information near
+        ``mode`` over near ``mode + pi`` (estimation), or at the boundaries 0, pi over at +-pi/2
+        (discrimination)."""
+        if p["objective"] == "estimation":
+            where = (mode, mode + np.pi)
+        else:
+            where = ((0.0, np.pi), (np.pi / 2, -np.pi / 2))
+        return tuple(ref.region_ratio(s[k], angles, *where) for k in ("fisher", "fisher_readout"))
 
     def evaluate(self, result):
         p = result.params
         a = self.analyse(result)
-        b, f = a["before"], a["after"]
-        m = {
-            "error_before": b["error"], "error_after": f["error"],
-            "error_change": _ratio(f["error"], b["error"]) - 1.0,
-            "accuracy_before": b["accuracy"], "accuracy_after": f["accuracy"],
-            "accuracy_change": f["accuracy"] - b["accuracy"],
-            "mean_rate_before": b["mean_rate"], "mean_rate_after": f["mean_rate"],
-            "fisher_before": [float(x) for x in b["fisher"]], "fisher_after": [float(x) for x in f["fisher"]],
-        }
-        regions = {"0": 0.0, "pi": np.pi, "pi_2": np.pi / 2, "3pi_2": 3 * np.pi / 2}
-        for tag in ("before", "after"):
-            for name, c in regions.items():
-                m[f"fisher_{name}_{tag}"] = ref.region_mean(a[tag]["fisher"], a["angles"], c)
-        gain = {name: _ratio(m[f"fisher_{name}_after"], m[f"fisher_{name}_before"]) for name in regions}
-        for name, g in gain.items():
-            m[f"fisher_gain_{name}"] = g
-        # estimation: resources where stimuli are frequent (0) vs rare (pi); discrimination: at the category
-        # boundaries (0 and pi) vs away from them (pi/2, 3pi/2), and at the rare boundary pi alone
-        sides = 0.5 * (gain["pi_2"] + gain["3pi_2"])
-        m["allocation_prior_mean_vs_pi"] = _ratio(gain["0"], gain["pi"])
-        m["allocation_boundaries_vs_sides"] = _ratio(0.5 * (gain["0"] + gain["pi"]), sides)
-        m["allocation_pi_vs_sides"] = _ratio(gain["pi"], sides)
+        angles, mu = a["angles"], float(p["mu"])
+        m = {"curve": [float(x) for x in a["curve"]], "angles": [float(x) for x in angles]}
+        for tag in SESSIONS:
+            if tag not in a:
+                continue
+            s = a[tag]
+            for k, v in s.items():
+                m[f"{k}_{tag}"] = [float(x) for x in v] if np.ndim(v) else float(v)
+            m[f"allocation_{tag}"], m[f"allocation_readout_{tag}"] = self.allocation(p, s, angles, mu)
         claims = []
-        ctl = p["control"]
-        tol = float(p["max_control_change"])
-        alloc = float(p["min_allocation"])
         if p["objective"] == "estimation":
-            if ctl == "none":
-                thr = float(p["min_error_drop"])
-                claims.append(Claim("error_drop", f"held-out decoder error falls by >= {thr:.0%}",
-                                    -m["error_change"], thr, -m["error_change"] >= thr))
-                # allocation_prior_mean_vs_pi is reported as a metric only: on seeds 1 and 2 learning exceeds
-                # the controls by less than the seed-to-seed spread (see scenarios/reward_estimation.toml)
-            else:
-                claims.append(Claim(f"control_{ctl}_error", f"control '{ctl}': held-out decoder error changes by "
-                                    f"< {tol:.0%}", abs(m["error_change"]), tol, abs(m["error_change"]) < tol))
+            m["error_change"] = m["readout_error_after"] / m["readout_error_before"] - 1.0
+            thr = float(p["min_error_drop"])
+            claims.append(Claim("error_drop", f"the readout's prior-weighted error falls by >= {thr:.0%}",
+                                -m["error_change"], thr, -m["error_change"] >= thr))
         else:
-            if ctl == "none":
-                thr = float(p["min_accuracy_gain"])
-                claims.append(Claim("accuracy_gain", f"held-out accuracy rises by >= {thr:g}",
-                                    m["accuracy_change"], thr, m["accuracy_change"] >= thr))
-                v = m["allocation_boundaries_vs_sides"]
-                claims.append(Claim("allocation_boundaries", f"discriminability gain at the category boundaries "
-                                    f"(0, pi) >= {alloc:g} x the gain at pi/2, 3pi/2", v, alloc, v >= alloc))
-            else:
-                claims.append(Claim(f"control_{ctl}_accuracy", f"control '{ctl}': held-out accuracy changes by "
-                                    f"< {tol:g}", abs(m["accuracy_change"]), tol, abs(m["accuracy_change"]) < tol))
-                # the control fails the learning run's allocation check (NaN, e.g. rates pinned, counts as failing it)
-                v = m["allocation_boundaries_vs_sides"]
-                claims.append(Claim(f"control_{ctl}_allocation", f"control '{ctl}': discriminability gain at the "
-                                    f"category boundaries < {alloc:g} x the gain at pi/2, 3pi/2", v, alloc,
-                                    bool(np.isnan(v) or v < alloc)))
+            m["accuracy_change"] = m["readout_accuracy_after"] - m["readout_accuracy_before"]
+            thr = float(p["min_accuracy_gain"])
+            claims.append(Claim("accuracy_gain", f"the readout's accuracy rises by >= {thr:g}",
+                                m["accuracy_change"], thr, m["accuracy_change"] >= thr))
+        what = ("near the prior's mode over near its antipode" if p["objective"] == "estimation"
+                else "at the category boundaries over between them")
+        for name, label in (("allocation", "population"), ("allocation_readout", "readout")):
+            v, alloc = m[f"{name}_after"], float(p[f"min_{name}"])
+            claims.append(Claim(name, f"after training, the {label}'s linear Fisher information {what} >= "
+                                f"{alloc:g}", v, alloc, bool(np.isfinite(v) and v >= alloc)))
+        if "shifted" in a:
+            new = mu + float(p["mu_shift"])
+            before = ref.region_ratio(a["after"]["fisher"], angles, new, mu)
+            after = ref.region_ratio(a["shifted"]["fisher"], angles, new, mu)
+            m["shift_ratio_before"], m["shift_ratio_after"] = before, after
+            m["shift_gain"] = after / before
+            thr = float(p["min_shift"])
+            claims.append(Claim("allocation_moves", f"after the prior's mode moves, the Fisher information near "
+                                f"the new mode over near the old rises by a factor >= {thr:g}", m["shift_gain"],
+                                thr, m["shift_gain"] >= thr))
         return TaskOutcome(metrics=m, claims=claims)
 
     def figures(self, result, outdir):
@@ -285,24 +324,23 @@ class RewardCoding(Task):
 
         a = self.analyse(result)
         p = result.params
-        rw = result.state("reward")
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
         ang = np.degrees(a["angles"])
-        ax1.semilogy(ang, a["before"]["fisher"], "o-", color="0.5", label="before")
-        ax1.semilogy(ang, a["after"]["fisher"], "o-", color="C3", label="after")
-        ax1.set_xlabel("test angle (deg)")
-        ax1.set_ylabel("linear Fisher information (diag.)")
-        ax1.set_title(f"{p['objective']} ({p['control']}): discriminability")
-        ax1.legend()
-        t = np.asarray(rw["t"])
-        R = np.asarray(rw["R"])[0]
-        k = max(1, int(round(float(p["t_block"]) * 10 / (t[1] - t[0]))) if len(t) > 1 else 1)
-        Rs = np.convolve(R, np.ones(k) / k, mode="valid")
-        ax2.plot(t[: len(Rs)] + (t[k - 1] - t[0]) / 2 if len(Rs) else t[:0], Rs, color="C0")
-        ax2.set_xlabel("time (s)")
-        ax2.set_ylabel("reward (running mean, 10 blocks)")
-        ax2.set_title(f"error {a['before']['error']:.3f} -> {a['after']['error']:.3f}; "
-                      f"acc {a['before']['accuracy']:.2f} -> {a['after']['accuracy']:.2f}")
+        colors = {"before": "0.5", "after": "C3", "shifted": "C0"}
+        for tag in SESSIONS:
+            if tag in a:
+                axes[0].semilogy(ang, np.maximum(a[tag]["fisher"], 1e-3), "o-", color=colors[tag], label=tag)
+                axes[1].semilogy(ang, np.maximum(a[tag]["fisher_readout"], 1e-3), "o-", color=colors[tag],
+                                 label=tag)
+        for ax, what in zip(axes[:2], ("population", "network's readout")):
+            ax.set_xlabel("test angle (deg)")
+            ax.set_ylabel(f"linear Fisher information ({what})")
+            ax.axvline(np.degrees(float(p["mu"])), color="k", lw=0.5)
+            ax.legend()
+        axes[2].plot(np.arange(1, len(a["curve"]) + 1), a["curve"], "o-", ms=3)
+        axes[2].set_xlabel("training trial")
+        axes[2].set_ylabel("mean reward (learning steps)")
+        axes[2].set_title(f"{p['objective']} ({p['control']})")
         fig.tight_layout()
         path = outdir / f"reward_coding_{p['objective']}_{p['control']}.png"
         fig.savefig(path, dpi=110)
