@@ -111,12 +111,21 @@ def thresholds(task, runs):
 
 def main():
     result = {"seeds": SEEDS, "n_trials": N_TRIALS, "rate_scale": RATE_SCALE, "thin": THIN, "tasks": {}}
+    partial = ROOT / "bench" / "results" / "bredenberg2020-oracle-partial.json"
+    done = json.loads(partial.read_text()) if partial.exists() else {}
     for task in ("estimation", "classification"):
-        runs = {c: run(task, c) for c in CONTROLS}
+        runs = {}
+        for c in CONTROLS:  # each run kept as it finishes (a rerun continues)
+            key = f"{task}/{c}"
+            if key not in done:
+                done[key] = run(task, c)
+                partial.write_text(json.dumps(done))
+            runs[c] = done[key]
         result["tasks"][task] = {"runs": runs, "thresholds": thresholds(task, runs)}
         print(json.dumps(result["tasks"][task]["thresholds"], indent=1), flush=True)
     path = ROOT / "bench" / "results" / "bredenberg2020-oracle.json"
     path.write_text(json.dumps(result, indent=1))
+    partial.unlink()
     print(f"wrote {path}")
 
 

@@ -235,3 +235,17 @@ def test_shortened_protocol_claims(registry, tmp_path, scenario):
 def test_controls_fail_the_allocation_claim(registry, tmp_path, scenario, control):
     out, claims = _full_run_claims(registry, tmp_path, scenario, control)
     assert not claims["allocation"]["passed"], claims["allocation"]
+
+
+def test_prior_change_session(registry, tmp_path):
+    """A second training session with the prior's mode moved and a third test: the claim that the Fisher
+    information moves with the mode is evaluated (its value, not its verdict, at this tiny length)."""
+    over = [o for o in TINY if not o.startswith("duration")] + [
+        "task.parameters.n_trials_shift=1", f"task.parameters.mu_shift={np.pi / 2!r}",
+        'duration="180*second"']
+    out, res = _run(registry, tmp_path, "reward_estimation.toml", over, device="runtime")
+    assert len(res.array("session_start")) == 3 and len(res.array("train_start")) == 2
+    assert reward_task.test_responses(res, "shifted").shape[:2] == (4, 2)
+    names = {c["name"] for c in out.claims}
+    assert "allocation_moves" in names
+    assert "shift_ratio_after" in out.metrics

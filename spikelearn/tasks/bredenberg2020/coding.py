@@ -103,22 +103,27 @@ def linear_fisher(X, spacing, thin=1):
     the mean of their covariances; ``thin`` keeps every thin-th sample (so that samples are close to
     independent). The estimate is bias-corrected for ``n`` samples per angle in ``d`` dimensions
     (Kanitscheider et al. 2015): ``I (2n - d - 3)/(2n - 2) - 2d/(n dtheta^2)``, ``dtheta = 2 spacing``;
-    NaN everywhere when ``n <= d + 2`` (too few samples for the covariance's inverse).
+    Dimensions without variance at the two angles (units pinned at a clip) are left out (``d`` counts the
+    others); NaN where ``n <= d + 2`` (too few samples for the covariance's inverse).
     """
     X = np.asarray(X, dtype=float)[:, :, ::thin]
-    n_ang, _, _, d = X.shape
-    flat = X.reshape(n_ang, -1, d)
+    n_ang, _, _, d_all = X.shape
+    flat = X.reshape(n_ang, -1, d_all)
     n = flat.shape[1]
-    if n <= d + 2:
-        return np.full(n_ang, np.nan)
     mean = flat.mean(axis=1)
-    cov = np.array([np.cov(f, rowvar=False).reshape(d, d) for f in flat])
-    out = np.empty(n_ang)
+    cov = np.array([np.cov(f, rowvar=False).reshape(d_all, d_all) for f in flat])
+    out = np.full(n_ang, np.nan)
     for k in range(n_ang):
         lo, hi = (k - 1) % n_ang, (k + 1) % n_ang
-        df = mean[hi] - mean[lo]
         S = 0.5 * (cov[lo] + cov[hi])
-        naive = float(df @ np.linalg.solve(S, df)) / (2 * spacing) ** 2
+        # dimensions that do not vary (units pinned at a clip) carry no information: left out
+        var = np.diag(S)
+        live = var > 1e-12 * max(float(var.max()), 1e-300)
+        d = int(live.sum())
+        if d == 0 or n <= d + 2:
+            continue
+        df = (mean[hi] - mean[lo])[live]
+        naive = float(df @ np.linalg.solve(S[np.ix_(live, live)], df)) / (2 * spacing) ** 2
         out[k] = naive * (2 * n - d - 3) / (2 * n - 2) - 2 * d / (n * (2 * spacing) ** 2)
     return out
 
