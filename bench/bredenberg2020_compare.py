@@ -4,7 +4,8 @@
 
 Reads (nothing is run here):
 - the authors' own code, run by ``bench/bredenberg2020_authors.py`` (their ``train_run``, commit c3f6cc4) on the
-  shortened protocol: ``bench/results/bredenberg2020-authors/{estimation,classification}_seed*.npz``;
+  shortened protocol: ``bench/results/bredenberg2020-authors/{estimation,classification}_seed*.npz`` (~15 MB
+  each, not committed; their metrics are kept in ``bench/results/bredenberg2020-authors.json``);
 - the authors' algorithm over seeds 1-5 (``bench/bredenberg2020_oracle.py``): ``bench/results/bredenberg2020-oracle.json``;
 - the Brian2 runs of ``spikelearn reproduce``: ``docs/papers/records/reward-{estimation,discrimination}-k10/``.
 
@@ -56,6 +57,18 @@ def authors_metrics(task, path):
     return out
 
 
+def authors_runs(task, otask):
+    """The metrics of the authors' code runs: computed from their npz files (large, not committed) when
+    present, and kept in ``bench/results/bredenberg2020-authors.json`` (committed)."""
+    path = ROOT / "bench/results/bredenberg2020-authors.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    files = sorted((ROOT / "bench/results/bredenberg2020-authors").glob(f"{otask}_seed*.npz"))
+    if files:
+        saved[otask] = {p.stem: authors_metrics(task, p) for p in files}
+        path.write_text(json.dumps(saved, indent=1))
+    return saved.get(otask, {})
+
+
 def brian_metrics(record):
     m = dict(record["metrics"])
     if "error_change" in m:
@@ -72,8 +85,7 @@ def main():
     for task, (otask, scenario) in TASKS.items():
         runs = oracle["tasks"][otask]["runs"]
         keys = ["error_drop" if task == "estimation" else "accuracy_gain", "allocation", "allocation_readout"]
-        authors = {p.stem: authors_metrics(task, p)
-                   for p in sorted((ROOT / "bench/results/bredenberg2020-authors").glob(f"{otask}_seed*.npz"))}
+        authors = authors_runs(task, otask)
         recdir = ROOT / "docs/papers/records" / scenario
         brian = {}
         for p in sorted(recdir.glob("*-cpp.json")):

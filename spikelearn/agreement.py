@@ -47,7 +47,10 @@ GPU_AGREEMENT = {
     "poisson-sampling-prior-match": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling
     "poisson-sampling-input": dict(exact=False, rtol=0.25, long=True),  # as poisson-sampling
     "reward-discrimination": dict(exact=False, rtol=0.25, long=True),
+    "reward-discrimination-k10": dict(exact=False, rtol=0.25, long=True),
     "reward-estimation": dict(exact=False, rtol=0.25, long=True),
+    "reward-estimation-k10": dict(exact=False, rtol=0.25, long=True),
+    "reward-estimation-prior-change": dict(exact=False, rtol=0.25, long=True),
     "stdp-window-dvdt": dict(exact=False, rtol=0.25, long=True),  # Poisson spikes and noise: cuda's own random numbers
     "stdp-window-gradient": dict(exact=True, rtol=1e-6, long=False),
     "stdp-window-ou": dict(exact=False, rtol=0.25, long=True),

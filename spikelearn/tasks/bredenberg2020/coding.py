@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 __all__ = ["test_angles", "protocol", "wrap", "linear_fisher", "region_ratio", "readout_errors",
-           "prior_weighted", "refit_error", "readout_accuracy", "trial_curve"]
+           "prior_weighted", "refit_error", "readout_accuracy", "trial_curve", "current_ratio"]
 
 
 def test_angles(n):
@@ -191,6 +191,17 @@ def refit_error(X, angles, kappa, mu=0.0, ridge=1e-6):
         pred = np.concatenate([test, np.ones(test.shape[:-1] + (1,))], axis=-1) @ coef
         err += np.mean(np.sum((pred - Y[:, None, :]) ** 2, axis=-1), axis=1) / n_rep
     return prior_weighted(err, angles, kappa, mu), err
+
+
+def current_ratio(X, W, W_in, S):
+    """Recurrent over input current (the authors' ``mean_current_breakdown`` and ``current_ratio_plot``): per
+    test angle and unit the mean recurrent current ``W r`` and input current ``W_in s``, then mean |recurrent|
+    over mean |input|. ``X`` (n_angles, n_repeats, n_samples, N) rates, ``W`` (N, N), ``W_in`` (N, n_in),
+    ``S`` (n_angles, n_in) the input rates at each test angle."""
+    mean_r = np.asarray(X, dtype=float).mean(axis=(1, 2))              # (n_angles, N)
+    rec = mean_r @ np.asarray(W).T
+    inp = np.asarray(S, dtype=float) @ np.asarray(W_in).T
+    return float(np.mean(np.abs(rec)) / np.mean(np.abs(inp)))
 
 
 def trial_curve(t, values, learn, t_trial, t_start):

@@ -256,6 +256,9 @@ class RewardCoding(Task):
             else:
                 s["readout_accuracy"] = ref.readout_accuracy(Y, angles, kappa, mu)
             out[tag] = s
+        currents = self._current_ratio(result, angles)
+        for tag in currents:
+            out[tag]["current_ratio"] = currents[tag]
         rw = result.state("reward")
         t = np.asarray(rw["t"]) - result.dt
         seg = float(p["t_transient"])  # learn gate at the sample times, from the protocol
@@ -263,6 +266,34 @@ class RewardCoding(Task):
         in_trial = (t - start) % float(p["t_trial"])
         learn = (t >= start) & (t < start + int(p["n_trials"]) * float(p["t_trial"])) & (in_trial >= seg - 1e-9)
         out["curve"] = ref.trial_curve(t, np.asarray(rw["R"])[0], learn, float(p["t_trial"]), start)
+        return out
+
+    def _current_ratio(self, result, angles):
+        """Recurrent over input current (`coding.current_ratio`) in the first test session (initial weights)
+        and the last (final weights), when the scenario records the recurrent and input connections."""
+        p = result.params
+        conns = result.resolved["connections"]
+        rec = [n for n, c in conns.items() if c["source"] == p["rates"] and c["target"] == p["rates"]]
+        inp = [n for n, c in conns.items() if c["source"] == p["inputs"] and c["target"] == p["rates"]]
+        recorded = set(result.weight_recorders())
+        if len(rec) != 1 or len(inp) != 1 or not {rec[0], inp[0]} <= recorded:
+            return {}
+        N = result.resolved["populations"][p["rates"]]["size"]
+        n_in = result.resolved["populations"][p["inputs"]]["size"]
+
+        def matrix(conn, key, n_pre):
+            wt = result.weights(conn)
+            M = np.zeros((N, n_pre))
+            M[np.asarray(wt["j"]), np.asarray(wt["i"])] = np.asarray(wt[key])
+            return M
+
+        gain = float(result.resolved["populations"][p["inputs"]]["parameters"].get("gain", 1.0))
+        S = gain * np.maximum(np.cos(angles[:, None] - 2 * np.pi * np.arange(n_in)[None, :] / n_in), 0.0)
+        out = {"before": ref.current_ratio(test_responses(result, "before"), matrix(rec[0], "w_initial", N),
+                                           matrix(inp[0], "w_initial", n_in), S)}
+        last = SESSIONS[len(result.array("session_start")) - 1]  # the final weights are those of the last test
+        out[last] = ref.current_ratio(test_responses(result, last), matrix(rec[0], "w_final", N),
+                                      matrix(inp[0], "w_final", n_in), S)
         return out
 
     def allocation(self, p, s, angles, mode):
