@@ -106,6 +106,8 @@ class RewardCoding(Task):
         "n_trials_shift": Param(0, "prior change: training trials after the first test-after, with the mode "
                                 "at mu + mu_shift, followed by a third test", kind="int", min=0),
         "mu_shift": Param("0.0", "prior change: move of the prior's mode (rad)"),
+        "shift_probe": Param(str(np.pi / 2), "prior change: the angle whose Fisher information is compared with "
+                             "that at mu (the new mode; kept when a control sets mu_shift = 0)"),
         "n_test_angles": Param(12, "test angles -pi + 2 pi k/n", kind="int", min=3),
         "n_repeats": Param(3, "holds of each test angle per test session", kind="int", min=2),
         "t_hold": Param("200*second", "duration of a test hold"),
@@ -336,14 +338,15 @@ class RewardCoding(Task):
             claims.append(Claim(name, f"after training, the {label}'s linear Fisher information {what} >= "
                                 f"{alloc:g}", v, alloc, bool(np.isfinite(v) and v >= alloc)))
         if "shifted" in a:
-            new = mu + float(p["mu_shift"])
+            new = mu + float(p["shift_probe"])
             before = ref.region_ratio(a["after"]["fisher"], angles, new, mu)
             after = ref.region_ratio(a["shifted"]["fisher"], angles, new, mu)
             m["shift_ratio_before"], m["shift_ratio_after"] = before, after
             m["shift_gain"] = after / before
             thr = float(p["min_shift"])
-            claims.append(Claim("allocation_moves", f"after the prior's mode moves, the Fisher information near "
-                                f"the new mode over near the old rises by a factor >= {thr:g}", m["shift_gain"],
+            claims.append(Claim("allocation_moves", f"after the second session (mode at mu + {float(p['mu_shift']):.3g}), "
+                                f"the Fisher information near mu + {float(p['shift_probe']):.3g} over near mu rises by "
+                                f"a factor >= {thr:g}", m["shift_gain"],
                                 thr, m["shift_gain"] >= thr))
         return TaskOutcome(metrics=m, claims=claims)
 
