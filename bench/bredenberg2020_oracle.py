@@ -4,6 +4,7 @@
     .venv/bin/python bench/bredenberg2020_oracle.py --rescore  # the thresholds again from the written runs
     .venv/bin/python bench/bredenberg2020_oracle.py --prior-change   # ~15 min: adds the prior-change runs
     .venv/bin/python bench/bredenberg2020_oracle.py --noise          # ~15 min: adds the noise runs
+    .venv/bin/python bench/bredenberg2020_oracle.py --step-order     # ~4 min: the shuffled control, Brian2's step order
 
 The oracle is ``tests/oracles/bredenberg_protocol.py``: the authors' training loop, vectorised over seeds,
 checked number for number against their own ``train_run`` (``bench/bredenberg2020_oracle_check.py``; commit
@@ -179,6 +180,21 @@ def run_noise():
     return out
 
 
+def run_step_order():
+    """The shuffled-reward control of estimation with the Brian2 task's step order (``brian_order``): does the
+    order explain a difference between the oracle and Brian2?"""
+    angles = ref.test_angles(12)
+    w0 = bp.init_weights("estimation", SEEDS)
+    w, _ = bp.train("estimation", [np.random.default_rng([s, 1]) for s in SEEDS], N_TRIALS, rate_scale=RATE_SCALE,
+                    init=w0, shuffle_reward=True, brian_order=True)
+    rates, readout = bp.test(w, angles, seed=7, task="estimation")
+    rows = [session_metrics("estimation", rates[b], readout[b], angles) for b in range(len(SEEDS))]
+    al = [r["allocation"] for r in rows]
+    mean, sd = stats(al)
+    print(f"shuffled control, Brian2 step order: allocation {mean:.3f} +- {sd:.3f}", flush=True)
+    return {"allocation": al, "mean": mean, "sd": sd}
+
+
 def stats(values):
     v = np.asarray(values, dtype=float)
     return float(np.mean(v)), float(np.std(v, ddof=1))
@@ -205,7 +221,8 @@ def thresholds(task, runs):
 
 def main():
     path = ROOT / "bench" / "results" / "bredenberg2020-oracle.json"
-    for flag, name, fn in (("--noise", "noise", run_noise), ("--prior-change", "prior", run_prior_change)):
+    for flag, name, fn in (("--noise", "noise", run_noise), ("--prior-change", "prior", run_prior_change),
+                           ("--step-order", "steporder", run_step_order)):
         if flag in sys.argv:  # a file of its own (the experiments may run at the same time)
             out = ROOT / "bench" / "results" / f"bredenberg2020-oracle-{name}.json"
             out.write_text(json.dumps(fn(), indent=1))

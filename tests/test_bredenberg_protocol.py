@@ -86,12 +86,14 @@ def test_drift_stationary_concentration_is_two_kappa():
 
 
 @pytest.mark.parametrize("task", TASKS)
-def test_one_noiseless_learning_step_equals_hand_formula(task):
+@pytest.mark.parametrize("brian_order", [False, True])
+def test_one_noiseless_learning_step_equals_hand_formula(task, brian_order):
     """T = 2 steps (one update), sigma = 0, no gate: the weights after the step, by hand, with the draws
-    replayed in the documented order (D, W, W_in; rate noise N x steps, theta(0), stimulus noise)."""
+    replayed in the documented order (D, W, W_in; rate noise N x steps, theta(0), stimulus noise). The Brian2
+    task's order: this step's input drives the rates, and the Hebbian term is not scaled by 1 - theta_avg."""
     cfg = bp.SETTINGS[task]
     N, n_out, dt, seed, scale = cfg["N"], cfg["n_out"], 0.01, 21, 1e3
-    w, obj = bp.train(task, [seed], 1, T=2 * dt, transient=0.0, sigma=0.0, rate_scale=scale)
+    w, obj = bp.train(task, [seed], 1, T=2 * dt, transient=0.0, sigma=0.0, rate_scale=scale, brian_order=brian_order)
     g = np.random.default_rng(seed)
     D = g.uniform(-1 / N, 1 / N, (n_out, N))
     W = g.uniform(-0.3 / math.sqrt(N), 0.3 / math.sqrt(N), (N, N))
@@ -105,7 +107,7 @@ def test_one_noiseless_learning_step_equals_hand_formula(task):
     phi = -np.pi + 2 * np.pi * np.arange(12) / 12
     s0, s1 = np.maximum(0, np.cos(th0 - phi)), np.maximum(0, np.cos(th1 - phi))
     r = np.full(N, 0.1)
-    r = r + dt * (-np.log(np.exp(30 * r) - 1) / 30 + W @ r + W_in @ s0 + b)
+    r = r + dt * (-np.log(np.exp(30 * r) - 1) / 30 + W @ r + W_in @ (s1 if brian_order else s0) + b)
     r = np.clip(r, 0.001, 100)
     if task == "estimation":
         tgt = np.array([math.cos(th1), math.sin(th1)])
@@ -117,7 +119,7 @@ def test_one_noiseless_learning_step_equals_hand_formula(task):
         yc = min(max(y, 1e-4), 1 - 1e-4)
         R = t * math.log(yc) + (1 - t) * math.log(1 - yc)
         dD = 100 * (t - y) * r[None, :] - cfg["weight_l2"] * D
-    th = 0.0015                                             # averages start at 0: C = th * sample
+    th = 0.0 if brian_order else 0.0015                     # averages start at 0: C = th * sample
     eta = scale * dt * 100
     hand = dict(W=W + eta * cfg["lr_W"] * (R * (1 - th) * np.outer(r, r) - cfg["weight_l2"] * W),
                 W_in=W_in + eta * cfg["lr_in"] * (R * (1 - th) * np.outer(r, s1) - cfg["i_weight_l2"] * W_in),

@@ -215,7 +215,7 @@ def _draw_angle(srcs, cfg, steps, mu, kappa):
 
 
 def _trial(task, cfg, P, D, noise, theta, learn_from, eta_cols, keep_cols, eta_D, keep_D, plastic, learn,
-           theta_r=None):
+           theta_r=None, brian_order=False):
     """Run one trial in place on ``P = [W | W_in | b]`` (B, N, K) and ``D``; returns the pre-clip readouts
     (steps, B, n_out; row 0 unset) and the post-clip objective (steps, B). ``theta_r`` (steps, B): the third
     factor is the objective against this angle instead (the shuffled control); the decoder learns ``theta``."""
@@ -254,11 +254,14 @@ def _trial(task, cfg, P, D, noise, theta, learn_from, eta_cols, keep_cols, eta_D
     u = np.empty((B, N))
     ypre = np.zeros((steps, B, cfg["n_out"]))
     Rcur = np.zeros((steps, B))
-    omth = 1.0 - th_avg
+    omth = 1.0 if brian_order else 1.0 - th_avg
     track = plastic and learn
     keep_full = np.ascontiguousarray(np.broadcast_to(keep_cols, P.shape))
     for j in range(1, steps):
-        # Euler-Maruyama with the previous step's input: x = (r(j-1), s(j-1), 1)
+        # Euler-Maruyama with the previous step's input: x = (r(j-1), s(j-1), 1); the Brian2 task's order
+        # drives the step with this step's input
+        if brian_order:
+            x[:, N:N + n_in] = S[j]
         drive = np.matmul(P, x3)[:, :, 0]
         np.multiply(r, -inv_beta, out=u)                          # u = -r/beta
         fi = np.log1p(-np.exp(u))
@@ -318,7 +321,7 @@ def _config(task, T=None, transient=None, sigma=None):
 
 
 def train(task, rngs_or_seeds, n_trials, rate_scale=1.0, sigma=None, mu=0.0, kappa=0.75, init=None,
-          shuffle_reward=False, plastic=True, T=None, transient=None):
+          shuffle_reward=False, plastic=True, T=None, transient=None, brian_order=False):
     """Train B networks with the authors' protocol (module docstring); returns ``(weights, objective)``.
 
     Parameters
@@ -347,6 +350,9 @@ def train(task, rngs_or_seeds, n_trials, rate_scale=1.0, sigma=None, mu=0.0, kap
         False: ``W, W_in, b`` frozen; the decoder still learns.
     T, transient : float, optional
         Trial length and learning gate in time units (default 1000 and 40).
+    brian_order : bool
+        The step order of the Brian2 task instead of the authors': this step's input drives the rates, and
+        the running averages are updated with the weights (no factor ``1 - theta_avg``).
 
     Returns
     -------
@@ -383,7 +389,8 @@ def train(task, rngs_or_seeds, n_trials, rate_scale=1.0, sigma=None, mu=0.0, kap
     for n in range(n_trials):
         noise, theta = _draw_trial(srcs, cfg, steps, mu, kappa, cfg["sigma"])
         theta_r = _draw_angle(srcs, cfg, steps, mu, kappa) if shuffle_reward else None
-        ypre, _, tgt = _trial(task, cfg, P, D, noise, theta, *args, learn=True, theta_r=theta_r)
+        ypre, _, tgt = _trial(task, cfg, P, D, noise, theta, *args, learn=True, theta_r=theta_r,
+                              brian_order=brian_order)
         if learn_from < steps:
             objective[:, n] = _objective(task, cfg, ypre[learn_from:], tgt[learn_from:]).mean(axis=0)
     weights = dict(W=P[:, :, :N].copy(), W_in=P[:, :, N:N + n_in].copy(), b=P[:, :, K - 1].copy(), D=D)
