@@ -42,13 +42,11 @@ def authors_metrics(task, path):
         fi, fo = ref.linear_fisher(X, np.pi / 6, THIN_AUTHORS), ref.linear_fisher(Y, np.pi / 6, THIN_AUTHORS)
         out[f"fisher_{tag}"], out[f"fisher_readout_{tag}"] = fi.tolist(), fo.tolist()
         if task == "estimation":
-            where = (0.0, np.pi)
             out[f"readout_error_{tag}"] = ref.prior_weighted(ref.readout_errors(Y, angles), angles, KAPPA)
         else:
-            where = ((0.0, np.pi), (np.pi / 2, -np.pi / 2))
             out[f"readout_accuracy_{tag}"] = ref.readout_accuracy(Y, angles, KAPPA)
-        out[f"allocation_{tag}"] = ref.region_ratio(fi, angles, *where)
-        out[f"allocation_readout_{tag}"] = ref.region_ratio(fo, angles, *where)
+        out[f"allocation_{tag}"] = ref.allocation_ratio(task, fi, angles)
+        out[f"allocation_readout_{tag}"] = ref.allocation_ratio(task, fo, angles)
     if task == "estimation":
         out["error_drop"] = 1 - out["readout_error_after"] / out["readout_error_before"]
     else:

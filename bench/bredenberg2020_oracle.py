@@ -69,14 +69,11 @@ def session_metrics(task, rates, readout, angles):
     """The task's metrics of one test session for one network."""
     spacing = 2 * np.pi / len(angles)
     out = {"fisher": ref.linear_fisher(rates, spacing, THIN), "fisher_readout": ref.linear_fisher(readout, spacing, THIN)}
+    out["allocation"] = ref.allocation_ratio(task, out["fisher"], angles)
+    out["allocation_readout"] = ref.allocation_ratio(task, out["fisher_readout"], angles)
     if task == "estimation":
-        out["allocation"] = ref.region_ratio(out["fisher"], angles, 0.0, np.pi)
-        out["allocation_readout"] = ref.region_ratio(out["fisher_readout"], angles, 0.0, np.pi)
         out["readout_error"] = ref.prior_weighted(ref.readout_errors(readout, angles), angles, KAPPA)
     else:
-        out["allocation"] = ref.region_ratio(out["fisher"], angles, (0.0, np.pi), (np.pi / 2, -np.pi / 2))
-        out["allocation_readout"] = ref.region_ratio(out["fisher_readout"], angles, (0.0, np.pi),
-                                                     (np.pi / 2, -np.pi / 2))
         out["readout_accuracy"] = ref.readout_accuracy(readout, angles, KAPPA)
     return out
 

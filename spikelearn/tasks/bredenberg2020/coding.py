@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["test_angles", "protocol", "wrap", "linear_fisher", "region_ratio", "readout_errors",
+__all__ = ["test_angles", "protocol", "wrap", "linear_fisher", "region_ratio", "allocation_ratio", "readout_errors",
            "prior_weighted", "refit_error", "readout_accuracy", "trial_curve", "current_ratio"]
 
 
@@ -139,6 +139,14 @@ def region_ratio(values, angles, centre, other, width=np.pi / 6):
 
     num, den = near(centre), near(other)
     return num / den if den > 0 and np.isfinite(num) else float("nan")
+
+
+def allocation_ratio(objective, fisher, angles, mode=0.0):
+    """The allocation of Fisher information: near the prior's ``mode`` over near its antipode (estimation), or
+    at the category boundaries 0, pi over at +-pi/2 (discrimination / classification)."""
+    if objective == "estimation":
+        return region_ratio(fisher, angles, mode, mode + np.pi)
+    return region_ratio(fisher, angles, (0.0, np.pi), (np.pi / 2, -np.pi / 2))
 
 
 def prior_density(theta, kappa, mu=0.0):

@@ -263,10 +263,11 @@ class RewardCoding(Task):
             out[tag]["current_ratio"] = currents[tag]
         rw = result.state("reward")
         t = np.asarray(rw["t"]) - result.dt
-        seg = float(p["t_transient"])  # learn gate at the sample times, from the protocol
+        # the learning gate at the sample times, from the protocol
         start = float(result.array("train_start")[0])
         in_trial = (t - start) % float(p["t_trial"])
-        learn = (t >= start) & (t < start + int(p["n_trials"]) * float(p["t_trial"])) & (in_trial >= seg - 1e-9)
+        learn = ((t >= start) & (t < start + int(p["n_trials"]) * float(p["t_trial"]))
+                 & (in_trial >= float(p["t_transient"]) - 1e-9))
         out["curve"] = ref.trial_curve(t, np.asarray(rw["R"])[0], learn, float(p["t_trial"]), start)
         return out
 
@@ -298,16 +299,6 @@ class RewardCoding(Task):
                                       matrix(inp[0], "w_final", n_in), S)
         return out
 
-    def allocation(self, p, s, angles, mode):
-        """The allocation ratios of one test session: (population, readout) Fisher information near
-        ``mode`` over near ``mode + pi`` (estimation), or at the boundaries 0, pi over at +-pi/2
-        (discrimination)."""
-        if p["objective"] == "estimation":
-            where = (mode, mode + np.pi)
-        else:
-            where = ((0.0, np.pi), (np.pi / 2, -np.pi / 2))
-        return tuple(ref.region_ratio(s[k], angles, *where) for k in ("fisher", "fisher_readout"))
-
     def evaluate(self, result):
         p = result.params
         a = self.analyse(result)
@@ -319,7 +310,8 @@ class RewardCoding(Task):
             s = a[tag]
             for k, v in s.items():
                 m[f"{k}_{tag}"] = [float(x) for x in v] if np.ndim(v) else float(v)
-            m[f"allocation_{tag}"], m[f"allocation_readout_{tag}"] = self.allocation(p, s, angles, mu)
+            m[f"allocation_{tag}"], m[f"allocation_readout_{tag}"] = (
+                ref.allocation_ratio(p["objective"], s[k], angles, mu) for k in ("fisher", "fisher_readout"))
         claims = []
         if p["objective"] == "estimation":
             m["error_change"] = m["readout_error_after"] / m["readout_error_before"] - 1.0
