@@ -1,139 +1,96 @@
-"""Adversarial wake/sleep learning rules (Benjamin & Kording), written for a population of replicas.
+"""Wake/sleep rules of adversarial inference learning (Benjamin & Kording), and the classic Helmholtz baseline.
 
-Three local rules, all read the phase gates ``wake`` and ``sleep`` by name (from the ``[phases]``
-schedule) and the task signals ``stage2`` (1 once the adversarial stage has begun) and ``plastic``
-(0 once the generative weights are frozen, e.g. while testing for surprise):
+The circuit (task ``adversarial_inference``) alternates a **wake** phase (feedforward, recognition synapses
+drive the somata from the data) and a **sleep** phase (feedback, generative synapses drive them from a prior
+sample). Each phase lasts two time steps; the rules learn in the second, ``learn = 1`` (see the task). All
+four rules are local: a synapse reads its own weight, its presynaptic rate ``r_pre``, a variable of its
+postsynaptic unit and, for the gated rule, a broadcast scalar that the postsynaptic unit receives.
 
-- :class:`PredictiveDelta` — Stage 1: the generative synapse ``a_X`` from A onto X (X = B, C) learns to
-  predict X from A alone, in wake: ``Δa_X = η_P <(X − a_X A) A>``;
-- :class:`Discriminator` — the interneuron D = v·φ(B, C), φ = [B, C, B², C², BC] (fixed nonlinear,
-  dendritic features): ``Δv = η_D (wake + s·sleep) <φ> − λ_D v`` with ``s = −1`` (Hebbian in wake,
-  anti-Hebbian in sleep; ``s = +1`` is the negative control);
-- :class:`PerturbationGenerative` — Stage 2, three-factor weight perturbation in sleep: each replica
-  samples with ``a + ξ`` and ``Δa = η_G <(D − D̄) ξ>``; ``D̄`` follows the mean of D in sleep.
+- :class:`LocalPrediction` — generative (feedback) synapses onto a unit's dendritic compartment, in wake:
+  the dendrite's prediction ``d = tanh(a_fb + c)`` of the soma learns to match it,
+  ``Δw = η (r − d)(1 − d²) r_pre`` (``epred_post``). The authors' ``gen_surprisal``, with a Gaussian instead of
+  their L1 likelihood.
+- :class:`WakeSleepDiscriminator` — synapses from the discriminator's fixed dendritic features φ onto its
+  output D: ``Δw = η (wake − sleep) φ − λ w``: Hebbian in wake, anti-Hebbian in sleep (the 2023 paper's
+  reading of the authors' ``D_loss`` for a linear readout). With the decay, ``w`` follows
+  ``(η/λ)(⟨φ⟩_wake − ⟨φ⟩_sleep)``, so D is a witness of the difference between wake and sleep states.
+- :class:`GatedPerturbation` — recognition (feedforward) synapses, in wake: node perturbation gated by D,
+  ``Δw = −η (D − D_ref) ξ r_pre``. ``ξ`` is the noise the postsynaptic unit received in this step (its own
+  membrane fluctuation) and ``D − D_ref`` the change of the discriminator between the clean and the noisy
+  pass of the same input (the broadcast ``mod_post``). For Gaussian ξ of s.d. σ,
+  ``E[(D − D_ref) ξ] ≈ σ² ∂D/∂a``, so the rule descends D on wake states: the recognition pathway makes its
+  inferred states look generated, what the authors' inference network does by backprop through D. It needs
+  no per-unit credit from D, only the scalar; without D's gating nothing drives these synapses.
+- :class:`SleepDelta` — the classic wake-sleep (Helmholtz machine) recognition rule, in sleep: the
+  recognition prediction of the generated unit learns to match it, ``Δw = η (r − p)(1 − p²) r_pre`` with
+  ``p = tanh(a_ff)`` (``esleep_post``); it assumes the posterior factorises over units.
 
-Why these are not :class:`~spikelearn.plugin.PlasticityRule` plugins: the parameters ``a`` and ``v`` are
-*shared* by the ``M`` replicas of the circuit (one sample per replica and step, a mini-batch), and their
-updates use replica averages ``<.>``. In Brian2 these are summed variables from the replica group into a
-one-neuron "learner" group, whose ``run_regularly`` code applies the update; a per-synapse weight ``w``
-with ``on_pre``/``on_post`` cannot express it. Each rule therefore declares
-
-- ``sums``: ``name -> expression`` over replica variables, averaged over replicas into the learner
-  (a summed variable ``name_post = expression/M``);
-- ``code``: Brian2 statements run on the learner every sample step, after the sums;
-- ``reference_update``: the same update in NumPy, for the contract tests.
-
-Replica variables available to ``sums``: ``Bh``, ``Ch`` (what D and the predictive rule see: the sample
-in the rate network, decoded spike counts in the spiking one), ``Ah`` (A of that sample), ``xiBh``,
-``xiCh`` (its perturbation), ``D``. Learner variables: ``a_B``, ``a_C``, ``v0``..``v4``, ``Dbar``, and
-``da_B``, ``da_C`` (zeroed before the rules run, added to ``a`` after them; learner variables, not
-temporaries, because Brian2 wants writes to scalar temporaries before writes to vector variables).
+The rules read the population variables named above (``r`` of the presynaptic units; ``epred``,
+``esleep``, ``pert``, ``mod`` of the postsynaptic ones), which the task's unit models define. The signals ``wake``, ``sleep`` (the ``[phases]`` schedule), ``learn`` and ``plastic`` (the task) gate them.
 """
 
 import numpy as np
 
-from spikelearn.plugin import Param
+from spikelearn.plugin import Param, PlasticityRule
 
-__all__ = ["LearnerRule", "PredictiveDelta", "Discriminator", "PerturbationGenerative", "FEATURES",
-           "RULES", "learner_code"]
+__all__ = ["LocalPrediction", "WakeSleepDiscriminator", "GatedPerturbation", "SleepDelta"]
 
-REFERENCE = "Benjamin & Kording (2023) PLoS Comput Biol; arXiv:2006.10811"
-
-#: The discriminator's fixed nonlinear features of (B, C), in Brian2 syntax over ``Bh``, ``Ch``.
-FEATURES = ("Bh", "Ch", "Bh**2", "Ch**2", "Bh*Ch")
+REFERENCE = ("Benjamin & Kording (2023) PLoS Comput Biol 19:e1011484; arXiv:2006.10811; "
+             "code KordingLab/adversarial-wake-sleep b2bf6d0")
 
 
-class LearnerRule:
-    """A rule on parameters shared by replicas (see the module docstring)."""
+class _Gated(PlasticityRule):
+    """A clock-driven update applied once per phase: ``dw/dt = gate*update/dt`` (one Euler step per pulse)."""
 
-    name = ""
-    description = ""
+    method = "euler"
+    bounds = (None, None)
+
+    def reference_update(self, params, w0, post, r, **_):
+        """One update of the weights ``w0`` (n_post, n_pre) for postsynaptic values ``post`` (the rule's
+        postsynaptic variable, or ``mod*xi`` for the gated rule) and presynaptic rates ``r``."""
+        w0, post, r = (np.asarray(a, dtype=float) for a in (w0, post, r))
+        return w0 + self._sign * float(params["eta"]) * np.outer(post, r)
+
+
+class LocalPrediction(_Gated):
+    name = "local_prediction"
+    description = "generative synapses onto the dendrite learn to predict the soma in wake"
     reference = REFERENCE
-    parameters: dict = {}
-    signals: tuple = ()
-    sums: dict = {}
-    code = ""
-
-    def reference_update(self, params, state, means, gates):
-        """NumPy version of :attr:`code`: update ``state`` (dict, in place) from replica ``means``
-        (dict name -> float, the :attr:`sums`) and ``gates`` (dict signal -> 0/1)."""
-        raise NotImplementedError
+    parameters = {"eta": Param("0.01", "learning rate (per wake phase)")}
+    model = "dw/dt = plastic*learn*wake*eta*epred_post*r_pre/dt : 1 (clock-driven)"
+    signals = ("plastic", "learn", "wake")
+    _sign = 1.0
 
 
-class PredictiveDelta(LearnerRule):
-    name = "ws_predictive_delta"
-    description = "Local predictive (delta) rule on A's generative synapses, in wake (Stage 1)"
-    parameters = {
-        "eta_P": Param("0.02", "learning rate per sample step"),
-        "predict_in_stage2": Param("0", "1 keeps the rule on in Stage 2 (it then fights the adversary)"),
-    }
-    signals = ("wake", "stage2", "plastic")
-    sums = {"errB": "(Bh - a_B*Ah)*Ah", "errC": "(Ch - a_C*Ah)*Ah"}
-    code = """
-    da_B += eta_P*wake*(1 - stage2 + stage2*predict_in_stage2)*plastic*errB
-    da_C += eta_P*wake*(1 - stage2 + stage2*predict_in_stage2)*plastic*errC
-    """
-
-    def reference_update(self, params, state, means, gates):
-        g = gates["wake"] * (1 - gates["stage2"] + gates["stage2"] * params["predict_in_stage2"]) * gates["plastic"]
-        state["da_B"] += params["eta_P"] * g * means["errB"]
-        state["da_C"] += params["eta_P"] * g * means["errC"]
-
-
-class PerturbationGenerative(LearnerRule):
-    name = "ws_perturbation"
-    description = "Three-factor weight perturbation on A's synapses in sleep, gated by D - Dbar (Stage 2)"
-    parameters = {
-        "eta_G": Param("0.3", "learning rate per sample step"),
-        "sigma_xi": Param("0.1", "std of the per-sample perturbation of a_B, a_C"),
-        "gate_by_D": Param("1", "1: gated by D - Dbar; 0 (negative control): gated by 1, D plays no role"),
-    }
-    signals = ("sleep", "stage2", "plastic")
-    sums = {"gB": "(gate_by_D*(D - Dbar) + (1 - gate_by_D))*xiBh",
-            "gC": "(gate_by_D*(D - Dbar) + (1 - gate_by_D))*xiCh"}
-    code = """
-    da_B += eta_G*stage2*sleep*plastic*gB
-    da_C += eta_G*stage2*sleep*plastic*gC
-    """
-
-    def reference_update(self, params, state, means, gates):
-        g = params["eta_G"] * gates["stage2"] * gates["sleep"] * gates["plastic"]
-        state["da_B"] += g * means["gB"]
-        state["da_C"] += g * means["gC"]
-
-
-class Discriminator(LearnerRule):
+class WakeSleepDiscriminator(_Gated):
     name = "ws_discriminator"
-    description = "Interneuron D = v.phi(B, C): Hebbian in wake, anti-Hebbian in sleep, with decay (Stage 2)"
-    parameters = {
-        "eta_D": Param("0.01", "learning rate per sample step"),
-        "lam_D": Param("0.01", "weight decay per sample step"),
-        "sleep_sign": Param("-1", "sign of the update in sleep: -1 anti-Hebbian; +1 (negative control) Hebbian"),
-        "alpha": Param("0.05", "rate of the running mean Dbar of D in sleep, per sample step"),
-    }
-    signals = ("wake", "sleep", "stage2")
-    sums = {**{f"m{k}": f for k, f in enumerate(FEATURES)}, "mD": "D"}
-    code = "\n".join(
-        [f"v{k} = v{k} + stage2*(eta_D*(wake + sleep_sign*sleep)*m{k} - lam_D*v{k})" for k in range(5)]
-        + ["Dbar = Dbar + alpha*stage2*sleep*(mD - Dbar)"]
-    )
+    description = "discriminator synapses: Hebbian in wake, anti-Hebbian in sleep, with decay"
+    reference = REFERENCE
+    parameters = {"eta": Param("0.01", "learning rate (per phase)"), "lam": Param("0.01", "decay per phase", min=0)}
+    model = "dw/dt = plastic*learn*(eta*(wake - sleep)*r_pre - lam*w)/dt : 1 (clock-driven)"
+    signals = ("plastic", "learn", "wake", "sleep")
 
-    def reference_update(self, params, state, means, gates):
-        sign = gates["wake"] + params["sleep_sign"] * gates["sleep"]
-        v = state["v"]
-        m = np.array([means[f"m{k}"] for k in range(5)])
-        state["v"] = v + gates["stage2"] * (params["eta_D"] * sign * m - params["lam_D"] * v)
-        state["Dbar"] = state["Dbar"] + params["alpha"] * gates["stage2"] * gates["sleep"] * (means["mD"] - state["Dbar"])
+    def reference_update(self, params, w0, r, phase, **_):
+        """One update in ``phase`` (+1 wake, -1 sleep) of the weights ``w0`` from features ``r``."""
+        w0, r = np.asarray(w0, dtype=float), np.asarray(r, dtype=float)
+        return w0 + float(params["eta"]) * phase * r - float(params["lam"]) * w0
 
 
-#: The rules in the order the learner applies them (the generative deltas first, from the values before
-#: this step's update; then the discriminator; then ``a += da``).
-RULES = (PredictiveDelta(), PerturbationGenerative(), Discriminator())
+class GatedPerturbation(_Gated):
+    name = "gated_perturbation"
+    description = "recognition synapses: node perturbation gated by the discriminator's change, in wake"
+    reference = REFERENCE
+    parameters = {"eta": Param("0.05", "learning rate (per wake phase)")}
+    model = "dw/dt = -plastic*learn*wake*eta*mod_post*pert_post*r_pre/dt : 1 (clock-driven)"
+    signals = ("plastic", "learn", "wake")
+    _sign = -1.0
 
 
-def learner_code(rules=RULES):
-    """The learner's ``run_regularly`` code: zero the deltas, run each rule, apply the deltas."""
-    body = "\n".join(r.code.strip() for r in rules)
-    lines = ["da_B = 0", "da_C = 0"] + [line.strip() for line in body.splitlines() if line.strip()]
-    lines += ["a_B = a_B + da_B", "a_C = a_C + da_C"]
-    return "\n".join(lines)
+class SleepDelta(_Gated):
+    name = "sleep_delta"
+    description = "classic wake-sleep: recognition synapses predict the generated unit in sleep"
+    reference = "Hinton, Dayan, Frey & Neal (1995) Science 268:1158; " + REFERENCE
+    parameters = {"eta": Param("0.01", "learning rate (per sleep phase)")}
+    model = "dw/dt = plastic*learn*sleep*eta*esleep_post*r_pre/dt : 1 (clock-driven)"
+    signals = ("plastic", "learn", "sleep")
+    _sign = 1.0

@@ -17,8 +17,12 @@ import numpy as np
 __all__ = ["GPU_AGREEMENT", "disagreements", "song_disagreements"]
 
 GPU_AGREEMENT = {
-    "adversarial-wake-sleep": dict(exact=False, rtol=0.25, long=True),
-    "adversarial-wake-sleep-spiking": dict(exact=False, rtol=0.25, long=True),
+    # claims are differences between circuits of the same run; the NumPy oracle's spread over seeds (sd/|mean|
+    # 0.25 for the one expected claim, separability_vs_untrained on digits) sets rtol; the claims reported as
+    # not reproduced lie within their seed spread of 0 and may pass on one device and fail on the other
+    "adversarial-digits": dict(exact=False, rtol=0.5, long=True),
+    "adversarial-mnist": dict(exact=False, rtol=0.5, long=True),
+    "adversarial-moving-digits": dict(exact=False, rtol=0.5, long=True),
     "balanced-stdp": dict(exact=False, rtol=0.25, long=True),
     "balanced-stdp-1e8": dict(exact=False, rtol=0.25, long=True),
     # its weight-error claims (max |w - w_posterior|, threshold 0.03) spread by ~0.5 of the threshold
@@ -54,7 +58,6 @@ GPU_AGREEMENT = {
     "stdp-window-dvdt": dict(exact=False, rtol=0.25, long=True),  # Poisson spikes and noise: cuda's own random numbers
     "stdp-window-gradient": dict(exact=True, rtol=1e-6, long=False),
     "stdp-window-ou": dict(exact=False, rtol=0.25, long=True),
-    "surprise-oscillation": dict(exact=False, rtol=0.25, long=True),
 }
 
 

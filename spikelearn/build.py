@@ -102,6 +102,18 @@ class BuildContext:
         self.objects.append(mon)
         return mon
 
+    def record_state_at_event(self, name, group, variables, event, size):
+        """Record ``variables`` of ``group`` whenever its ``event`` fires (for neurons 0..size-1 at once): a state
+        recording limited to a time window, saved as a state recording."""
+        from brian2 import EventMonitor
+
+        thresholder = group.thresholder[event]
+        mon = EventMonitor(group, event, variables=variables, when=thresholder.when, order=thresholder.order + 1,
+                           name=f"state_{name}")
+        self.recorders.append(Recorder("state", name, mon, variables=list(variables), size=size))
+        self.objects.append(mon)
+        return mon
+
     def save_array(self, name, array):
         """Save a constant array (e.g. the stimuli used) in the run directory as ``data/array_<name>.npy``."""
         self.arrays[name] = np.asarray(array)
@@ -202,6 +214,21 @@ def _windowed_spike_events(ctx):
         stop = float(ctx.scenario.duration) if rec.stop is None else float(rec.stop)
         rec.event = f"rec_{rec.name}"
         ctx.extra_events[pop][rec.event] = f"{LAST_SPIKE} == t and t >= {start!r}*second and t < {stop!r}*second"
+    for rec in ctx.net.records:  # a state recording in a time window: an event of every neuron at each sample
+        if rec.kind != "state" or (rec.start is None and rec.stop is None):
+            continue
+        first_n = rec.indices is not True and isinstance(rec.indices, int)
+        if rec.source not in ctx.net.populations or not (rec.indices is True or first_n):
+            raise BuildError(f"{rec.origin}: a state recording with start/stop records a population's neurons "
+                             f"0..n-1 (indices = true or a count n); '{rec.source}' is not a population or indices "
+                             f"is a list")
+        start = 0.0 if rec.start is None else float(rec.start)
+        stop = float(ctx.scenario.duration) if rec.stop is None else float(rec.stop)
+        every = float(ctx.scenario.dt if rec.dt is None else rec.dt)
+        rec.event = f"rec_{rec.name}"
+        ctx.extra_events[rec.source][rec.event] = (
+            f"t >= {start!r}*second and t < {stop!r}*second and "
+            f"((t - {start!r}*second + 0.5*dt) % ({every!r}*second)) < dt" + (f" and i < {rec.indices}" if first_n else ""))
 
 
 def _build_population(pop, ctx, rule_ns, via_run_args):
@@ -213,9 +240,16 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
         group = create_group(pop.definition, pop.name, pop.size, pop.params, ctx, rule_ns, extra_eq, extra_reset,
                              pop.order, pop.dt, events)
     if events:
-        setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
-        for event in events:  # after the reset has stored this step's spikes
-            group.set_event_schedule(event, when="after_resets")
+        windowed_states = {rec.event: rec for rec in ctx.net.records if rec.kind == "state" and rec.source == pop.name
+                           and (rec.start is not None or rec.stop is not None)}
+        if len(windowed_states) < len(events):
+            setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
+        for event in events:  # spikes: after the reset has stored this step's; states: where the record says
+            rec = windowed_states.get(event)
+            if rec is None:
+                group.set_event_schedule(event, when="after_resets")
+            else:
+                group.set_event_schedule(event, when=rec.when or "start", order=rec.order or 0)
     ctx.groups[pop.name] = group
     for var, (source, *_) in pop.links.items():
         if source in ctx.groups:
@@ -620,6 +654,10 @@ def _add_recorders(ctx):
                         f"{rec.origin}.variables: '{var}' is not a variable of {what} '{rec.source}'; "
                         f"variables: {', '.join(sorted(v for v in group.variables if not v.startswith('_')))}"
                     )
+            if rec.start is not None or rec.stop is not None:
+                size = len(group) if rec.indices is True else min(rec.indices, len(group))
+                ctx.record_state_at_event(rec.name, group, list(rec.variables), rec.event, size)
+                continue
             with at_key(f"{rec.origin}.indices"):
                 ctx.record_state(rec.name, group, list(rec.variables), rec.indices, rec.dt, rec.when, rec.order)
         else:

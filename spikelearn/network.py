@@ -142,7 +142,9 @@ class Record:
     ``"state"`` (``variables`` of ``source`` at ``indices``, every ``dt``; None: every step) or
     ``"weights"`` (the final weights of connection ``source``, and their trace at ``indices`` every ``dt``
     when both are given). Spikes of only the first n neurons: ``indices = n``; only in the time window
-    ``[start, stop)`` (quantities; None: the run's start or end): ``start``/``stop``. ``when``/``order`` place a
+    ``[start, stop)`` (quantities; None: the run's start or end): ``start``/``stop``; a state recording in a
+    window records neurons 0..n-1 (``indices`` True or n) through an event of each sample, saved as a state
+    recording (a Brian2 state monitor records from the start of the run). ``when``/``order`` place a
     state or weight-trace recorder in the time step (None: Brian2's default, the start of the step). ``event`` records a
     custom event of the population instead of its spikes (saved as spikes under ``name``)."""
 
@@ -188,8 +190,11 @@ class NetworkDescription:
             net.add(Record("spikes", pop, pop, indices=limit.get("indices") or True, start=start, stop=stop,
                            origin=f"record.spikes.{pop}" if limit else "record.spikes"))
         for pop, spec in record["states"].items():
-            net.add(Record("state", pop, pop, tuple(spec["variables"]), spec["indices"], parse_quantity(spec["dt"]),
-                           origin=f"record.states.{pop}"))
+            start, stop = (parse_quantity(spec[k]) if spec.get(k) is not None else None for k in ("start", "stop"))
+            windowed = start is not None or stop is not None
+            net.add(Record("state", pop, pop, tuple(spec["variables"]),
+                           len(spec["indices"]) if windowed else spec["indices"], parse_quantity(spec["dt"]),
+                           origin=f"record.states.{pop}", start=start, stop=stop))
         for conn, spec in record["weights"].items():
             dt = parse_quantity(spec["dt"]) if "dt" in spec else None
             net.add(Record("weights", conn, conn, ("w",), spec["indices"], dt, origin=f"record.weights.{conn}"))

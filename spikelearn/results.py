@@ -294,6 +294,17 @@ def recorder_arrays(ctx):
                 "N": rec.meta["size"], **window})
         elif rec.kind == "state":
             mon = rec.monitor
+            if "size" in rec.meta:  # recorded at an event of every neuron (a time window): as a state monitor
+                n = rec.meta["size"]
+                t = np.asarray(mon.t[:], dtype=np.float64)
+                order = np.lexsort((np.asarray(mon.i[:]), t))
+                arrays = {"t": t[order][::n], "index": np.arange(n, dtype=np.int64)}
+                for var in rec.meta["variables"]:
+                    values = np.asarray(getattr(mon, var)[:], dtype=np.float64)[order]
+                    arrays[var] = values.reshape(-1, n).T
+                    arrays[f"_unit_{var}"] = np.asarray(si_unit_name(mon.variables[var].dim))
+                files[f"state_{rec.name}.npz"] = ("state", _owner(mon.source), arrays)
+                continue
             arrays = {"t": np.asarray(mon.t[:], dtype=np.float64),
                       "index": np.asarray(mon.record, dtype=np.int64)}
             for var in rec.meta["variables"]:

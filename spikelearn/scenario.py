@@ -58,7 +58,7 @@ DEVICE_OPTION_KEYS = {"target", "compute_capability", "gpu_id", "threads", "runt
 DEVICE_OPTIONS_OF = {"runtime": ("target",), "cpp": ("threads",), "cuda": ("compute_capability", "gpu_id")}
 PHASE_KEYS = {"kind", "names", "period", "duty", "offset", "durations", "intervals", "resolution"}
 RECORD_KEYS = {"spikes", "states", "weights"}
-STATE_RECORD_KEYS = {"variables", "indices", "dt"}
+STATE_RECORD_KEYS = {"variables", "indices", "dt", "start", "stop"}
 SPIKE_RECORD_KEYS = {"indices", "start", "stop"}
 WEIGHT_RECORD_KEYS = {"dt", "indices"}
 TASK_KEYS = {"name", "parameters"}
@@ -864,6 +864,13 @@ def _parse_record(check, rdata, populations, connections, duration):
         rec_dt = spec.get("dt", "1*ms")
         check.quantity(rec_dt, f"{key}.dt", time_like, positive=True)
         states[pop] = {"variables": variables, "indices": indices, "dt": rec_dt}
+        for limit in ("start", "stop"):
+            if limit in spec:
+                check.quantity(spec[limit], f"{key}.{limit}", time_like)
+                states[pop][limit] = spec[limit]
+        if ("start" in spec or "stop" in spec) and indices != list(range(len(indices))):
+            raise check.error(f"{key}.indices", "a recording with start/stop takes indices = true or a count n "
+                                                "(neurons 0..n-1), not a list")
     weights = {}
     wdata = rdata.get("weights", {})
     check.table(wdata, "record.weights", set(wdata if isinstance(wdata, dict) else {}))

@@ -17,11 +17,12 @@ import pytest
 _BALANCED = ['duration="0.3*second"', "populations.E.size=200", "populations.I.size=50", "connections.ee.p=0.5",
              "connections.ei.p=0.5", "connections.ie.p=0.5", "connections.ii.p=0.5",
              'task.parameters.window="0.2*second"', "task.parameters.n_pairs_neurons=50"]
+_ADVERSARIAL = ["task.parameters.epochs=1", "task.parameters.max_train=40", "task.parameters.max_test=40",
+                "task.parameters.n_novel=20", "task.parameters.snapshots=2"]
 SHORT = {
-    "adversarial-wake-sleep": ['duration="3*second"', 'task.parameters.stage2_start="1*second"',
-                               "task.parameters.n_replicas=20"],
-    "adversarial-wake-sleep-spiking": ['duration="2*second"', 'task.parameters.stage2_start="1*second"',
-                                       "task.parameters.n_replicas=20"],
+    "adversarial-digits": _ADVERSARIAL + ['duration="0.4*second"'],
+    "adversarial-mnist": _ADVERSARIAL + ['duration="0.4*second"'],
+    "adversarial-moving-digits": _ADVERSARIAL + ["task.parameters.frames=2", 'duration="0.8*second"'],
     "balanced-stdp": _BALANCED,
     "balanced-stdp-1e8": _BALANCED,
     "dendritic-posterior": ['duration="0.8*second"', 'dt="1*ms"', "populations.exact.size=60",
@@ -79,9 +80,6 @@ SHORT = {
     "stdp-window-dvdt": ["populations.post.size=200", "populations.post_slow.size=200"],
     "stdp-window-gradient": ['duration="2*second"', "task.parameters.n_pairings=2"],
     "stdp-window-ou": ['duration="10*second"', "task.parameters.n_blocks=2"],
-    "surprise-oscillation": ['duration="4*second"', 'task.parameters.stage2_start="1*second"',
-                             'task.parameters.test_start="2*second"', 'task.parameters.test_block="1*second"',
-                             "task.parameters.n_replicas=20", "task.parameters.n_probe=5"],
 }
 COMMON = ['device="runtime"', 'device_options.target="numpy"']
 

@@ -91,11 +91,14 @@ def test_same_seed_same_device_is_bitwise_identical_and_rerun_from_run_dir(dev, 
 _BALANCED = ['duration="100*ms"', "populations.E.size=200", "populations.I.size=50", "connections.ee.p=0.5",
              "connections.ei.p=0.5", "connections.ie.p=0.5", "connections.ii.p=0.5",
              'task.parameters.window="50*ms"', 'task.parameters.bin="10*ms"']
+_ADVERSARIAL = ["task.parameters.epochs=1", "task.parameters.max_train=40", "task.parameters.max_test=40",
+                "task.parameters.n_novel=20", "task.parameters.snapshots=2"]
 SHORT = {
-    "adversarial-wake-sleep": ['duration="1*second"'],
+    "adversarial-digits": _ADVERSARIAL + ['duration="0.4*second"'],
+    "adversarial-mnist": _ADVERSARIAL + ['duration="0.4*second"'],
+    "adversarial-moving-digits": _ADVERSARIAL + ["task.parameters.frames=2", 'duration="0.8*second"'],
     "balanced-stdp": _BALANCED,
     "balanced-stdp-1e8": _BALANCED,
-    "adversarial-wake-sleep-spiking": ['duration="500*ms"'],
     "dendritic-posterior": ['duration="100*ms"'],
     "dendritic-prior": ['duration="100*ms"'],
     "dendritic-prior-T50": ['duration="100*ms"'],
@@ -149,7 +152,6 @@ SHORT = {
                              "populations.pre.size=5"],
     "stdp-window-dvdt": ["populations.post.size=200", "populations.post_slow.size=200"],
     "stdp-window-ou": ['duration="500*ms"'],
-    "surprise-oscillation": ['duration="500*ms"'],
 }
 # 450 s of simulated time is cpp work (about a minute); on runtime it would take hours
 TOO_SLOW_ON_RUNTIME = {"nudged-train"}
