@@ -39,7 +39,7 @@ PY=${GPU_CHECK_PYTHON:-python3}
 STAGE=${GPU_CHECK_STAGE:-all}
 END=${GPU_CHECK_END:-555}
 AGREE=${GPU_CHECK_AGREE:-nudged-train reward-estimation reward-discrimination stdp-window-ou song-stdp \
-adversarial-wake-sleep-spiking poisson-sampling poisson-sampling-prior-match dendritic-posterior}
+adversarial-digits poisson-sampling poisson-sampling-prior-match dendritic-posterior}
 BIG=${GPU_CHECK_BIG:-balanced-stdp-1e8}
 BIG_SET=${GPU_CHECK_BIG_SET:-}
 PROFILE=${GPU_CHECK_PROFILE:-empty,song-bare,song-monitors,song-profiled,song-spikelearn}

@@ -118,6 +118,9 @@ class AdversarialInference(Task):
         "width": Param(14, "moving digits: canvas width (height 8)", kind="int", min=9),
         "data_seed": Param(0, "seed of the train/test split and of the sequences (fixed across run seeds)",
                            kind="int", min=0),
+        "gate": Param("own", "what gates the adversarial circuit's recognition rule: its own discriminator's change, or "
+                     "'shuffled': the untrained circuit's (same statistics, unrelated to its own perturbations; a "
+                     "negative control)", kind="str", choices=("own", "shuffled")),
         "sigma_wake": Param("0.1", "s.d. of the wake noise xi on h and z (the perturbation)", min=0),
         "sigma_sleep": Param("0.1", "s.d. of the sleep noise on h", min=0),
         "sigma_x": Param("0.05", "s.d. of the sleep noise on the pixels", min=0),
@@ -201,6 +204,7 @@ class AdversarialInference(Task):
                                    orders={"summed": order, **({"state_updater": 20} if plastic else {})},
                                    origin=ORIGIN))
 
+        broadcasts = []
         for c, (_, rec_rule, gen) in CIRCUITS.items():
             X, H, Z, Dn = f"{c}_x", f"{c}_h", f"{c}_z", f"{c}_d"
             rec_rules = [rule(rec_rule, eta=float(p["eta_A" if rec_rule == "gated_perturbation" else "eta_C"]))] \
@@ -257,10 +261,9 @@ class AdversarialInference(Task):
                      [rule("ws_discriminator", eta=float(p["eta_D"]), lam=float(p["lam_D"]))])
                 ctx.net.add(Record("weights", f"{c}_v{k}", f"{c}_v{k}", (), True, None, origin=ORIGIN))
             op(f"{Dn}_mod", Dn, f"Dref = {wake}*{first}*D + (1 - {wake}*{first})*Dref\nmod = D - Dref", 12)
-            for tgt, n in ((H, n_h), (Z, n_z)):  # the broadcast back to the recognition pathway
-                ctx.net.add(Connection(f"{c}_mod_{tgt[len(c) + 1:]}", Dn, tgt, i=np.zeros(n, dtype=int),
-                                       j=np.arange(n), weight=None, model="mod_post = mod_pre : 1 (summed)",
-                                       orders={"summed": 13}, origin=ORIGIN))
+            # the broadcast back to the recognition pathway (from the untrained circuit's D: the shuffled gate)
+            source = "frz_d" if c == "adv" and p["gate"] == "shuffled" else Dn
+            broadcasts += [(f"{c}_mod_{tgt[len(c) + 1:]}", source, tgt, n) for tgt, n in ((H, n_h), (Z, n_z))]
             if gen:  # the generative biases learn as the generative synapses (a synapse from a unit at 1)
                 for P in (X, H):
                     op(f"{P}_bias", P, f"c += aw_plastic(t)*{learn}*{wake}*eta_G*epred", 21)
@@ -274,6 +277,10 @@ class AdversarialInference(Task):
             for key in ("W1", "W2") + (("R",) if temporal else ()):
                 ctx.net.add(Record("weights", f"{c}_{key}", f"{c}_{key}", (), w[key].size,
                                    proto["n_train"] * STEPS * ctx.dt / int(p["snapshots"]), origin=ORIGIN))
+
+        for name, source, tgt, n in broadcasts:  # every D exists now
+            ctx.net.add(Connection(name, source, tgt, i=np.zeros(n, dtype=int), j=np.arange(n), weight=None,
+                                   model="mod_post = mod_pre : 1 (summed)", orders={"summed": 13}, origin=ORIGIN))
 
     # -- evaluation ------------------------------------------------------------------------------------
     def analyse(self, result):
@@ -340,7 +347,7 @@ class AdversarialInference(Task):
         rows = [("held-out data", proto["test_frames"][:n_show])] + [
             (a[c]["label"], a[c]["samples"][:n_show]) for c in CIRCUITS]
         fig = plt.figure(figsize=(15, 9))
-        grid = fig.add_gridspec(len(rows) + 1, 2 * n_show)
+        grid = fig.add_gridspec(max(len(rows), 7), 2 * n_show, hspace=0.6)
         for r, (label, imgs) in enumerate(rows):
             for k in range(n_show):
                 ax = fig.add_subplot(grid[r, k])
@@ -351,8 +358,9 @@ class AdversarialInference(Task):
                     ax.set_ylabel(label, fontsize=8, rotation=0, ha="right")
         ax = fig.add_subplot(grid[:3, n_show + 1:])
         t = np.asarray(a["curve_t"])
-        for c in CIRCUITS:
-            ax.plot(t, a[c]["curve"], "o-", ms=3, label=a[c]["label"])
+        for c, style in zip(CIRCUITS, ("o-", "s-", "^-", "x:")):
+            label = a[c]["label"] + (" (recognition fixed)" if c in ("ung", "frz") else "")
+            ax.plot(t, a[c]["curve"], style, ms=4, label=label)
         ax.set_xlabel("time (s): snapshots of the recognition weights")
         ax.set_ylabel("separability of z (held-out, familiar)")
         ax.legend(fontsize=8)
