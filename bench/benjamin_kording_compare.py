@@ -9,10 +9,14 @@ writes bench/results/benjamin-kording-compare.json and prints a markdown table (
 
 import json
 import pathlib
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benjamin_kording_oracle import METHOD as CIRCUITS  # noqa: E402  (task circuit -> oracle method)
+
 SCENARIOS = {"digits": "adversarial-digits", "mnist": "adversarial-mnist", "moving_digits": "adversarial-moving-digits"}
-CIRCUITS = {"adv": "adversarial", "cws": "classic", "ung": "ungated", "frz": "frozen"}
 MEASURES = ("separability_z", "separability_h", "frechet", "surprise")
 
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "oracles"))
 import adversarial_ws as O  # noqa: E402
 
 from spikelearn.tasks.benjamin_kording import data as Dt  # noqa: E402
+from spikelearn.tasks.benjamin_kording import inference as inf  # noqa: E402
 
 RULES = {"sigma_wake": 0.1, "sigma_sleep": 0.1, "sigma_x": 0.05, "eta_A": 0.05, "eta_G": 0.01, "eta_C": 0.01,
          "eta_D": 0.01, "lam_D": 0.01}
@@ -42,13 +43,10 @@ SETTINGS = {
 }
 COMMON = {"novel": (8, 9), "test_fraction": 0.25, "n_novel": 200, "width": 14, "data_seed": 0, "n_feat": 64,
           "n_pc": 16}
-#: (name, measure, baseline, sign): d = sign*(adversarial - baseline)
-COMPARISONS = (("separability_vs_untrained", "separability_z", "frozen", 1),
-               ("separability_vs_classic", "separability_z", "classic", 1),
-               ("frechet_vs_ungated", "frechet", "ungated", -1),
-               ("frechet_vs_classic", "frechet", "classic", -1),
-               ("surprise_vs_frozen", "surprise", "frozen", 1))
-
+#: the oracle's method of each circuit of the task
+METHOD = {"adv": "adversarial", "cws": "classic", "ung": "ungated", "frz": "frozen"}
+#: (claim, measure, oracle method of the baseline, sign): d = sign*(adversarial - baseline), the task's claims
+COMPARISONS = tuple((name, measure, METHOD[base], sign) for name, (measure, base, sign, _) in inf.COMPARISONS.items())
 
 def one(dataset, seed):
     s = SETTINGS[dataset]

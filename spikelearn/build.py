@@ -158,7 +158,7 @@ def build_network(scenario, registry, task=None, spike_inputs=None, copies=None)
                                              BuildContext(scenario, registry))
         ctx.layout, ctx.copies = layout, ctxs
     net = ctx.net
-    _windowed_spike_events(ctx)
+    _windowed_record_events(ctx)
     for kind, name in net.order:
         if kind == "population":
             _build_population(net.populations[name], ctx, pop_ns[name], via_run_args)
@@ -199,10 +199,11 @@ def describe_network(scenario, registry, task=None, spike_inputs=None):
 LAST_SPIKE = "t_spiked"
 
 
-def _windowed_spike_events(ctx):
-    """A spike recording limited to ``[start, stop)`` records a custom event of its population that fires
-    with a spike inside the window: the reset stores the spike's time in `LAST_SPIKE`, and the event,
-    checked after the resets, compares it with the time. Nothing outside the window is stored."""
+def _windowed_record_events(ctx):
+    """Recordings limited to ``[start, stop)`` record a custom event of their population. For spikes, the event
+    fires with a spike inside the window: the reset stores the spike's time in `LAST_SPIKE`, and the event,
+    checked after the resets, compares it with the time. For states, it fires for the recorded neurons at each
+    sample time inside the window. Nothing outside the window is stored."""
     for rec in ctx.net.records:
         if rec.kind != "spikes" or (rec.start is None and rec.stop is None):
             continue
@@ -242,7 +243,7 @@ def _build_population(pop, ctx, rule_ns, via_run_args):
     if events:
         windowed_states = {rec.event: rec for rec in ctx.net.records if rec.kind == "state" and rec.source == pop.name
                            and (rec.start is not None or rec.stop is not None)}
-        if len(windowed_states) < len(events):
+        if LAST_SPIKE in group.variables:
             setattr(group, LAST_SPIKE, "-1*second")  # no spike yet (t_spiked == t must not hold at t = 0)
         for event in events:  # spikes: after the reset has stored this step's; states: where the record says
             rec = windowed_states.get(event)

@@ -101,13 +101,15 @@ def protocol(dataset, epochs, novel, test_fraction, n_novel, frames, width, data
     order = np.concatenate([rng.permutation(train) for _ in range(epochs)])
     test = np.concatenate([test_f, test_n])
     images = np.concatenate([order, test])
-    index = (images[:, None] * T + np.arange(T)[None, :]).ravel()
+
+    def frames_of(idx):  # the rows of table holding every frame of the sequences of images idx
+        return (idx[:, None] * T + np.arange(T)[None, :]).ravel()
+
     n_train = len(order) * T
-    rows = lambda idx: table[(idx[:, None] * T + np.arange(T)[None, :]).ravel()]  # noqa: E731
-    return {"table": table, "index": index, "starts": np.tile(np.arange(T) == 0, len(images)),
-            "plastic": np.arange(len(index)) < n_train, "n_train": n_train,
+    return {"table": table, "index": frames_of(images), "starts": np.tile(np.arange(T) == 0, len(images)),
+            "plastic": np.arange(len(images) * T) < n_train, "n_train": n_train,
             "labels": np.repeat(y[test], T), "familiar": np.repeat(np.arange(len(test)) < len(test_f), T),
-            "train_frames": rows(train), "test_frames": rows(test_f)}
+            "train_frames": table[frames_of(train)], "test_frames": table[frames_of(test_f)]}
 
 
 def separability(Z, y, folds=5, seed=0):

@@ -178,7 +178,7 @@ class AdversarialInference(Task):
         w = initial_weights(ctx.rng, n_x, n_h, n_z, n_feat, temporal)
         for key in w:  # the initial weights and the discriminator's fixed features (A<k>, b<k>)
             ctx.save_array(key if key[0] in "Ab" else f"{key}_initial", w[key])
-        ns = {k: float(p[k]) for k in ("sigma_wake", "sigma_sleep", "sigma_x")}
+        ns = {k: float(p[k]) for k in ("sigma_wake", "sigma_sleep", "sigma_x", "eta_G")}
         sig = {k: f"({ctx.signal_expr(k)})" for k in ("wake", "sleep", "learn", "plastic")}
         wake, sleep, learn, plastic = sig["wake"], sig["sleep"], sig["learn"], sig["plastic"]
         first = f"(1 - {learn})"
@@ -266,8 +266,7 @@ class AdversarialInference(Task):
             broadcasts += [(f"{c}_mod_{tgt[len(c) + 1:]}", source, tgt, n) for tgt, n in ((H, n_h), (Z, n_z))]
             if gen:  # the generative biases learn as the generative synapses (a synapse from a unit at 1)
                 for P in (X, H):
-                    op(f"{P}_bias", P, f"c += aw_plastic(t)*{learn}*{wake}*eta_G*epred", 21)
-                    ctx.net.populations[P].params["eta_G"] = float(p["eta_G"])
+                    op(f"{P}_bias", P, f"c += {plastic}*{learn}*{wake}*eta_G*epred", 21)
             # -- records: the test phase, the first step of each phase (wake: clean pass; sleep: the sample)
             for P, var in ((H, "r"), (Z, "r"), (X, "r"), (Dn, "D")):
                 ctx.net.add(Record("state", P, P, (var,), True, 2 * ctx.dt, when="end",
@@ -283,42 +282,47 @@ class AdversarialInference(Task):
                                    model="mod_post = mod_pre : 1 (summed)", orders={"summed": 13}, origin=ORIGIN))
 
     # -- evaluation ------------------------------------------------------------------------------------
-    def analyse(self, result):
-        """Per circuit: the test-phase states (clean wake latents, wake and sleep D, sleep samples), the measures
-        of `data.score`, and the separability of z over training from the weight snapshots."""
-        from spikelearn.tasks.podlaski2020.task import weight_snapshots
-
-        p = result.params
-        proto = self._protocol(p, np.random.default_rng(0))  # the test part does not depend on the run's seed
+    def _test_states(self, result, proto):
+        """Per circuit, from the test-phase records (clean wake pass, then the sleep sample, of each test
+        sample): ``h``, ``z`` (samples x units), ``D_wake``, ``D_sleep`` and the sleep ``samples`` (x)."""
         n_test = len(proto["labels"])
-        fam, lab = proto["familiar"], proto["labels"]
-        test_frames = proto["table"][proto["index"][proto["n_train"]:]]
-        test_starts = proto["starts"][proto["n_train"]:]
-        out = {"n_test": n_test}
-        for c, (label, *_) in CIRCUITS.items():
+        out = {}
+        for c in CIRCUITS:
             st = {k: np.asarray(result.state(f"{c}_{k}")["D" if k == "d" else "r"]) for k in ("h", "z", "x", "d")}
             if st["h"].shape[1] != 2 * n_test:
                 raise ValueError(f"{c}: expected {2 * n_test} test records, found {st['h'].shape[1]}")
             wake, sleep = slice(0, None, 2), slice(1, None, 2)
-            s = dat.score(st["h"][:, wake].T, st["z"][:, wake].T, st["d"][0, wake], st["d"][0, sleep],
-                          st["x"][:, sleep].T, proto, int(p["n_pc"]))
-            shapes = {k: (int(p["n_h"]), n) for k, n in (("W1", test_frames.shape[1]), ("R", int(p["n_h"])))}
-            shapes["W2"] = (int(p["n_z"]), int(p["n_h"]))
+            out[c] = {"h": st["h"][:, wake].T, "z": st["z"][:, wake].T, "D_wake": st["d"][0, wake],
+                      "D_sleep": st["d"][0, sleep], "samples": st["x"][:, sleep].T}
+        return out
+
+    def analyse(self, result):
+        """Per circuit: the measures of `data.score` on the test-phase states, and the separability of z over
+        training from the weight snapshots (at times ``curve_t``)."""
+        from spikelearn.tasks.podlaski2020.task import weight_snapshots
+
+        p = result.params
+        proto = self._protocol(p, np.random.default_rng(0))  # the test part does not depend on the run's seed
+        fam, lab = proto["familiar"], proto["labels"]
+        test_frames = proto["table"][proto["index"][proto["n_train"]:]]
+        test_starts = proto["starts"][proto["n_train"]:]
+        shapes = {"W1": (int(p["n_h"]), test_frames.shape[1]), "W2": (int(p["n_z"]), int(p["n_h"])),
+                  "R": (int(p["n_h"]), int(p["n_h"]))}
+        out = {}
+        for c, st in self._test_states(result, proto).items():
+            s = dat.score(st["h"], st["z"], st["D_wake"], st["D_sleep"], st["samples"], proto, int(p["n_pc"]))
             snaps = {k: weight_snapshots(result.weights(f"{c}_{k}"), shapes[k])
-                     for k in ("W1", "W2", "R") if f"{c}_{k}" in result.weight_recorders()}
+                     for k in shapes if f"{c}_{k}" in result.weight_recorders()}
             curve = []
             for k in range(len(snaps["W1"])):
                 _, z = infer(snaps["W1"][k], snaps["W2"][k], test_frames, test_starts,
                              snaps["R"][k] if "R" in snaps else None)
                 curve.append(dat.separability(z[fam], lab[fam]))
-            out[c] = {"label": label, "measures": s, "curve": curve, "D_wake": st["d"][0, wake],
-                      "D_sleep": st["d"][0, sleep], "samples": st["x"][:, sleep].T}
+            out[c] = {"measures": s, "curve": curve}
         out["curve_t"] = np.asarray(result.weights("adv_W1")["t"]).tolist() + [float(result.array("test_start")[0])]
-        out["familiar"] = fam
         return out
 
     def evaluate(self, result):
-        p = result.params
         a = self.analyse(result)
         m = {}
         for c in CIRCUITS:
@@ -338,16 +342,18 @@ class AdversarialInference(Task):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        a = self.analyse(result)
         p = result.params
         proto = self._protocol(p, np.random.default_rng(0))
+        a = self._test_states(result, proto)  # the separability curves are in the metrics evaluate wrote
+        metrics = result.metrics["metrics"]
         shape = (8, int(p["width"])) if p["data"] == "moving_digits" else (
             (14, 14) if p["data"] == "mnist" else (8, 8))
         n_show = 8
-        rows = [("held-out data", proto["test_frames"][:n_show])] + [
-            (a[c]["label"], a[c]["samples"][:n_show]) for c in CIRCUITS]
+        data = proto["test_frames"]
+        rows = [("held-out data", data[::max(1, len(data) // n_show)][:n_show])] + [
+            (CIRCUITS[c][0], a[c]["samples"][:n_show]) for c in CIRCUITS]
         fig = plt.figure(figsize=(15, 9))
-        grid = fig.add_gridspec(max(len(rows), 7), 2 * n_show, hspace=0.6)
+        grid = fig.add_gridspec(max(len(rows), 7), 2 * n_show, hspace=0.9)
         for r, (label, imgs) in enumerate(rows):
             for k in range(n_show):
                 ax = fig.add_subplot(grid[r, k])
@@ -357,14 +363,14 @@ class AdversarialInference(Task):
                 if k == 0:
                     ax.set_ylabel(label, fontsize=8, rotation=0, ha="right")
         ax = fig.add_subplot(grid[:3, n_show + 1:])
-        t = np.asarray(a["curve_t"])
+        t = np.asarray(metrics["separability_curve_t"])
         for c, style in zip(CIRCUITS, ("o-", "s-", "^-", "x:")):
-            label = a[c]["label"] + (" (recognition fixed)" if c in ("ung", "frz") else "")
-            ax.plot(t, a[c]["curve"], style, ms=4, label=label)
+            label = CIRCUITS[c][0] + (" (recognition fixed)" if c in ("ung", "frz") else "")
+            ax.plot(t, metrics[f"{c}.separability_curve"], style, ms=4, label=label)
         ax.set_xlabel("time (s): snapshots of the recognition weights")
         ax.set_ylabel("separability of z (held-out, familiar)")
         ax.legend(fontsize=8)
-        fam = a["familiar"]
+        fam = proto["familiar"]
         for r, c in enumerate(("adv", "frz")):
             ax = fig.add_subplot(grid[3 + 2 * r:5 + 2 * r, n_show + 1:])
             Dw, Ds = a[c]["D_wake"], a[c]["D_sleep"]
@@ -372,7 +378,7 @@ class AdversarialInference(Task):
             ax.plot(k[fam], Dw[fam], ".", ms=2, color="C0", label="wake, familiar")
             ax.plot(k[~fam], Dw[~fam], ".", ms=2, color="C3", label="wake, novel classes")
             ax.plot(k, Ds, ".", ms=2, color="0.6", label="sleep")
-            ax.set_ylabel(f"D ({a[c]['label']})")
+            ax.set_ylabel(f"D ({CIRCUITS[c][0]})")
             ax.legend(fontsize=7, markerscale=4)
         ax.set_xlabel("test sample")
         fig.suptitle(f"adversarial inference on {p['data']}: sleep samples, separability, the discriminator")
