@@ -641,6 +641,10 @@ def _add_recorders(ctx):
     for rec in ctx.net.records:
         if rec.kind == "spikes":
             group = ctx.groups[rec.source]
+            events = getattr(group, "events", None)
+            if rec.event == "spike" and isinstance(events, dict) and "spike" not in events:
+                raise BuildError(f"{rec.origin}: population '{rec.source}' does not spike (its model has no "
+                                 "threshold); record its state (record.states) instead")
             window = None
             if rec.start is not None or rec.stop is not None:
                 window = (0.0 if rec.start is None else float(rec.start),
