@@ -113,8 +113,8 @@ def test_the_memory_estimate_counts_only_what_is_kept(tmp_path):
 
 def test_spikes_of_a_population_without_threshold_are_a_one_line_error(registry, tmp_path):
     """Found by tests/reliability/test_rel_properties.py (a mutated scenario recording a rate population's
-    spikes): a BuildError naming record.spikes, not Brian2's traceback."""
-    from spikelearn.errors import BuildError
+    spikes): an error naming the file and record.spikes, not Brian2's traceback."""
+    from spikelearn.errors import SpikelearnError
     from spikelearn.runner import run_scenario
     from spikelearn.scenario import load_scenario
 
@@ -122,5 +122,5 @@ def test_spikes_of_a_population_without_threshold_are_a_one_line_error(registry,
     path.write_text('name = "nospk"\nseed = 1\ndt = "1*ms"\nduration = "10*ms"\ndevice = "runtime"\n'
                     '[models.ou]\nequations = "dv/dt = -v/(5*ms) : 1"\n[populations.a]\nmodel = "ou"\nsize = 3\n'
                     '[record]\nspikes = ["a"]\n')
-    with pytest.raises(BuildError, match="record.spikes: population 'a' does not spike"):
+    with pytest.raises(SpikelearnError, match="record.spikes: population 'a' does not spike"):
         run_scenario(load_scenario(path, registry), registry, out_root=tmp_path / "runs", progress=False, figures=False)
